@@ -1,0 +1,44 @@
+"""Role-aware navigation for the base template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: tuple[str, ...] = ("participant", "therapist", "researcher")
+    staff_only: bool = False
+
+
+# Apps add items here as their pages appear; missing URL names are skipped, never a 500.
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Dashboard", "dashboard"),
+    NavItem("Mood check", "emotion:mood-check", roles=("participant",)),
+    NavItem("Playlists", "recommender:playlist-new"),
+    NavItem("Surveys", "studies:survey-list", roles=("participant",)),
+    NavItem("Sessions", "studies:session-history", roles=("participant",)),
+    NavItem("Clients", "studies:therapist-clients", roles=("therapist",)),
+    NavItem("Research admin", "admin:index", roles=("researcher",), staff_only=True),
+    NavItem("Settings", "settings"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for item in NAV_ITEMS:
+        if user.role not in item.roles or (item.staff_only and not user.is_staff):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": item.label, "url": url, "active": request.path == url})
+    return {"nav_items": items}

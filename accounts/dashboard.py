@@ -1,0 +1,52 @@
+"""Dashboard panels contributed by apps, per role.
+
+`accounts` cannot import the apps above it, so each app registers its panels in
+`AppConfig.ready()`:
+
+    dashboard.register(Panel(key="persona", roles=("participant",),
+                             template="recommender/panels/persona.html",
+                             context=lambda request: {...}))
+
+A panel whose context function raises is shown as unavailable instead of breaking the page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    roles: tuple[str, ...]
+    template: str
+    context: Callable[[Any], dict[str, Any]]
+    order: int = 100
+
+
+_panels: dict[str, Panel] = {}
+
+
+def register(panel: Panel) -> None:
+    _panels[panel.key] = panel
+
+
+def panels_for(request) -> list[dict[str, Any]]:
+    role = request.user.role
+    rendered = []
+    for panel in sorted(_panels.values(), key=lambda p: (p.order, p.key)):
+        if role not in panel.roles:
+            continue
+        try:
+            context = panel.context(request)
+            ok = True
+        except Exception:
+            logger.exception("Dashboard panel %s failed", panel.key)
+            context, ok = {}, False
+        rendered.append({"key": panel.key, "template": panel.template, "context": context, "ok": ok})
+    return rendered

@@ -1,0 +1,61 @@
+"""Forms for sign-up extras and the consent/settings pages."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.consent import PURPOSE_TEXTS
+from accounts.models import Mode
+
+
+class SignupExtraForm(forms.Form):
+    """Added to allauth's sign-up form: how the person will use Attune."""
+
+    mode = forms.ChoiceField(
+        choices=Mode.choices,
+        initial=Mode.PERSONAL,
+        widget=forms.RadioSelect,
+        label="How will you use Attune?",
+        help_text="Choose therapy if a therapist gave you an invite code; you can change this later.",
+    )
+
+    def signup(self, request, user) -> None:
+        from accounts.services import user_set_mode
+
+        user_set_mode(user=user, mode=self.cleaned_data["mode"])
+
+
+class ConsentForm(forms.Form):
+    """One checkbox per purpose, each explained in plain words."""
+
+    def __init__(self, *args, current: dict[str, bool], **kwargs):
+        super().__init__(*args, **kwargs)
+        for text in PURPOSE_TEXTS:
+            self.fields[text.purpose.value] = forms.BooleanField(
+                required=False,
+                initial=current.get(text.purpose.value, False),
+                label=text.title,
+                help_text=text.explanation,
+            )
+
+
+class ModeForm(forms.Form):
+    mode = forms.ChoiceField(choices=Mode.choices, widget=forms.RadioSelect, label="How you use Attune")
+
+
+class DeleteAccountForm(forms.Form):
+    confirm = forms.CharField(
+        label="Type your pseudonym to confirm",
+        help_text="This cannot be undone.",
+        max_length=150,
+    )
+
+    def __init__(self, *args, username: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.username = username
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"]
+        if value != self.username:
+            raise forms.ValidationError("That is not your pseudonym; nothing was deleted.")
+        return value

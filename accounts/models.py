@@ -1,0 +1,115 @@
+"""Pseudonymous users, roles, consent state and its append-only audit log."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import PermissionDenied
+from django.db import models
+
+from accounts.consent import PURPOSES
+
+# Crockford-style alphabet without look-alikes (no 0/O, 1/I/L).
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_participant_code() -> str:
+    """An opaque, stable code researchers see instead of a username, e.g. `P-7KQ2XR9M`."""
+    return "P-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+class Role(models.TextChoices):
+    PARTICIPANT = "participant", "Participant"
+    THERAPIST = "therapist", "Therapist"
+    RESEARCHER = "researcher", "Researcher"
+
+
+class Mode(models.TextChoices):
+    PERSONAL = "personal", "Personal use"
+    THERAPY = "therapy", "Therapy (with a therapist)"
+
+
+class User(AbstractUser):
+    """A person known only by a pseudonym (the username). No real-name fields exist."""
+
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+    email = models.EmailField("e-mail (optional)", blank=True)
+    participant_code = models.CharField(max_length=12, unique=True, default=new_participant_code, editable=False)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARTICIPANT)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PERSONAL)
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_participant(self) -> bool:
+        return self.role == Role.PARTICIPANT
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST
+
+    @property
+    def is_researcher(self) -> bool:
+        return self.role == Role.RESEARCHER
+
+
+class Consent(models.Model):
+    """The current state of one consent purpose for one person. Changed only by services."""
+
+    PURPOSE_CHOICES = [(p, p.replace("_", " ")) for p in PURPOSES]
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=32, choices=PURPOSE_CHOICES)
+    granted = models.BooleanField(default=False)
+    text_version = models.CharField(max_length=32)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "purpose"], name="one_consent_per_purpose")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.purpose}={'on' if self.granted else 'off'}"
+
+
+class ConsentEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # noqa: ARG002 - signature mirrors QuerySet.update
+        raise PermissionDenied("The consent audit log is append-only.")
+
+    def delete(self):
+        raise PermissionDenied("The consent audit log is append-only.")
+
+
+class ConsentEvent(models.Model):
+    """One change of one consent: append-only, never edited, never deleted by the app."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="consent_events")
+    purpose = models.CharField(max_length=32)
+    old = models.BooleanField()
+    new = models.BooleanField()
+    text_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ConsentEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.purpose}: {self.old} -> {self.new}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionDenied("The consent audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("The consent audit log is append-only.")

@@ -1,0 +1,39 @@
+"""Registry through which apps contribute to a person's data export and erasure.
+
+`accounts` sits at the bottom of the dependency order, so it cannot import the apps that
+hold ratings, sessions or emotion traces. Instead each app registers a section in its
+`AppConfig.ready()`:
+
+    privacy.register(DataSection(name="ratings", export=..., erase=...))
+
+`export(user)` returns JSON-ready data; `erase(user)` deletes what the person would not
+want kept and returns how many rows went. Erasure calls `erase` only when the person had
+not consented to `research_data`; otherwise their rows stay, keyed only by participant code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DataSection:
+    name: str
+    export: Callable[[Any], Any]
+    erase: Callable[[Any], int]
+    # Sections that are personal whatever the research consent (e.g. therapist notes links)
+    # set this so erasure always removes them.
+    always_erase: bool = False
+
+
+_sections: dict[str, DataSection] = {}
+
+
+def register(section: DataSection) -> None:
+    _sections[section.name] = section
+
+
+def sections() -> list[DataSection]:
+    return list(_sections.values())

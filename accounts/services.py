@@ -1,0 +1,200 @@
+"""Writes on accounts: consent changes (audited), data export, erasure, demo users."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import privacy
+from accounts.consent import PURPOSES, is_purpose
+from accounts.models import Consent, ConsentEvent, Mode, Role, User
+
+logger = logging.getLogger(__name__)
+
+RESEARCHERS_GROUP = "researchers"
+THERAPISTS_GROUP = "therapists"
+
+
+def consent_group_name(user_id: int) -> str:
+    """Channel-layer group that every open socket of this user joins to hear consent changes."""
+    return f"consent.user.{user_id}"
+
+
+def has_consent(user: Any, purpose: str) -> bool:
+    """The one answer to "may I?": True only if this person turned `purpose` on and is active."""
+    if not is_purpose(purpose):
+        raise ValueError(f"Unknown consent purpose: {purpose!r}")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    # An erased account keeps only `research_data` (if it was on): the person chose that
+    # their ratings and sessions may stay in studies, keyed by participant code.
+    return Consent.objects.filter(user_id=user.pk, purpose=purpose, granted=True).exists()
+
+
+def consent_set(*, user: User, purpose: str, granted: bool, text_version: str | None = None) -> Consent:
+    """Turn one consent on or off, appending to the audit log when it changes."""
+    if not is_purpose(purpose):
+        raise ValidationError({"purpose": f"Unknown consent purpose {purpose!r}; expected one of {', '.join(PURPOSES)}."})
+    if not isinstance(granted, bool):
+        raise ValidationError({"granted": "Must be true or false."})
+    version = text_version or settings.CONSENT_TEXT_VERSION
+    with transaction.atomic():
+        consent, _ = Consent.objects.select_for_update().get_or_create(
+            user=user, purpose=purpose, defaults={"granted": False, "text_version": version}
+        )
+        old = consent.granted
+        if old != granted:
+            consent.granted = granted
+            consent.text_version = version
+            consent.save(update_fields=["granted", "text_version", "updated_at"])
+            ConsentEvent.objects.create(user=user, purpose=purpose, old=old, new=granted, text_version=version)
+            if not granted:
+                transaction.on_commit(lambda: _announce_revocation(user.pk, purpose))
+    return consent
+
+
+def consents_set(*, user: User, changes: dict[str, Any]) -> dict[str, bool]:
+    """Apply several consent changes at once: all or nothing."""
+    unknown = [p for p in changes if not is_purpose(p)]
+    if unknown:
+        raise ValidationError({"purpose": f"Unknown consent purpose(s): {', '.join(sorted(map(str, unknown)))}."})
+    bad = [p for p, v in changes.items() if not isinstance(v, bool)]
+    if bad:
+        raise ValidationError({p: "Must be true or false." for p in bad})
+    with transaction.atomic():
+        for purpose, granted in changes.items():
+            consent_set(user=user, purpose=purpose, granted=granted)
+    from accounts.selectors import consents_of
+
+    return consents_of(user=user)
+
+
+def _announce_revocation(user_id: int, purpose: str) -> None:
+    """Tell the user's open websockets that a consent went off, so they can close at once."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(consent_group_name(user_id), {"type": "consent.revoked", "purpose": purpose})
+    except Exception:  # the revocation itself is committed; a layer hiccup must not undo it
+        logger.exception("Could not announce consent revocation for user %s", user_id)
+
+
+def user_set_role(*, user: User, role: str) -> User:
+    """Give a person a role; researchers become staff and join the researchers group."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    user.role = role
+    user.is_staff = role == Role.RESEARCHER or user.is_superuser
+    user.save(update_fields=["role", "is_staff"])
+    groups = {Role.RESEARCHER: RESEARCHERS_GROUP, Role.THERAPIST: THERAPISTS_GROUP}
+    for r, name in groups.items():
+        group = Group.objects.filter(name=name).first()
+        if group is None:
+            continue
+        if r == role:
+            user.groups.add(group)
+        else:
+            user.groups.remove(group)
+    return user
+
+
+def user_set_mode(*, user: User, mode: str) -> User:
+    if mode not in Mode.values:
+        raise ValidationError({"mode": f"Unknown mode {mode!r}."})
+    user.mode = mode
+    user.save(update_fields=["mode"])
+    return user
+
+
+def user_export(*, user: User) -> dict[str, Any]:
+    """Everything Attune holds about this person, as JSON-ready data."""
+    from accounts.selectors import consents_of
+
+    data: dict[str, Any] = {
+        "exported_at": timezone.now().isoformat(),
+        "account": {
+            "pseudonym": user.username,
+            "participant_code": user.participant_code,
+            "email": user.email,
+            "role": user.role,
+            "mode": user.mode,
+            "date_joined": user.date_joined.isoformat(),
+            "last_login": user.last_login.isoformat() if user.last_login else None,
+        },
+        "consents": consents_of(user=user),
+        "consent_history": [
+            {
+                "purpose": e.purpose,
+                "old": e.old,
+                "new": e.new,
+                "text_version": e.text_version,
+                "at": e.created_at.isoformat(),
+            }
+            for e in user.consent_events.all()
+        ],
+    }
+    for section in privacy.sections():
+        data[section.name] = section.export(user)
+    return data
+
+
+def user_erase(*, user: User) -> dict[str, int]:
+    """Delete the account: tombstone the pseudonym, clear e-mail and password, end log-in.
+
+    Ratings, sessions and emotion data are deleted unless `research_data` was on, in which
+    case they stay, now keyed only by the participant code (the tombstone carries no name).
+    Returns rows deleted per data section.
+    """
+    if user.erased_at is not None:
+        raise ValidationError("This account has already been deleted.")
+    keep_for_research = has_consent(user, "research_data")
+    deleted: dict[str, int] = {}
+    with transaction.atomic():
+        for section in privacy.sections():
+            if section.always_erase or not keep_for_research:
+                deleted[section.name] = section.erase(user)
+        user.username = f"erased-{user.participant_code}"
+        user.email = ""
+        user.set_unusable_password()
+        user.is_active = False
+        user.is_staff = False
+        user.erased_at = timezone.now()
+        user.save(update_fields=["username", "email", "password", "is_active", "is_staff", "erased_at"])
+        for purpose in PURPOSES:
+            if purpose != "research_data":
+                consent_set(user=user, purpose=purpose, granted=False)
+    return deleted
+
+
+DEMO_USERS: tuple[tuple[str, str], ...] = (
+    ("demo-participant", Role.PARTICIPANT),
+    ("demo-therapist", Role.THERAPIST),
+    ("demo-researcher", Role.RESEARCHER),
+)
+
+
+def demo_users_ensure(*, password: str) -> list[User]:
+    """Create (or reset) the three demo users. Only ever called when DEBUG is on."""
+    if not settings.DEBUG:
+        raise ValidationError("Demo users are only created when DEBUG is on.")
+    users = []
+    for username, role in DEMO_USERS:
+        user, _ = User.objects.get_or_create(username=username)
+        user.set_password(password)
+        user.is_active = True
+        user.save()
+        user_set_role(user=user, role=role)
+        if role == Role.PARTICIPANT:
+            for purpose in ("research_data", "webcam_inference", "emotion_trace"):
+                consent_set(user=user, purpose=purpose, granted=True)
+        users.append(user)
+    return users

@@ -1,0 +1,20 @@
+"""Keep the role groups' permissions in step with the models that exist."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+
+# Researchers run surveys, catalogs and experiments from the admin.
+RESEARCHER_APPS = ("recommender", "studies")
+RESEARCHER_VIEW_ONLY_APPS = ("django_celery_beat",)
+
+
+def sync_group_permissions(sender=None, **kwargs) -> None:
+    researchers = Group.objects.filter(name="researchers").first()
+    if researchers is None:
+        return
+    full = Permission.objects.filter(content_type__app_label__in=RESEARCHER_APPS)
+    view = Permission.objects.filter(
+        content_type__app_label__in=RESEARCHER_VIEW_ONLY_APPS, codename__startswith="view_"
+    )
+    researchers.permissions.set(list(full) + list(view))

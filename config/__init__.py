@@ -1,0 +1,5 @@
+"""The Django project package (not `platform`, which would shadow the standard library)."""
+
+from config.celery_app import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,3 @@
+"""API routes of the emotion app (mounted under /api/)."""
+
+urlpatterns: list = []

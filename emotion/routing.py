@@ -1,0 +1,3 @@
+"""Websocket routes of the emotion app."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the emotion app."""
+
+urlpatterns: list = []

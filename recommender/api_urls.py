@@ -1,0 +1,3 @@
+"""API routes of the recommender app (mounted under /api/)."""
+
+urlpatterns: list = []

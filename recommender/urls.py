@@ -1,0 +1,3 @@
+"""Pages of the recommender app."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes of the studies app (mounted under /api/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the studies app."""
+
+urlpatterns: list = []
