@@ -1,0 +1,144 @@
+"""Reads on the catalog: the one label-resolution rule, playlists scoped by who asks.
+
+Label resolution (the only place it is written): for each track the reader sees the label of
+the best-ranked source present, in the order of `models.SOURCE_PRIORITY`:
+
+    manual > survey > propagated > mer > prior
+
+`manual` ranks first because a researcher writes one only to overrule a label known to be wrong.
+A track with no label at all resolves to None (single) or to a row of NaN (bulk) with
+source "" — callers decide what to do with unlabelled tracks (the index cache gives them the
+catalog's mean label with confidence 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from emotion.vocab import N_GEMS
+from recommender.models import SOURCE_PRIORITY, Playlist, Track, TrackLabel
+
+_RANK = {str(source): rank for rank, source in enumerate(SOURCE_PRIORITY)}
+
+
+@dataclass(frozen=True)
+class ResolvedLabel:
+    track_id: int
+    source: str
+    gems: tuple[float, ...]
+    valence: float
+    arousal: float
+    confidence: float
+    rater_count: int
+
+
+@dataclass(frozen=True)
+class ResolvedLabels:
+    """Bulk resolution, aligned with the `track_ids` asked for."""
+
+    track_ids: np.ndarray  # (n,) int64
+    gems: np.ndarray  # (n, 9), NaN rows where a track has no label
+    va: np.ndarray  # (n, 2), NaN where unlabelled
+    confidence: np.ndarray  # (n,), NaN where unlabelled
+    sources: np.ndarray  # (n,) str, "" where unlabelled
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return self.sources != ""
+
+
+def source_rank(source: str) -> int:
+    """Lower is better; unknown sources rank last."""
+    return _RANK.get(str(source), len(_RANK))
+
+
+def _ranked_labels() -> QuerySet[TrackLabel]:
+    rank = Case(
+        *[When(source=str(s), then=Value(r)) for s, r in _RANK.items()],
+        default=Value(len(_RANK)),
+        output_field=IntegerField(),
+    )
+    return TrackLabel.objects.annotate(rank=rank)
+
+
+def resolve_label(track: Track | int) -> ResolvedLabel | None:
+    """The label a reader sees for one track, or None if it has none."""
+    track_id = track if isinstance(track, int) else track.pk
+    label = _ranked_labels().filter(track_id=track_id).order_by("rank").first()
+    if label is None:
+        return None
+    return ResolvedLabel(
+        track_id=track_id,
+        source=label.source,
+        gems=tuple(float(v) for v in label.gems),
+        valence=label.valence,
+        arousal=label.arousal,
+        confidence=label.confidence,
+        rater_count=label.rater_count,
+    )
+
+
+def resolve_labels(track_ids: Sequence[int] | np.ndarray | None = None) -> ResolvedLabels:
+    """The same rule for many tracks at once: an (n, 9) array aligned with `track_ids`.
+
+    With `track_ids=None` every track in the catalog is resolved, ordered by id.
+    """
+    if track_ids is None:
+        ids = np.fromiter(Track.objects.order_by("id").values_list("id", flat=True), dtype=np.int64)
+    else:
+        ids = np.asarray(track_ids, dtype=np.int64).reshape(-1)
+    n = len(ids)
+    gems = np.full((n, N_GEMS), np.nan)
+    va = np.full((n, 2), np.nan)
+    confidence = np.full(n, np.nan)
+    sources = np.full(n, "", dtype=object)
+    if n == 0:
+        return ResolvedLabels(ids, gems, va, confidence, sources.astype(str))
+    position = {int(t): i for i, t in enumerate(ids)}
+    best_rank = np.full(n, np.iinfo(np.int32).max)
+    rows: Iterable[tuple[Any, ...]] = TrackLabel.objects.values_list(
+        "track_id", "source", "gems", "valence", "arousal", "confidence"
+    )
+    if track_ids is not None and n <= 5000:
+        rows = rows.filter(track_id__in=[int(t) for t in ids])
+    for track_id, source, label_gems, valence, arousal, conf in rows.iterator(chunk_size=5000):
+        i = position.get(track_id)
+        if i is None:
+            continue
+        r = source_rank(source)
+        if r < best_rank[i]:
+            best_rank[i] = r
+            gems[i] = label_gems
+            va[i] = (valence, arousal)
+            confidence[i] = conf
+            sources[i] = source
+    return ResolvedLabels(ids, gems, va, confidence, sources.astype(str))
+
+
+def tracks_without_label() -> QuerySet[Track]:
+    return Track.objects.filter(labels__isnull=True)
+
+
+# --- playlists ---------------------------------------------------------------------------
+
+
+def playlists_visible_to(*, viewer) -> QuerySet[Playlist]:
+    """A person sees their own playlists only (therapist sharing goes through studies)."""
+    if viewer is None or not viewer.is_authenticated:
+        return Playlist.objects.none()
+    return Playlist.objects.filter(owner=viewer)
+
+
+def playlist_get(*, viewer, playlist_id: int) -> Playlist | None:
+    """One of the viewer's playlists with its items and tracks, or None (callers answer 404)."""
+    return (
+        playlists_visible_to(viewer=viewer)
+        .prefetch_related("items__track")
+        .filter(pk=playlist_id)
+        .first()
+    )
