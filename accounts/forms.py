@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from allauth.account.forms import SignupForm
 from django import forms
 
 from accounts.consent import PURPOSE_TEXTS
 from accounts.models import Mode
 
 
-class SignupExtraForm(forms.Form):
-    """Added to allauth's sign-up form: how the person will use Attune."""
+class PseudonymSignupForm(SignupForm):
+    """allauth's sign-up form, asking for a pseudonym and how the person will use Attune."""
 
     mode = forms.ChoiceField(
         choices=Mode.choices,
@@ -19,10 +20,19 @@ class SignupExtraForm(forms.Form):
         help_text="Choose therapy if a therapist gave you an invite code; you can change this later.",
     )
 
-    def signup(self, request, user) -> None:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Pseudonym"
+        self.fields["username"].help_text = "Not your real name: this is how Attune knows you."
+        self.fields["username"].widget.attrs["placeholder"] = "e.g. quiet-otter"
+        self.fields["email"].help_text = "Optional; only used to reset a forgotten password."
+
+    def save(self, request):
         from accounts.services import user_set_mode
 
+        user = super().save(request)
         user_set_mode(user=user, mode=self.cleaned_data["mode"])
+        return user
 
 
 class ConsentForm(forms.Form):
