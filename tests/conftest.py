@@ -10,6 +10,7 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def _eager_celery_and_clean_cache(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
     from config.celery_app import app
 
     app.conf.task_always_eager = True
