@@ -699,9 +699,14 @@ def minimum_detectable_effect(*, n_control: int, ratio: float = 1.0, alpha: floa
     """Smallest effect (sd units) detectable with the given power at these sizes."""
     if not 0 < power < 1 or power <= alpha:
         raise ValueError("power must lie between alpha and 1")
-    return float(optimize.brentq(
-        lambda d: power_two_sample(effect_size=d, n_control=n_control, ratio=ratio, alpha=alpha) - power,
-        1e-6, 100.0, xtol=1e-10))
+
+    def gap(d):
+        return power_two_sample(effect_size=d, n_control=n_control, ratio=ratio, alpha=alpha) - power
+
+    hi = 1.0
+    while gap(hi) < 0:  # power rises with d; bracket before solving (huge d overflows the noncentral t)
+        hi *= 2.0
+    return float(optimize.brentq(gap, 1e-9, hi, xtol=1e-12))
 
 
 @dataclass(frozen=True)
