@@ -20,9 +20,10 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Dashboard", "dashboard"),
     NavItem("Mood check", "emotion:mood-check", roles=("participant",)),
     NavItem("Playlists", "recommender:playlist-new"),
-    NavItem("Surveys", "studies:survey-list", roles=("participant",)),
-    NavItem("Sessions", "studies:session-history", roles=("participant",)),
-    NavItem("Clients", "studies:therapist-clients", roles=("therapist",)),
+    NavItem("Surveys", "surveys:survey-list", roles=("participant",)),
+    NavItem("Listen", "listening:session-new", roles=("participant",)),
+    NavItem("History", "listening:session-history", roles=("participant",)),
+    NavItem("Clients", "therapist-clients", roles=("therapist",)),
     NavItem("Research admin", "admin:index", roles=("researcher",), staff_only=True),
     NavItem("Settings", "settings"),
 ]

@@ -60,7 +60,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "accounts",
     "recommender",
-    "studies",
+    "studies.surveys",
+    "studies.listening",
     "emotion",
 ]
 

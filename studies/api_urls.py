@@ -1,3 +1,0 @@
-"""API routes of the studies app (mounted under /api/)."""
-
-urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes of studies.listening (mounted under /api/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Pages of studies.listening."""
+
+app_name = "listening"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes of studies.surveys (mounted under /api/)."""
+
+urlpatterns: list = []

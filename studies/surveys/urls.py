@@ -1,0 +1,4 @@
+"""Pages of studies.surveys."""
+
+app_name = "surveys"
+urlpatterns: list = []

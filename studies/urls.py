@@ -1,3 +1,0 @@
-"""Pages of the studies app."""
-
-urlpatterns: list = []
