@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 
 # Researchers run surveys, catalogs and experiments from the admin.
-RESEARCHER_APPS = ("recommender", "surveys", "listening")
+RESEARCHER_APPS = ("recommender", "surveys", "listening", "experiments")
 RESEARCHER_VIEW_ONLY_APPS = ("django_celery_beat",)
 
 

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "recommender",
     "studies.surveys",
     "studies.listening",
+    "studies.experiments",
     "emotion",
 ]
 

@@ -1,3 +1,3 @@
-"""Studies: song-emotion surveys (`studies.surveys`), listening sessions and A/B experiments
-(`studies.listening`), and the pure science they share (labels, propagation, stats,
+"""Studies: song-emotion surveys (`studies.surveys`), listening sessions (`studies.listening`),
+A/B experiments (`studies.experiments`), and the pure science they share (labels, propagation, stats,
 assignment, plots), which imports nothing from Django."""

@@ -1,0 +1,3 @@
+"""API routes of studies.experiments (mounted under /api/)."""
+
+urlpatterns: list = []
