@@ -1,0 +1,23 @@
+"""Engine fixtures: real arrays from the synthetic catalog generator (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recommender.engine import CatalogIndex
+from recommender.engine.synthetic import synthetic_catalog
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    return synthetic_catalog(3000, seed=11)
+
+
+@pytest.fixture(scope="session")
+def index(catalog):
+    return CatalogIndex.build(**catalog.as_kwargs())
+
+
+@pytest.fixture(scope="session")
+def brute_index(catalog):
+    return CatalogIndex.build(**catalog.as_kwargs(), search="brute")
