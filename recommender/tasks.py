@@ -1,0 +1,22 @@
+"""Celery tasks of the recommender: catalog imports and model training. Thin: call services.
+
+Heavy ML work is named `ml_*` so the settings route it to the `ml` queue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import shared_task
+
+
+@shared_task(name="recommender.tasks.catalog_import_csv")
+def catalog_import_csv(run_id: int, path: str | None = None) -> str:
+    """Import a Spotify-layout CSV for an ImportRun (its uploaded file, or `path`)."""
+    from recommender.models import ImportRun
+    from recommender.services import tracks_import_csv
+
+    run = ImportRun.objects.get(pk=run_id)
+    source = Path(path) if path else Path(run.upload.path)
+    run = tracks_import_csv(run=run, path=source)
+    return run.status
