@@ -18,7 +18,7 @@ from recommender.engine import (
 )
 
 SAD, HAPPY = State.from_fer("sad"), State.from_fer("happy")
-FAST = [s for s in STRATEGIES if s not in ("gan", "cluster", "personal")]
+FAST = [s for s in STRATEGIES if s != "gan"]
 
 
 def _req(strategy, index, **kw):

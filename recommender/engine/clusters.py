@@ -1,0 +1,293 @@
+"""Mood clusters (design 003): k-means, a Gaussian mixture and fuzzy c-means on chosen
+features, each scored with the silhouette (Rousseeuw 1987) and Davies-Bouldin (Davies &
+Bouldin 1979) indices, clusters named from their centroids; and the `cluster` strategy, a
+playlist whose mix shifts from the listener's current mood cluster to the target cluster
+over its duration (60 minutes by default), picking inside a cluster by k-nearest
+neighbours to the listener's taste.
+
+Models are fitted once per index on a seeded sample of at most FIT_SAMPLE tracks and then
+assign every track; silhouette is computed on at most SILHOUETTE_SAMPLE of the fitting rows
+(it is quadratic), Davies-Bouldin on all fitting rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+from emotion import vocab
+
+from .core import Context, describe_va, fractions, start_target_va
+from .index import CatalogIndex, Space
+from .types import EngineError
+
+METHODS: tuple[str, ...] = ("kmeans", "gmm", "fcm")
+METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "fcm": "fuzzy c-means"}
+DEFAULT_FEATURES: tuple[str, ...] = ("energy", "acousticness", "valence")
+DEFAULT_K = 4
+FIT_SAMPLE = 20_000
+SILHOUETTE_SAMPLE = 4_000
+TASTE_WEIGHT = 0.5  # query point = TASTE_WEIGHT * taste + (1 - TASTE_WEIGHT) * cluster centre
+
+
+@dataclass(frozen=True)
+class Cluster:
+    number: int
+    name: str
+    mood: str
+    size: int
+    centroid: tuple[float, ...]  # standardized cluster features
+    centroid_raw: tuple[float, ...]  # the same in the catalog's own units
+    va: tuple[float, float]  # mean label valence/arousal of its members
+
+
+@dataclass
+class ClusterModel:
+    method: str
+    features: tuple[str, ...]
+    k: int
+    assignments: np.ndarray  # (n,) cluster number per catalog position
+    clusters: tuple[Cluster, ...]
+    silhouette: float
+    davies_bouldin: float
+    fit_rows: int
+    extra: dict
+
+    def members(self, c: int) -> np.ndarray:
+        return np.flatnonzero(self.assignments == c)
+
+    def summary(self) -> dict:
+        return {
+            "method": self.method,
+            "label": METHOD_LABELS[self.method],
+            "silhouette": self.silhouette,
+            "davies_bouldin": self.davies_bouldin,
+            "fit_rows": self.fit_rows,
+            "clusters": [{"number": c.number, "name": c.name, "size": c.size, "va": c.va} for c in self.clusters],
+            **self.extra,
+        }
+
+
+def fuzzy_cmeans(x: np.ndarray, k: int, *, m: float = 2.0, max_iter: int = 150, tol: float = 1e-5, seed: int = 0):
+    """Fuzzy c-means (Bezdek 1981). Returns (centres (k, d), memberships (n, k), fuzzy
+    partition coefficient). Memberships u_ij = 1 / sum_l (d_ij / d_il)^(2/(m-1)); centres
+    are the u^m-weighted means."""
+    x = np.asarray(x, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    u = rng.random((x.shape[0], k))
+    u /= u.sum(axis=1, keepdims=True)
+    power = 2.0 / (m - 1.0)
+    for _ in range(max_iter):
+        um = u**m
+        centres = (um.T @ x) / um.sum(axis=0)[:, None]
+        d = np.maximum(cdist(x, centres), 1e-12)
+        inv = d ** (-power)
+        new = inv / inv.sum(axis=1, keepdims=True)
+        done = np.abs(new - u).max() < tol
+        u = new
+        if done:
+            break
+    fpc = float((u**2).sum() / x.shape[0])
+    return centres, u, fpc
+
+
+def resolve_features(index: CatalogIndex, features: Sequence[str] | None) -> tuple[str, ...]:
+    if features:
+        names = tuple(str(f) for f in features)
+        unknown = [f for f in names if index.feature_column(f) is None]
+        if unknown:
+            raise EngineError(f"Cluster feature(s) not in this catalog: {', '.join(unknown)}")
+        return names
+    present = tuple(f for f in DEFAULT_FEATURES if index.feature_column(f) is not None)
+    if len(present) >= 2:
+        return present
+    if index.n_features < 2:
+        raise EngineError("Clustering needs at least two audio feature columns")
+    return index.feature_names
+
+
+def _words(z: np.ndarray, names: Sequence[str]) -> str:
+    def word(v: float) -> str:
+        return "high" if v > 0.5 else "low" if v < -0.5 else "mid"
+
+    return ", ".join(f"{word(float(v))} {n}" for v, n in zip(z, names, strict=True))
+
+
+def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) -> ClusterModel:
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    cols = [index.feature_column(f) for f in features]
+    x_all = index.z[:, cols]
+    n = len(index)
+    rng = np.random.default_rng(0)
+    rows = np.sort(rng.choice(n, size=FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE else np.arange(n)
+    xs = x_all[rows].astype(np.float64)
+    k = int(min(k, max(1, len(np.unique(xs, axis=0)))))
+    extra: dict = {}
+    if method == "kmeans":
+        from sklearn.cluster import KMeans
+
+        model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(xs)
+        fit_labels = model.labels_
+        assign = model.predict(x_all.astype(np.float64))
+        extra["inertia"] = float(model.inertia_)
+    elif method == "gmm":
+        from sklearn.mixture import GaussianMixture
+
+        model = GaussianMixture(n_components=k, covariance_type="full", random_state=0, reg_covar=1e-4).fit(xs)
+        fit_labels = model.predict(xs)
+        assign = model.predict(x_all.astype(np.float64))
+        extra["bic"] = float(model.bic(xs))
+    elif method == "fcm":
+        centres, u, fpc = fuzzy_cmeans(xs, k, seed=0)
+        fit_labels = u.argmax(axis=1)
+        assign = np.empty(n, dtype=np.int64)
+        for lo in range(0, n, 200_000):  # argmax membership == nearest centre
+            assign[lo : lo + 200_000] = cdist(x_all[lo : lo + 200_000], centres).argmin(axis=1)
+        extra["partition_coefficient"] = fpc
+    else:
+        raise EngineError(f"Unknown cluster method {method!r}; expected one of {', '.join(METHODS)}")
+    if len(np.unique(fit_labels)) >= 2:
+        sil = float(silhouette_score(xs, fit_labels, sample_size=min(SILHOUETTE_SAMPLE, xs.shape[0]), random_state=0))
+        dbi = float(davies_bouldin_score(xs, fit_labels))
+    else:
+        sil = dbi = float("nan")
+    # Number clusters by mood: mean label valence, then arousal, so names are stable.
+    raw_ids = np.unique(assign)
+    va = np.array([index.va[assign == c].mean(axis=0) for c in raw_ids])
+    order = raw_ids[np.lexsort((va[:, 1], va[:, 0]))]
+    remap = np.full(int(assign.max()) + 1, -1, dtype=np.int64)
+    remap[order] = np.arange(order.size)
+    assign = remap[assign].astype(np.int16)
+    mean_raw = index.feature_mean[cols]
+    std_raw = index.feature_std[cols]
+    clusters = []
+    for c in range(order.size):
+        members = assign == c
+        centre = x_all[members].mean(axis=0).astype(np.float64)
+        cva = index.va[members].mean(axis=0)
+        mood = vocab.GEMS_INFO[int(vocab.va_to_gems(np.clip(cva, -1, 1)).argmax())].label
+        clusters.append(
+            Cluster(
+                number=c,
+                name=f"{mood}: {_words(centre, features)}",
+                mood=mood,
+                size=int(members.sum()),
+                centroid=tuple(np.round(centre, 4).tolist()),
+                centroid_raw=tuple(np.round(centre * std_raw + mean_raw, 4).tolist()),
+                va=(round(float(cva[0]), 4), round(float(cva[1]), 4)),
+            )
+        )
+    return ClusterModel(method, features, k, assign, tuple(clusters), sil, dbi, int(rows.size), extra)
+
+
+def cluster_model(
+    index: CatalogIndex, *, method: str = "kmeans", features: Sequence[str] | None = None, k: int = DEFAULT_K
+) -> ClusterModel:
+    """The fitted model for (method, features, k), built once per index and cached."""
+    if method not in METHODS:
+        raise EngineError(f"Unknown cluster method {method!r}; expected one of {', '.join(METHODS)}")
+    feats = resolve_features(index, features)
+    return index.cached(("cluster", method, feats, int(k)), lambda: _fit(index, method, feats, int(k)))
+
+
+def cluster_report(
+    index: CatalogIndex, *, features: Sequence[str] | None = None, k: int = DEFAULT_K
+) -> dict[str, dict]:
+    """Silhouette, Davies-Bouldin and named clusters for each of the three methods."""
+    return {m: cluster_model(index, method=m, features=features, k=k).summary() for m in METHODS}
+
+
+def _member_space(index: CatalogIndex, model: ClusterModel, c: int) -> Space:
+    key = ("cluster-members", model.method, model.features, model.k, c)
+
+    def make() -> Space:
+        members = model.members(c)
+        return Space(f"cluster {c}", index.z[members], members, index.search)
+
+    return index.space(key, make)
+
+
+def _taste(ctx: Context) -> np.ndarray | None:
+    prof = ctx.profile
+    if prof is None:
+        return None
+    ids = list(prof.liked_ids) + list(prof.history_ids)
+    if not ids and prof.track_ids.size:
+        ids = prof.track_ids.tolist()
+    pos = ctx.index.positions_of(ids) if ids else np.zeros(0, dtype=np.int64)
+    if pos.size == 0:
+        return None
+    return ctx.index.z[pos].astype(np.float64).mean(axis=0)
+
+
+def run_cluster(ctx: Context) -> dict:
+    index = ctx.index
+    start, target = start_target_va(ctx)
+    method = ctx.param("method", "kmeans", str)
+    if method not in METHODS:
+        raise EngineError(f"Unknown cluster method {method!r}; expected one of {', '.join(METHODS)}")
+    k = ctx.param("k", DEFAULT_K, int, 2, 12)
+    features = ctx.params.get("features")
+    if features is not None and (isinstance(features, str) or not isinstance(features, Sequence)):
+        raise EngineError("Parameter 'features' must be a list of feature names")
+    model = cluster_model(index, method=method, features=features, k=k)
+    scores = {
+        m: {"silhouette": s["silhouette"], "davies_bouldin": s["davies_bouldin"]}
+        for m, s in cluster_report(index, features=features, k=k).items()
+    }
+    usable = [c for c in model.clusters if c.size > 0]
+    cva = np.array([c.va for c in usable])
+    cur = usable[int(np.argmin(np.linalg.norm(cva - start, axis=1)))]
+    tgt = usable[int(np.argmin(np.linalg.norm(cva - target, axis=1)))]
+    ctx.notes.append(
+        f"Mood clusters by {METHOD_LABELS[method]} on {', '.join(model.features)}: from '{cur.name}' to '{tgt.name}'"
+    )
+    if cur.number == tgt.number:
+        ctx.notes.append("The current and target moods fall in the same cluster; the playlist stays in it")
+    taste = _taste(ctx)
+    if taste is None:
+        ctx.notes.append("No listening history or likes: tracks are picked nearest each cluster's centre")
+    t = fractions(ctx.n, ctx.easing())
+    draws = ctx.rng.random(ctx.n)
+    centres = {}
+    for c in (cur, tgt):
+        members = model.members(c.number)
+        centres[c.number] = index.z[members].astype(np.float64).mean(axis=0)
+    a_va, b_va = np.array(cur.va), np.array(tgt.va)
+    for i in range(ctx.n):
+        chosen = tgt if (t[i] >= 1.0 or draws[i] < t[i]) else cur
+        order = [chosen, cur if chosen is tgt else tgt]
+        got = None
+        for c in order:
+            centre = centres[c.number]
+            q = centre if taste is None else TASTE_WEIGHT * taste + (1 - TASTE_WEIGHT) * centre
+            got = ctx.pick(_member_space(index, model, c.number), q, k=16)
+            if got is not None:
+                if c is not chosen:
+                    ctx.notes.append(f"Cluster '{chosen.name}' ran out of eligible tracks at step {i + 1}")
+                chosen = c
+                break
+        if got is None:
+            ctx.ran_out()
+            break
+        pos, dist = got
+        wp = (1 - t[i]) * a_va + t[i] * b_va
+        reason = (
+            f"Step {i + 1}: {t[i]:.0%} into the shift, drawn from cluster '{chosen.name}'; "
+            f"nearest unused track to {'your taste' if taste is not None else 'the cluster centre'} "
+            f"(feature distance {dist:.2f}), labelled {describe_va(index.va[pos])}"
+        )
+        ctx.take(pos, wp, vocab.va_to_gems(np.clip(wp, -1, 1)), dist, reason)
+    return {
+        "method": method,
+        "features": list(model.features),
+        "k": model.k,
+        "scores": scores,
+        "clusters": [c.name for c in model.clusters],
+        "current_cluster": cur.name,
+        "target_cluster": tgt.name,
+    }

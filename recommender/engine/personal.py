@@ -1,0 +1,127 @@
+"""The `personal` strategy (design 000, second approach): what *this* listener associates
+features with, blended with the population's labels.
+
+For a listener with n rated tracks (ListenerProfile.track_ids and their own GEMS answers),
+a ridge regression on the index's standardized features x gives a personal model of which
+features evoke which GEMS emotions:
+
+    g_L(x) = W^T x + b                          (9 outputs, fitted to the listener's answers)
+
+The emotion the engine expects the listener to feel for catalog track j blends it with the
+population label:
+
+    e_L(j) = w_pop * label_pop(j) + (1 - w_pop) * g_L(x_j),      w_pop = k / (k + n)
+
+with k = `prior_strength` (default 10 ratings, a pseudo-count). No ratings: w_pop = 1 and the
+population labels decide; 10 ratings: equal weight; 90 ratings: the listener's own model
+carries 90%. Valence/arousal use the one circumplex table (emotion/vocab.py):
+va_L(j) = e_L(j) @ GEMS_VA, whose personal part is linear in x: A x + c with
+A = (W @ GEMS_VA)^T and c = b @ GEMS_VA.
+
+Each waypoint's candidates are the tracks nearest in population valence/arousal plus the
+tracks nearest (in sound) to the "imaginary track" x* that the personal model places at the
+waypoint, x* = x_ref + A^T (A A^T + lambda I)^-1 (t - c - A x_ref), starting from the previous
+track (design 000: "find the song that most closely matches those features"); the candidate
+whose blended valence/arousal is nearest the waypoint is taken.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emotion import vocab
+
+from .core import Context, describe_va, gems_path, start_target_va, va_path
+
+PRIOR_STRENGTH = 10.0
+RIDGE = 3.0
+STEP_LIMIT = 4.0  # max standardized distance of x* from the reference track
+CANDIDATES = 64
+
+
+def population_weight(n_ratings: int, prior_strength: float = PRIOR_STRENGTH) -> float:
+    """w_pop = k / (k + n): the population labels' weight after n of the listener's ratings."""
+    return float(prior_strength) / (float(prior_strength) + max(0, int(n_ratings)))
+
+
+def fit_personal_model(x: np.ndarray, gems: np.ndarray, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge regression from standardized features (m, d) to GEMS answers (m, 9): (W, b)."""
+    x = np.asarray(x, dtype=np.float64)
+    g = np.asarray(gems, dtype=np.float64)
+    xm, gm = x.mean(axis=0), g.mean(axis=0)
+    xc, gc = x - xm, g - gm
+    w = np.linalg.solve(xc.T @ xc + ridge * np.eye(x.shape[1]), xc.T @ gc)
+    return w, gm - xm @ w
+
+
+def run_personal(ctx: Context) -> dict:
+    index = ctx.index
+    start, target = start_target_va(ctx)
+    k_prior = ctx.param("prior_strength", PRIOR_STRENGTH, float, 0.0, 1e6)
+    ridge = ctx.param("ridge", RIDGE, float, 1e-6, 1e6)
+    prof = ctx.profile
+    pos_r = np.zeros(0, dtype=np.int64)
+    answers = np.zeros((0, vocab.N_GEMS))
+    if prof is not None and prof.track_ids.size:
+        pos_r = index.positions_of(prof.track_ids)
+        answers = prof.gems[np.isin(prof.track_ids, index.track_ids[pos_r])]
+    n = int(pos_r.size)
+    w_pop = population_weight(n, k_prior) if index.n_features else 1.0
+    if n == 0:
+        ctx.notes.append("No ratings from this listener yet: the population labels decide (w_pop = 1)")
+    else:
+        ctx.notes.append(
+            f"Personal model from {n} of the listener's ratings; population weight w_pop = k/(k+n) = "
+            f"{k_prior:g}/({k_prior:g}+{n}) = {w_pop:.2f}"
+        )
+    if w_pop < 1.0:
+        wmat, bvec = fit_personal_model(index.z[pos_r], answers, ridge)
+        a_mat = (wmat @ vocab.GEMS_VA).T  # (2, d)
+        c_vec = bvec @ vocab.GEMS_VA
+        ref = index.z[pos_r].astype(np.float64).mean(axis=0)
+    else:
+        a_mat = c_vec = ref = None
+
+    def blended_va(pos: np.ndarray) -> np.ndarray:
+        if a_mat is None:
+            return index.va[pos]
+        return w_pop * index.va[pos] + (1.0 - w_pop) * (index.z[pos].astype(np.float64) @ a_mat.T + c_vec)
+
+    easing = ctx.easing()
+    path = va_path(start, target, ctx.n, easing)
+    gpath = gems_path(ctx.request.start.to_gems(), ctx.request.target.to_gems(), ctx.n, easing)
+    for i, wp in enumerate(path):
+        _, cand = index.spaces["va"].query(wp, CANDIDATES)
+        if a_mat is not None:
+            gap = wp - c_vec - a_mat @ ref
+            step = a_mat.T @ np.linalg.solve(a_mat @ a_mat.T + 1e-3 * np.eye(2), gap)
+            norm = float(np.linalg.norm(step))
+            if norm > STEP_LIMIT:
+                step *= STEP_LIMIT / norm
+            _, near = index.spaces["features"].query(ref + step, CANDIDATES)
+            cand = np.concatenate([cand, near])
+        cand = np.unique(cand)
+        cand = cand[ctx.acceptable(cand)]
+        if cand.size:
+            pos, dist = ctx._best(cand, np.linalg.norm(blended_va(cand) - wp, axis=1), None)
+        else:
+            got = ctx.pick("va", wp, k=CANDIDATES * 4)
+            if got is None:
+                ctx.ran_out()
+                break
+            pos = got[0]
+            dist = float(np.linalg.norm(blended_va(np.array([pos]))[0] - wp))
+        mine = blended_va(np.array([pos]))[0]
+        reason = (
+            f"Step {i + 1}: waypoint {describe_va(wp)}; for this listener the track feels {describe_va(mine)} "
+            f"({dist:.2f} away; population label {describe_va(index.va[pos])}, w_pop {w_pop:.2f})"
+        )
+        ctx.take(pos, wp, gpath[i], dist, reason)
+        if a_mat is not None:
+            ref = index.z[pos].astype(np.float64)
+    return {
+        "population_weight": w_pop,
+        "n_ratings": n,
+        "prior_strength": k_prior,
+        "formula": "w_pop = k / (k + n)",
+    }
