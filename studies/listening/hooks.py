@@ -1,0 +1,60 @@
+"""The strategy-chooser hook: how an experiment decides a session's strategy without
+studies.listening importing studies.experiments (which sits above it).
+
+    from studies.listening.hooks import StrategyChoice, register_strategy_chooser
+
+    def choose(*, user, mode):  # -> StrategyChoice | None
+        ...
+    register_strategy_chooser(choose)      # in ExperimentsConfig.ready()
+
+`listening.services.session_start` calls the chooser inside its transaction. When it returns
+a choice, that strategy (and params) is used whatever the person picked, the session stores
+`assignment_ref`, and `on_session_started(session)` runs in the same transaction (the
+experiment records its exposure there). One chooser is registered at a time; registering
+again replaces it (the overlap rule between experiments belongs to the chooser).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from studies.listening.models import ListeningSession
+
+
+@dataclass(frozen=True)
+class StrategyChoice:
+    strategy: str
+    params: dict[str, Any] = field(default_factory=dict)
+    assignment_ref: str = ""
+    on_session_started: Callable[[ListeningSession], None] | None = None
+
+
+class StrategyChooser(Protocol):
+    def __call__(self, *, user: Any, mode: str) -> StrategyChoice | None: ...
+
+
+_chooser: StrategyChooser | None = None
+
+
+def register_strategy_chooser(fn: StrategyChooser | None) -> StrategyChooser | None:
+    """Install `fn` as the chooser (None removes it). Returns the chooser it replaced."""
+    global _chooser
+    previous, _chooser = _chooser, fn
+    return previous
+
+
+def strategy_chooser() -> StrategyChooser | None:
+    return _chooser
+
+
+def choose_strategy(*, user: Any, mode: str) -> StrategyChoice | None:
+    """Ask the registered chooser, if any. A chooser error propagates (the session is not started)."""
+    if _chooser is None:
+        return None
+    choice = _chooser(user=user, mode=mode)
+    if choice is not None and not isinstance(choice, StrategyChoice):
+        raise TypeError(f"A strategy chooser must return StrategyChoice or None, not {type(choice).__name__}")
+    return choice

@@ -1,0 +1,138 @@
+"""Reads on listening sessions, scoped by who asks, and the outcomes read model that
+studies.experiments analyses (`session_outcomes`; its shape is a contract, keep it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from recommender.models import PlaylistItem
+from studies.listening.models import EmotionTraceSecond, EventKind, ListeningSession, PlaybackEvent, SessionStatus
+from studies.listening.mood import va_distance
+
+PLAYED_KINDS = (EventKind.STARTED, EventKind.PROGRESS, EventKind.COMPLETED, EventKind.SKIPPED)
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    session_id: int
+    participant_code: str
+    assignment_ref: str | None
+    created_at: datetime
+    completed: bool
+    tracks_played: int
+    skips: int
+    skip_rate: float | None
+    pre_distance: float | None
+    post_distance: float | None
+    shift_toward_target: float | None
+    valence_change: float | None
+    reflection_rating: int | None
+    pre_valence: float | None
+    pre_arousal: float | None
+
+
+def _with_play_counts(qs: QuerySet[ListeningSession]) -> QuerySet[ListeningSession]:
+    """tracks_played: distinct playlist positions with any play event (started, progress,
+    completed or skipped); skips: distinct positions with a skipped event."""
+    return qs.annotate(
+        n_played=Count("events__position", filter=Q(events__kind__in=PLAYED_KINDS), distinct=True),
+        n_skipped=Count("events__position", filter=Q(events__kind=EventKind.SKIPPED), distinct=True),
+    )
+
+
+def outcome_of(session: ListeningSession, *, tracks_played: int, skips: int) -> SessionOutcome:
+    pre = (session.pre_valence, session.pre_arousal)
+    target = (session.target_valence, session.target_arousal)
+    post = (session.post_valence, session.post_arousal) if session.post_valence is not None else None
+    pre_d = va_distance(pre, target)
+    post_d = va_distance(post, target)
+    return SessionOutcome(
+        session_id=session.pk,
+        participant_code=session.user.participant_code,
+        assignment_ref=session.assignment_ref,
+        created_at=session.created_at,
+        completed=session.status == SessionStatus.COMPLETED,
+        tracks_played=int(tracks_played),
+        skips=int(skips),
+        skip_rate=(skips / tracks_played) if tracks_played else None,
+        pre_distance=pre_d,
+        post_distance=post_d,
+        shift_toward_target=(pre_d - post_d) if pre_d is not None and post_d is not None else None,
+        valence_change=(session.post_valence - session.pre_valence)
+        if session.post_valence is not None and session.pre_valence is not None
+        else None,
+        reflection_rating=session.reflection_rating,
+        pre_valence=session.pre_valence,
+        pre_arousal=session.pre_arousal,
+    )
+
+
+def session_outcomes(*, session_ids: Iterable[int] | None = None, since: datetime | None = None) -> list[SessionOutcome]:
+    """One outcome per session (oldest first), for analysis. Keyed by participant code only."""
+    qs = ListeningSession.objects.select_related("user")
+    if session_ids is not None:
+        qs = qs.filter(pk__in=list(session_ids))
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    qs = _with_play_counts(qs).order_by("created_at", "id")
+    return [outcome_of(s, tracks_played=s.n_played, skips=s.n_skipped) for s in qs]
+
+
+# --- the person's own sessions -----------------------------------------------------------
+
+
+def sessions_of(*, viewer) -> QuerySet[ListeningSession]:
+    """The viewer's own sessions (nobody else's: therapists and researchers read elsewhere)."""
+    if viewer is None or not viewer.is_authenticated:
+        return ListeningSession.objects.none()
+    return ListeningSession.objects.filter(user=viewer)
+
+
+def session_get(*, viewer, session_id) -> ListeningSession | None:
+    """The viewer's own session with its playlist items, or None (also for someone else's)."""
+    try:
+        pk = int(session_id)
+    except (TypeError, ValueError):
+        return None
+    items = Prefetch("playlist__items", queryset=PlaylistItem.objects.select_related("track").order_by("position"))
+    return sessions_of(viewer=viewer).select_related("playlist").prefetch_related(items).filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session: ListeningSession
+    outcome: SessionOutcome
+    trace_va: np.ndarray  # (k, 2) per-second webcam valence/arousal, in time order (may be empty)
+    replans: int
+
+
+def session_history(*, viewer, limit: int = 20) -> list[SessionSummary]:
+    """The viewer's latest sessions with their outcome and webcam trace, newest first."""
+    qs = _with_play_counts(sessions_of(viewer=viewer).select_related("user", "playlist")).order_by("-created_at", "-id")
+    sessions = list(qs[:limit])
+    traces: dict[int, list[tuple[float, float]]] = {s.pk: [] for s in sessions}
+    rows = (
+        EmotionTraceSecond.objects.filter(session__in=sessions, valence__isnull=False, arousal__isnull=False)
+        .order_by("session_id", "t")
+        .values_list("session_id", "valence", "arousal")
+    )
+    for session_id, v, a in rows:
+        traces[session_id].append((v, a))
+    return [
+        SessionSummary(
+            session=s,
+            outcome=outcome_of(s, tracks_played=s.n_played, skips=s.n_skipped),
+            trace_va=np.asarray(traces[s.pk], dtype=np.float64).reshape(-1, 2),
+            replans=s.replan_count,
+        )
+        for s in sessions
+    ]
+
+
+def session_events(*, viewer, session_id) -> QuerySet[PlaybackEvent]:
+    return PlaybackEvent.objects.filter(session__user=viewer, session_id=session_id).order_by("occurred_at", "id")
