@@ -782,6 +782,7 @@ class SequentialLook:
     p_value: float  # always-valid: running minimum of 1/Λ
     ci_low: float  # always-valid confidence sequence: running intersection
     ci_high: float
+    boundary: float  # the estimate rejects at this look when |estimate − θ₀| ≥ boundary
     rejected: bool  # p_value ≤ α at or before this look
 
 
@@ -870,7 +871,8 @@ def msprt(treatment, control, *, looks: Iterable[tuple[int, int]], tau: float, a
     first = int(np.argmax(rejected)) if rejected.any() else None
     out = tuple(SequentialLook(index=i, n_treatment=int(n1[i]), n_control=int(n2[i]), estimate=float(est[i]),
                                se=float(math.sqrt(var[i])), log_lambda=float(log_lam[i]), p_value=float(p[i]),
-                               ci_low=float(lo[i]), ci_high=float(hi[i]), rejected=bool(rejected[i]))
+                               ci_low=float(lo[i]), ci_high=float(hi[i]), boundary=float(r[i]),
+                               rejected=bool(rejected[i]))
                 for i in range(lk.shape[0]))
     return SequentialResult(method="mSPRT (normal mixture, always valid)", alpha=alpha, tau=float(tau),
                             theta0=float(theta0), looks=out, first_rejection=first)

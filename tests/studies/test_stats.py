@@ -284,6 +284,9 @@ class TestSequential:
         assert lows == sorted(lows) and highs == sorted(highs, reverse=True)
         for lk in r.looks:  # p ≤ α exactly when 0 has left the confidence sequence
             assert lk.rejected == (not lk.ci_low < 0 < lk.ci_high)
+            # and 1/Λ ≤ α at a look exactly when the estimate is beyond that look's boundary
+            assert (abs(lk.estimate) >= lk.boundary) == (lk.log_lambda >= math.log(1 / 0.05))
+        assert any(abs(lk.estimate) >= lk.boundary for lk in r.looks)
         assert r.rejected and r.first_rejection is not None
         assert r.looks[-1].estimate == pytest.approx(t.mean() - c.mean())
         assert st.verdict(r).reject
