@@ -337,3 +337,71 @@ class TestVerdict:
     def test_works_for_cuped_and_proportions(self):
         v = st.verdict(st.two_proportion_z_test(90, 100, 50, 100), effect_label="completion rate difference")
         assert v.reject and v.sentence.startswith("completion rate difference = 0.4")
+
+
+class TestAnalyzeExperiment:
+    @staticmethod
+    def _arm(rng, name, n, shift, *, weight=1.0, with_cov=True, completed_share=0.8):
+        pre = rng.gamma(4.0, 0.25, n)
+        outcome = 0.6 * pre + shift + rng.normal(0, 0.3, n)
+        return st.ArmData(
+            name=name, outcomes=outcome, weight=weight, covariates=pre if with_cov else None,
+            sessions=n + 10, completed=int(round(completed_share * (n + 10))),
+            secondary={"skip rate": rng.beta(2, 5, n), "reflection rating": rng.integers(1, 6, n).astype(float)},
+            times=np.sort(rng.uniform(0, 30, n)),
+        )
+
+    def test_full_report(self):
+        rng = np.random.default_rng(5)
+        control = self._arm(rng, "random", 200, 0.0)
+        mapping = self._arm(rng, "mapping", 200, 0.25, completed_share=0.9)
+        modulate = self._arm(rng, "modulate", 200, 0.0)
+        a = st.analyze_experiment(control=control, treatments=[mapping, modulate], look_times=range(1, 31),
+                                  tau=0.2, n_resamples=1000)
+        assert [r.name for r in a.arms] == ["random", "mapping", "modulate"]
+        assert a.arms[0].summary.n == 200 and a.arms[1].completion_rate == pytest.approx(189 / 210)
+        assert a.srm is not None and not a.srm.mismatch
+        first, second = a.comparisons
+        assert isinstance(first.primary, st.CupedResult)
+        assert first.primary.adjusted.se < first.welch.se
+        # primary p-values are Holm-adjusted across the two treatments before the verdict
+        h = st.holm([first.primary.p_value, second.primary.p_value])
+        assert first.verdict.p_value == pytest.approx(h.entries[0].adjusted)
+        assert "Holm over 2 treatments" in first.verdict.method
+        assert first.verdict.reject and not second.verdict.reject
+        names = [s.name for s in first.secondary]
+        assert names == ["completion rate", "skip rate", "reflection rating"]
+        sec = st.holm({s.name: s.p_value for s in first.secondary})
+        assert [s.adjusted_p_value for s in first.secondary] == [e.adjusted for e in sec.entries]
+        assert first.sequential is not None and len(first.sequential.looks) >= 25
+        assert first.mann_whitney is not None and first.bootstrap is not None and first.hedges_g is not None
+        assert first.notes == () and a.notes == ()
+
+    def test_single_treatment_without_covariates_uses_welch_unadjusted(self):
+        rng = np.random.default_rng(6)
+        control = self._arm(rng, "random", 50, 0.0, with_cov=False)
+        mapping = self._arm(rng, "mapping", 50, 0.1)
+        (c,) = st.analyze_experiment(control=control, treatments=[mapping], n_resamples=500).comparisons
+        assert isinstance(c.primary, st.WelchResult) and c.cuped is None
+        assert c.verdict.p_value == c.primary.p_value
+        assert "Holm" not in c.verdict.method
+        assert c.sequential is None
+
+    def test_degenerate_arms_give_notes_not_crashes(self):
+        control = st.ArmData(name="random", outcomes=np.array([0.1, 0.2, 0.3]), sessions=3, completed=3)
+        lonely = st.ArmData(name="mapping", outcomes=np.array([0.5]), sessions=1, completed=1)
+        a = st.analyze_experiment(control=control, treatments=[lonely], n_resamples=500)
+        assert a.arms[1].summary is None
+        assert any("summary of mapping" in n and "at least 2" in n for n in a.notes)
+        (c,) = a.comparisons
+        assert c.primary is None and c.verdict is None and c.welch is None
+        assert any(n.startswith("Welch t-test:") for n in c.notes)
+        assert any(n.startswith("completion rate:") and "100%" in n for n in c.notes)
+        assert c.mann_whitney is not None  # ranks work with one observation
+
+    def test_bad_arguments(self):
+        arm = st.ArmData(name="a", outcomes=np.array([1.0, 2.0]))
+        with pytest.raises(ValueError, match="at least one treatment"):
+            st.analyze_experiment(control=arm, treatments=[])
+        with pytest.raises(ValueError, match="unique"):
+            st.analyze_experiment(control=arm, treatments=[arm])
