@@ -1,0 +1,656 @@
+"""Writes on surveys: status changes, answers, the next track, and the label runs.
+
+Every participant-facing write checks `research_data` consent first: without it nothing is
+stored. Labels are written through the recommender's own services (track_label_set /
+track_labels_bulk_set), which validate them and bump the catalog version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.services import has_consent
+from emotion.vocab import GEMS, N_GEMS
+from recommender.models import LabelSource, Track, TrackLabel
+from recommender.selectors import resolve_label, resolve_labels
+from recommender.services import catalog_touch, track_labels_bulk_set
+from studies.surveys import conf
+from studies.surveys.models import (
+    MAX_INTENSITY,
+    MAX_PICKS,
+    AttentionKind,
+    LabelRun,
+    NextTrackMode,
+    Rating,
+    RepeatPlan,
+    ResponseFormat,
+    RunKind,
+    RunStatus,
+    Survey,
+    SurveyStatus,
+)
+from studies.surveys.selectors import (
+    RESEARCH,
+    catalog_feature_matrix,
+    counting_ratings,
+    rating_counts,
+    survey_pool,
+    track_in_survey,
+)
+
+logger = logging.getLogger(__name__)
+
+CONSENT_REFUSAL = (
+    "Your answers can only be stored if you allow research use of your ratings "
+    "(Settings → Consent: “Use my ratings and sessions in research”). Nothing was stored."
+)
+
+
+# ---------------------------------------------------------------------------- survey status
+
+
+def _survey_set_status(survey: Survey, status: str, allowed_from: Sequence[str]) -> Survey:
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if survey.status == status:
+            return survey
+        if survey.status not in allowed_from:
+            raise ValidationError(
+                f"A {survey.get_status_display().lower()} survey cannot be set to {SurveyStatus(status).label.lower()}."
+            )
+        fields = ["status"]
+        if status == SurveyStatus.OPEN:
+            if not survey_pool(survey=survey).exists():
+                raise ValidationError("The survey has no tracks: choose tracks or a catalog filter that matches some.")
+            if survey.opened_at is None:
+                survey.opened_at = timezone.now()
+                fields.append("opened_at")
+        if status == SurveyStatus.CLOSED:
+            survey.closed_at = timezone.now()
+            fields.append("closed_at")
+        survey.status = status
+        survey.full_clean()
+        survey.save(update_fields=fields)
+    return survey
+
+
+def survey_open(*, survey: Survey) -> Survey:
+    """Draft or paused → open (needs a non-empty pool)."""
+    return _survey_set_status(survey, SurveyStatus.OPEN, [SurveyStatus.DRAFT, SurveyStatus.PAUSED])
+
+
+def survey_pause(*, survey: Survey) -> Survey:
+    return _survey_set_status(survey, SurveyStatus.PAUSED, [SurveyStatus.OPEN])
+
+
+def survey_close(*, survey: Survey) -> Survey:
+    """Closing is final: a closed survey takes no more answers."""
+    return _survey_set_status(survey, SurveyStatus.CLOSED, [SurveyStatus.DRAFT, SurveyStatus.OPEN, SurveyStatus.PAUSED])
+
+
+# ---------------------------------------------------------------------------- answers
+
+
+def _int_in(value: Any, low: int, high: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+        raise ValidationError({what: f"{what.capitalize()} is a whole number from {low} to {high}."})
+    value = int(value)
+    if not low <= value <= high:
+        raise ValidationError({what: f"{what.capitalize()} is a whole number from {low} to {high}."})
+    return value
+
+
+def _answer_vector(survey: Survey, picks: Any, intensities: Any) -> list[int]:
+    if survey.response_format == ResponseFormat.PICK:
+        if intensities is not None:
+            raise ValidationError({"intensities": "This survey asks you to pick emotions, not to rate intensities."})
+        if not isinstance(picks, list | tuple) or not all(isinstance(p, str) for p in picks):
+            raise ValidationError({"picks": "Send the picked emotions as a list of names."})
+        if len(picks) == 0:
+            raise ValidationError({"picks": "Pick at least one emotion."})
+        if len(picks) > MAX_PICKS:
+            raise ValidationError({"picks": f"Pick at most {MAX_PICKS} emotions (you picked {len(picks)})."})
+        unknown = [p for p in picks if p not in GEMS]
+        if unknown:
+            raise ValidationError({"picks": f"Unknown emotion {unknown[0][:40]!r}; expected one of {', '.join(GEMS)}."})
+        if len(set(picks)) != len(picks):
+            raise ValidationError({"picks": "Each emotion can be picked once."})
+        return [1 if name in picks else 0 for name in GEMS]
+    if picks is not None:
+        raise ValidationError({"picks": "This survey asks you to rate each emotion 0–4, not to pick."})
+    if not isinstance(intensities, list | tuple) or len(intensities) != N_GEMS:
+        raise ValidationError({"intensities": f"Rate each of the {N_GEMS} emotions from 0 to {MAX_INTENSITY}."})
+    return [_int_in(v, 0, MAX_INTENSITY, "intensities") for v in intensities]
+
+
+def _scale(value: Any, asked: bool, what: str) -> int | None:
+    if not asked:
+        return None
+    if value is None:
+        raise ValidationError({what: f"Please rate {what} from 1 to 5."})
+    return _int_in(value, 1, 5, what)
+
+
+def rating_submit(
+    *,
+    user,
+    survey_id: int,
+    track_id: int,
+    client_id: uuid.UUID | str,
+    listened_seconds: float,
+    picks: Sequence[str] | None = None,
+    intensities: Sequence[int] | None = None,
+    liking: int | None = None,
+    familiarity: int | None = None,
+) -> tuple[Rating, bool]:
+    """Store one answer. Returns (rating, created); a retry with the same client id returns the
+    stored answer with created=False. Raises PermissionDenied without `research_data`
+    consent and ValidationError for anything else that is wrong; nothing is stored then."""
+    if not has_consent(user, RESEARCH):
+        raise PermissionDenied(CONSENT_REFUSAL)
+    try:
+        client_uuid = client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
+    except (TypeError, ValueError):
+        raise ValidationError({"client_id": "The answer id must be a UUID."}) from None
+
+    existing = Rating.objects.filter(client_id=client_uuid).first()
+    if existing is not None:
+        if existing.user_id != user.pk or existing.survey_id != survey_id or existing.track_id != track_id:
+            raise ValidationError({"client_id": "This answer id was already used for another answer."})
+        return existing, False
+
+    survey = Survey.objects.filter(pk=survey_id).first()
+    if survey is None or survey.status == SurveyStatus.DRAFT:
+        raise ValidationError({"survey": "There is no such survey."})
+    if survey.status != SurveyStatus.OPEN:
+        raise ValidationError({"survey": f"This survey is {survey.get_status_display().lower()}: it takes no answers now."})
+    if not Track.objects.filter(pk=track_id).exists() or not track_in_survey(survey=survey, track_id=track_id):
+        raise ValidationError({"track": "This track is not part of this survey."})
+
+    if isinstance(listened_seconds, bool) or not isinstance(listened_seconds, int | float) or not math.isfinite(listened_seconds):
+        raise ValidationError({"listened_seconds": "Listening time is a number of seconds."})
+    if listened_seconds < 0 or listened_seconds > conf.MAX_LISTENED_SECONDS:
+        raise ValidationError({"listened_seconds": f"Listening time must be between 0 and {conf.MAX_LISTENED_SECONDS} seconds."})
+    if listened_seconds < survey.min_listen_seconds:
+        raise ValidationError(
+            {"listened_seconds": f"Please listen for at least {survey.min_listen_seconds} seconds before answering "
+             f"(you listened {listened_seconds:.0f})."}
+        )
+    answer = _answer_vector(survey, picks, intensities)
+    liking_value = _scale(liking, survey.ask_liking, "liking")
+    familiarity_value = _scale(familiarity, survey.ask_familiarity, "familiarity")
+
+    try:
+        with transaction.atomic():
+            previous = Rating.objects.filter(survey=survey, track_id=track_id, user=user).exclude(
+                attention_kind=AttentionKind.REPEAT
+            )
+            kind = AttentionKind.NONE
+            plan = None
+            if previous.exists():
+                plan = RepeatPlan.objects.select_for_update().filter(
+                    survey=survey, user=user, track_id=track_id, answered=False
+                ).first()
+                if plan is None:
+                    raise ValidationError({"track": "You have already rated this track in this survey."})
+                kind = AttentionKind.REPEAT
+            elif survey.gold_tracks.filter(pk=track_id).exists():
+                kind = AttentionKind.GOLD
+            rating = Rating(
+                survey=survey,
+                track_id=track_id,
+                user=user,
+                answer=answer,
+                liking=liking_value,
+                familiarity=familiarity_value,
+                listened_seconds=float(listened_seconds),
+                is_attention_check=kind != AttentionKind.NONE,
+                attention_kind=kind,
+                client_id=client_uuid,
+            )
+            rating.full_clean()
+            rating.save()
+            if plan is not None:
+                plan.answered = True
+                plan.save(update_fields=["answered"])
+    except IntegrityError:
+        # Two submissions raced: the same client id is an idempotent retry, anything else a duplicate.
+        existing = Rating.objects.filter(client_id=client_uuid, user=user).first()
+        if existing is not None:
+            return existing, False
+        raise ValidationError({"track": "You have already rated this track in this survey."}) from None
+    return rating, True
+
+
+# ---------------------------------------------------------------------------- next track
+
+
+@dataclass(frozen=True)
+class NextTrack:
+    track: Track | None  # None: nothing left for this person
+    is_repeat: bool
+    is_gold: bool
+    answered: int  # answers this person gave in this survey
+    total: int  # answered + what is still planned for them
+
+    @property
+    def done(self) -> bool:
+        return self.track is None
+
+
+def _stable_unit(*parts: object) -> float:
+    """A deterministic number in [0, 1) from the parts (spreads raters over tied tracks)."""
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def label_uncertainty(track_ids: Sequence[int]) -> dict[int, float]:
+    """How little we know about each track's emotion, in [0, 1]: 1 - confidence x (1 - H/H_max)
+    of the label a reader sees now (after propagation); 1 for a track with no label."""
+    if not track_ids:
+        return {}
+    resolved = resolve_labels(list(track_ids))
+    out: dict[int, float] = {}
+    h_max = math.log(N_GEMS)
+    for i, tid in enumerate(resolved.track_ids):
+        if not resolved.labelled[i]:
+            out[int(tid)] = 1.0
+            continue
+        p = resolved.gems[i]
+        nz = p[p > 0]
+        h = float(-(nz * np.log(nz)).sum()) / h_max
+        c = float(np.clip(resolved.confidence[i], 0.0, 1.0))
+        out[int(tid)] = 1.0 - c * (1.0 - h)
+    return out
+
+
+def next_track_for(*, user, survey: Survey) -> NextTrack:
+    """The track to ask this person about next.
+
+    Order: an unanswered planned repeat; a gold track they have not answered (after their
+    first two answers); a new planned repeat (at the survey's repeat rate, after three answers,
+    decided deterministically per answer count); otherwise a pool track they have not rated
+    that still lacks ratings — least-rated first, or in active-learning mode the one whose
+    current label is most uncertain. Never the same track twice except planned repeats.
+    """
+    if not has_consent(user, RESEARCH):
+        raise PermissionDenied(CONSENT_REFUSAL)
+    if survey.status != SurveyStatus.OPEN:
+        raise ValidationError({"survey": f"This survey is {survey.get_status_display().lower()}: it takes no answers now."})
+
+    mine = list(Rating.objects.filter(survey=survey, user=user).values_list("track_id", "attention_kind"))
+    answered = len(mine)
+    regular_rated = [t for t, kind in mine if kind == AttentionKind.NONE]
+    rated_ids = {t for t, kind in mine if kind != AttentionKind.REPEAT}
+    cap = survey.tracks_per_participant or None
+
+    pool_ids = list(survey_pool(survey=survey).values_list("id", flat=True))
+    counts = rating_counts(survey=survey)
+    eligible = [t for t in pool_ids if t not in rated_ids and counts.get(t, 0) < survey.ratings_per_track]
+    regular_left = len(eligible) if cap is None else max(0, min(len(eligible), cap - len(regular_rated)))
+    gold_left = list(survey.gold_tracks.exclude(pk__in=rated_ids).order_by("id").values_list("id", flat=True))
+    pending = RepeatPlan.objects.filter(survey=survey, user=user, answered=False).order_by("id").first()
+
+    def result(track_id: int | None, *, repeat: bool = False, gold: bool = False) -> NextTrack:
+        total = answered + regular_left + len(gold_left) + (1 if pending is not None or repeat else 0)
+        track = Track.objects.get(pk=track_id) if track_id is not None else None
+        return NextTrack(track=track, is_repeat=repeat, is_gold=gold, answered=answered, total=max(total, answered))
+
+    if pending is not None:
+        return result(pending.track_id, repeat=True)
+    if regular_left == 0 and not gold_left:
+        return result(None)
+    if gold_left and (answered >= 2 or regular_left == 0):
+        return result(gold_left[0], gold=True)
+    if survey.repeat_rate > 0 and len(regular_rated) >= 3 and regular_left > 0:
+        if _stable_unit("repeat", survey.pk, user.pk, answered) < survey.repeat_rate:
+            planned = set(RepeatPlan.objects.filter(survey=survey, user=user).values_list("track_id", flat=True))
+            candidates = [t for t in regular_rated if t not in planned]
+            if candidates:
+                track_id = min(candidates, key=lambda t: _stable_unit("which", survey.pk, user.pk, t))
+                RepeatPlan.objects.get_or_create(survey=survey, user=user, track_id=track_id)
+                return result(track_id, repeat=True)
+    if regular_left == 0:
+        return result(None)
+
+    def tie(t: int) -> float:
+        return _stable_unit("tie", survey.pk, user.pk, t)
+
+    if survey.next_track_mode == NextTrackMode.ACTIVE:
+        uncertainty = label_uncertainty(eligible)
+        best = min(eligible, key=lambda t: (-round(uncertainty.get(t, 1.0), 6), counts.get(t, 0), tie(t)))
+    else:
+        best = min(eligible, key=lambda t: (counts.get(t, 0), tie(t)))
+    return result(best)
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+_RUN_TASKS = {
+    RunKind.AGGREGATE: "aggregate_survey",
+    RunKind.PROPAGATE: "ml_propagate_labels",
+    RunKind.TRAIN_MER: "ml_train_mer",
+    RunKind.LABEL_MER: "ml_label_new_tracks_mer",
+}
+
+
+def label_run_start(*, kind: str, survey: Survey | None = None, created_by=None) -> LabelRun:
+    """Create a run and queue its Celery task once the transaction commits."""
+    if kind not in RunKind.values:
+        raise ValidationError({"kind": f"Unknown run kind {kind!r}."})
+    if kind == RunKind.AGGREGATE and survey is None:
+        raise ValidationError({"survey": "Aggregation runs on one survey."})
+    from studies.surveys import tasks
+
+    task = getattr(tasks, _RUN_TASKS[kind])
+    with transaction.atomic():
+        run = LabelRun(kind=kind, survey=survey, created_by=created_by)
+        run.full_clean()
+        run.save()
+        transaction.on_commit(lambda: task.delay(run.pk))
+    return run
+
+
+class _RunProgress:
+    """Progress callback for the pure modules: writes at most every 0.5 s."""
+
+    def __init__(self, run: LabelRun, start: float = 0.0, span: float = 1.0):
+        self.run, self.start, self.span, self.last = run, start, span, 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5 and fraction < 1.0:
+            return
+        self.last = now
+        value = float(np.clip(self.start + self.span * fraction, 0.0, 1.0))
+        LabelRun.objects.filter(pk=self.run.pk).update(progress=value, message=message[:500])
+
+
+def _run_begin(run: LabelRun) -> None:
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.progress = 0.0
+    run.save(update_fields=["status", "started_at", "progress"])
+
+
+def _run_finish(run: LabelRun, *, figures: dict, message: str) -> LabelRun:
+    run.status = RunStatus.DONE
+    run.progress = 1.0
+    run.figures = figures
+    run.message = message
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "progress", "figures", "message", "finished_at"])
+    return run
+
+
+def _run_fail(run: LabelRun, message: str) -> LabelRun:
+    run.status = RunStatus.FAILED
+    run.message = message
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "message", "finished_at"])
+    return run
+
+
+def label_run_execute(*, run_id: int) -> LabelRun:
+    """Run a queued LabelRun (called by the Celery tasks). Failures are recorded on the run."""
+    run = LabelRun.objects.select_related("survey").get(pk=run_id)
+    if run.status in (RunStatus.DONE, RunStatus.RUNNING):
+        return run
+    _run_begin(run)
+    work: dict[str, Callable[[LabelRun], tuple[dict, str]]] = {
+        RunKind.AGGREGATE: _aggregate,
+        RunKind.PROPAGATE: _propagate,
+        RunKind.TRAIN_MER: _train_mer,
+        RunKind.LABEL_MER: _label_mer,
+    }
+    try:
+        figures, message = work[run.kind](run)
+    except (ValidationError, ValueError) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        return _run_fail(run, text)
+    except Exception as exc:  # recorded for the researcher; the traceback goes to the log
+        logger.exception("Label run %s failed", run.pk)
+        return _run_fail(run, f"{type(exc).__name__}: {exc}")
+    return _run_finish(run, figures=figures, message=message)
+
+
+def _nan_to_none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _survey_confidence(effective_raters: np.ndarray) -> np.ndarray:
+    """Confidence of a survey label from the weight of the answers behind it: w / (w + 2)
+    (2 effective raters → 0.5, 8 → 0.8)."""
+    w = np.maximum(np.asarray(effective_raters, dtype=np.float64), 0.0)
+    return w / (w + conf.CONFIDENCE_HALF_RATERS)
+
+
+def _aggregate(run: LabelRun) -> tuple[dict, str]:
+    from studies import labels as science
+
+    survey = run.survey
+    fmt = survey.response_format
+    all_rated_tracks = set(Rating.objects.filter(survey=survey).values_list("track_id", flat=True))
+    rows = list(
+        counting_ratings(survey=survey)
+        .select_related("user")
+        .order_by("id")
+        .values_list("id", "user_id", "user__participant_code", "track_id", "answer", "attention_kind")
+    )
+    excluded = Rating.objects.filter(survey=survey).count() - len(rows)
+    regular = [r for r in rows if r[5] == AttentionKind.NONE]
+    users = sorted({r[1] for r in rows})
+    rater_of = {u: i for i, u in enumerate(users)}
+    codes = [""] * len(users)
+    for r in rows:
+        codes[rater_of[r[1]]] = r[2]
+    track_ids = sorted({r[3] for r in regular})
+    track_of = {t: i for i, t in enumerate(track_ids)}
+
+    # Attention checks: repeats against the rater's first answer, gold tracks against their label.
+    first_answer = {(r[1], r[3]): r[4] for r in rows if r[5] != AttentionKind.REPEAT}
+    checks: list = []
+    gold_labels: dict[int, Any] = {}
+    for _, user_id, _, track_id, answer, kind in rows:
+        if kind == AttentionKind.REPEAT and (user_id, track_id) in first_answer:
+            passed = science.repeat_check_passed(first_answer[(user_id, track_id)], answer, fmt)
+            checks.append(science.AttentionCheck(rater_of[user_id], passed, f"repeated track #{track_id} answered inconsistently"))
+        elif kind == AttentionKind.GOLD:
+            if track_id not in gold_labels:
+                label = resolve_label(track_id)
+                known = label is not None and label.source in (LabelSource.MANUAL, LabelSource.SURVEY)
+                gold_labels[track_id] = label.gems if known else None
+            if gold_labels[track_id] is not None:
+                passed = science.gold_check_passed(answer, gold_labels[track_id], fmt)
+                checks.append(science.AttentionCheck(rater_of[user_id], passed, f"gold track #{track_id} answered far from its known label"))
+
+    figures: dict[str, Any] = {
+        "format": fmt,
+        "ratings_used": len(regular),
+        "attention_answers": len(rows) - len(regular),
+        "ratings_excluded_no_consent": excluded,
+    }
+    written = 0
+    if regular:
+        rater = np.array([rater_of[r[1]] for r in regular], dtype=np.int64)
+        track = np.array([track_of[r[3]] for r in regular], dtype=np.int64)
+        answers = np.array([r[4] for r in regular], dtype=np.float64)
+        agg = science.aggregate(
+            rater, track, answers, fmt, n_raters=len(users), n_tracks=len(track_ids), rater_codes=codes, attention=checks
+        )
+        agreement = science.agreement(rater, track, answers, fmt, n_raters=len(users), n_tracks=len(track_ids))
+        labelled = np.flatnonzero(agg.n_raters > 0)
+        confidence = _survey_confidence(agg.effective_raters)
+        ids = np.array(track_ids, dtype=np.int64)
+        with transaction.atomic():
+            for n in sorted(set(int(agg.n_raters[i]) for i in labelled)):
+                sel = labelled[agg.n_raters[labelled] == n]
+                written += track_labels_bulk_set(
+                    track_ids=ids[sel], source=LabelSource.SURVEY, gems=agg.soft_labels[sel],
+                    confidence=confidence[sel], rater_count=n,
+                )
+        figures["alpha"] = {
+            "overall": _nan_to_none(agreement.overall),
+            "per_category": {k: _nan_to_none(v) for k, v in agreement.per_category.items()},
+            "level": agreement.level,
+            "n_units": agreement.n_units,
+        }
+        figures["raters"] = [
+            {
+                "code": rep.code,
+                "n_ratings": rep.n_ratings,
+                "reliability": round(rep.reliability, 4),
+                "weight": round(rep.weight, 4),
+                "attention_checks": rep.attention_checks,
+                "attention_failures": rep.attention_failures,
+                "reasons": list(rep.reasons),
+            }
+            for rep in sorted(agg.raters, key=lambda r: r.weight)
+        ]
+        figures["iterations"] = agg.iterations
+        figures["converged"] = agg.converged
+        labelled_ids = {int(ids[i]) for i in labelled}
+    else:
+        figures["alpha"] = None
+        figures["raters"] = []
+        labelled_ids = set()
+
+    # Tracks this survey labelled before whose answers no longer count (consent revoked):
+    # their survey label goes unless another survey still has counting answers for them.
+    orphaned = all_rated_tracks - labelled_ids
+    if orphaned:
+        still_rated = set(
+            counting_ratings().filter(track_id__in=orphaned, is_attention_check=False)
+            .exclude(survey=survey).values_list("track_id", flat=True)
+        )
+        gone = orphaned - still_rated
+        if gone:
+            removed, _ = TrackLabel.objects.filter(track_id__in=gone, source=LabelSource.SURVEY).delete()
+            if removed:
+                catalog_touch()
+            figures["labels_removed"] = removed
+    figures["tracks_labelled"] = written
+    message = f"{written} tracks labelled from {len(regular)} answers by {len(users)} raters."
+    if excluded:
+        message += f" {excluded} answers left out (no research consent)."
+    return figures, message
+
+
+def _propagate(run: LabelRun) -> tuple[dict, str]:
+    from studies import propagation as science
+
+    progress = _RunProgress(run, 0.0, 0.6)
+    matrix = catalog_feature_matrix()
+    if len(matrix.track_ids) < 2 or matrix.features.shape[1] == 0:
+        raise ValidationError("Propagation needs at least two tracks with audio features.")
+    position = {int(t): i for i, t in enumerate(matrix.track_ids)}
+    survey_labels = [
+        (position[t], g)
+        for t, g in TrackLabel.objects.filter(source=LabelSource.SURVEY).values_list("track_id", "gems")
+        if t in position
+    ]
+    if not survey_labels:
+        raise ValidationError("No survey labels yet: aggregate a survey first.")
+    labelled_index = np.array([i for i, _ in survey_labels], dtype=np.int64)
+    labels = np.array([g for _, g in survey_labels], dtype=np.float64)
+    result = science.propagate(
+        matrix.features, labelled_index, labels, k=min(conf.PROPAGATION_K, len(matrix.track_ids) - 1), progress=progress
+    )
+    targets = np.flatnonzero(~result.labelled)
+    written = 0
+    if len(targets):
+        written = track_labels_bulk_set(
+            track_ids=matrix.track_ids[targets], source=LabelSource.PROPAGATED,
+            gems=result.soft_labels[targets], confidence=np.clip(result.confidence[targets], 0.0, 1.0),
+        )
+    figures: dict[str, Any] = {
+        "tracks": int(len(matrix.track_ids)),
+        "labelled": int(len(labelled_index)),
+        "propagated": written,
+        "iterations": result.iterations,
+        "converged": result.converged,
+        "features": list(matrix.columns),
+        "mean_confidence": float(result.confidence[targets].mean()) if len(targets) else None,
+    }
+    if len(labelled_index) >= conf.EVALUATION_MIN_LABELLED:
+        folds = min(conf.EVALUATION_FOLDS, len(labelled_index))
+        evaluation = science.evaluate(
+            matrix.features, labelled_index, labels, folds=folds,
+            k=min(conf.PROPAGATION_K, len(matrix.track_ids) - 1), progress=_RunProgress(run, 0.6, 0.4),
+        )
+        figures["evaluation"] = {
+            "folds": evaluation.folds,
+            "n_tracks": evaluation.n_tracks,
+            "n_labelled": evaluation.n_labelled,
+            "scores": [
+                {"method": s.method, "mean_jsd": s.mean_jsd, "top1": s.top1, "seconds": s.seconds}
+                for s in evaluation.scores
+            ],
+        }
+    else:
+        figures["evaluation"] = None
+        figures["evaluation_note"] = (
+            f"Held-out evaluation needs at least {conf.EVALUATION_MIN_LABELLED} survey-labelled tracks "
+            f"({len(labelled_index)} so far)."
+        )
+    return figures, f"{written} tracks got a propagated label from {len(labelled_index)} survey-labelled tracks."
+
+
+def _mer_module():
+    try:
+        from emotion import mer
+    except ImportError as exc:
+        raise ValidationError(f"Music emotion recognition (emotion/mer.py) is not available: {exc}.") from None
+    return mer
+
+
+def _train_mer(run: LabelRun) -> tuple[dict, str]:
+    from studies.surveys import mer_bridge
+
+    return mer_bridge.train(run, _mer_module(), _RunProgress(run))
+
+
+def _label_mer(run: LabelRun) -> tuple[dict, str]:
+    from studies.surveys import mer_bridge
+
+    return mer_bridge.label_new(run, _mer_module(), _RunProgress(run))
+
+
+# ---------------------------------------------------------------------------- privacy
+
+
+def ratings_export(user) -> list[dict[str, Any]]:
+    return [
+        {
+            "survey": r.survey.title,
+            "track": str(r.track),
+            "picks": r.picks if r.survey.response_format == ResponseFormat.PICK else None,
+            "intensities": r.answer if r.survey.response_format == ResponseFormat.INTENSITY else None,
+            "liking": r.liking,
+            "familiarity": r.familiarity,
+            "listened_seconds": r.listened_seconds,
+            "attention_check": r.attention_kind or None,
+            "at": r.created_at.isoformat(),
+        }
+        for r in Rating.objects.filter(user=user).select_related("survey", "track").order_by("created_at", "id")
+    ]
+
+
+def ratings_erase(user) -> int:
+    with transaction.atomic():
+        RepeatPlan.objects.filter(user=user).delete()
+        deleted, _ = Rating.objects.filter(user=user).delete()
+    return deleted
