@@ -1,0 +1,144 @@
+"""The analysis on constructed outcomes equals calling studies/stats.py directly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from studies import stats
+from studies.experiments.analysis import Design, VariantDesign, analyse, look_schedule
+from studies.listening.selectors import SessionOutcome
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def _outcome(i, *, shift, pre_distance, completed=True, skip_rate=0.2, rating=4, day=0):
+    return SessionOutcome(
+        session_id=i, participant_code=f"P-{i:08d}", assignment_ref=None,
+        created_at=T0 + timedelta(days=day, minutes=i), completed=completed, tracks_played=5, skips=1,
+        skip_rate=skip_rate if completed else None, pre_distance=pre_distance,
+        post_distance=(pre_distance - shift) if completed else None,
+        shift_toward_target=shift if completed else None, valence_change=shift / 2 if completed else None,
+        reflection_rating=rating if completed else None, pre_valence=-0.3, pre_arousal=0.1)
+
+
+def _design(**kw):
+    kw.setdefault("secondary_metrics", ("completion_rate", "skip_rate", "reflection_rating"))
+    return Design(experiment_id=7, name="iso vs random", primary_metric="shift_toward_target", alpha=0.05, mde=0.1,
+                  variants=(VariantDesign(1, "random (control)", "random", 1.0, True),
+                            VariantDesign(2, "iso", "iso", 1.0, False)),
+                  bootstrap_resamples=1000, max_looks=10, **kw)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(3)
+    outcomes, variant_of = [], {}
+    for i in range(120):
+        arm = 1 + i % 2
+        pre = float(rng.uniform(0.5, 1.5))
+        shift = float(0.5 * pre + (0.15 if arm == 2 else 0.0) + rng.normal(0, 0.2))
+        completed = bool(rng.random() < (0.85 if arm == 2 else 0.7))
+        o = _outcome(i, shift=shift, pre_distance=pre, completed=completed, skip_rate=float(rng.uniform(0, 0.5)),
+                     rating=int(rng.integers(1, 6)), day=i // 30)
+        outcomes.append(o)
+        variant_of[i] = arm
+    return outcomes, variant_of
+
+
+def _arm(outcomes, variant_of, arm, attr):
+    return np.array([getattr(o, attr) for o in outcomes if variant_of[o.session_id] == arm
+                     and getattr(o, attr) is not None])
+
+
+def test_numbers_match_stats_called_directly(data):
+    outcomes, variant_of = data
+    res = analyse(design=_design(), outcomes=outcomes, variant_of=variant_of, with_plots=False)
+    x = _arm(outcomes, variant_of, 2, "shift_toward_target")
+    y = _arm(outcomes, variant_of, 1, "shift_toward_target")
+    comp = res["comparisons"][0]
+    assert comp["variant"] == "iso" and comp["control"] == "random (control)"
+    welch = stats.welch_t_test(x, y)
+    assert comp["primary"]["welch"]["p_value"] == pytest.approx(welch.p_value)
+    assert comp["primary"]["welch"]["ci_low"] == pytest.approx(welch.ci_low)
+    assert comp["primary"]["mann_whitney"]["p_value"] == pytest.approx(stats.mann_whitney_u(x, y).p_value)
+    boot = stats.bootstrap_mean_diff(x, y, n_resamples=1000, seed=7)
+    assert comp["primary"]["bootstrap"]["ci_low"] == pytest.approx(boot.ci_low)
+    assert comp["primary"]["hedges_g"]["g"] == pytest.approx(stats.hedges_g(x, y).g)
+    cx = _arm(outcomes, variant_of, 2, "pre_distance")[[o.completed for o in outcomes if variant_of[o.session_id] == 2]]
+    cy = _arm(outcomes, variant_of, 1, "pre_distance")[[o.completed for o in outcomes if variant_of[o.session_id] == 1]]
+    cuped = stats.cuped_test(x, y, cx, cy)
+    assert comp["primary"]["cuped"]["effect"] == pytest.approx(cuped.effect)
+    assert comp["primary"]["cuped"]["variance_reduction"] == pytest.approx(cuped.variance_reduction)
+    assert cuped.variance_reduction > 0.2  # the pre-session distance predicts the shift
+    summary = {v["name"]: v["summary"] for v in res["variants"]}
+    assert summary["iso"]["mean"] == pytest.approx(x.mean())
+    assert summary["random (control)"]["sd"] == pytest.approx(y.std(ddof=1))
+    v = stats.verdict(welch, alpha=0.05, effect_label=comp["label"])
+    assert comp["primary"]["verdict"]["sentence"] == v.sentence
+    assert v.sentence in res["verdict"]
+    assert ("not enough evidence" in res["verdict"]) == (welch.p_value > 0.05)
+
+    # secondary metrics with Holm across them
+    sec = {r["metric"]: r for r in comp["secondary"]}
+    ct = sum(o.completed for o in outcomes if variant_of[o.session_id] == 2)
+    cc = sum(o.completed for o in outcomes if variant_of[o.session_id] == 1)
+    prop = stats.two_proportion_z_test(ct, 60, cc, 60)
+    assert sec["completion_rate"]["p_value"] == pytest.approx(prop.p_value)
+    skip = stats.welch_t_test(_arm(outcomes, variant_of, 2, "skip_rate"), _arm(outcomes, variant_of, 1, "skip_rate"))
+    rating = stats.welch_t_test(_arm(outcomes, variant_of, 2, "reflection_rating"),
+                                _arm(outcomes, variant_of, 1, "reflection_rating"))
+    holm = stats.holm({"completion_rate": prop.p_value, "skip_rate": skip.p_value,
+                       "reflection_rating": rating.p_value})
+    for name in ("completion_rate", "skip_rate", "reflection_rating"):
+        assert sec[name]["p_holm"] == pytest.approx(holm[name].adjusted)
+
+    # sequential: looks at day ends (four days of data), τ = the MDE
+    t_times = [o.created_at.timestamp() for o in outcomes if variant_of[o.session_id] == 2 and o.completed]
+    c_times = [o.created_at.timestamp() for o in outcomes if variant_of[o.session_id] == 1 and o.completed]
+    look_times, labels = look_schedule(np.array(t_times + c_times), max_looks=10)
+    assert labels == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
+    looks = stats.looks_from_times(t_times, c_times, look_times)
+    seq = stats.msprt(x, y, looks=looks, tau=0.1, alpha=0.05)
+    assert comp["sequential"]["p_value"] == pytest.approx(seq.p_value)
+    assert comp["sequential"]["looks"] == 4
+
+    assert res["srm"]["mismatch"] is False
+    assert res["srm"]["observed"] == [60, 60]
+
+
+def test_srm_flag_surfaces_in_the_verdict(data):
+    outcomes, variant_of = data
+    lopsided = {k: (2 if k % 5 else 1) for k in variant_of}  # 80% / 20% where 50/50 was planned
+    res = analyse(design=_design(), outcomes=outcomes, variant_of=lopsided, with_plots=False)
+    assert res["srm"]["mismatch"] is True
+    assert res["srm"]["p_value"] < 0.001
+    assert res["verdict"].startswith("Sample ratio mismatch")
+
+
+def test_not_enough_data_is_said_not_crashed():
+    outcomes = [_outcome(0, shift=0.1, pre_distance=1.0), _outcome(1, shift=0.2, pre_distance=1.0)]
+    res = analyse(design=_design(), outcomes=outcomes, variant_of={0: 1, 1: 2}, with_plots=True)
+    comp = res["comparisons"][0]
+    assert comp["primary"]["welch"] is None
+    assert "at least 2" in comp["primary"]["errors"]["welch"]
+    assert "not enough data yet" in res["verdict"]
+    assert "distribution" in res["plots"] and "forest" not in res["plots"]
+
+
+def test_plots_are_inline_svg(data):
+    outcomes, variant_of = data
+    res = analyse(design=_design(secondary_metrics=()), outcomes=outcomes, variant_of=variant_of)
+    for key in ("distribution", "forest", "cumulative"):
+        assert res["plots"][key].startswith("<svg") and 'role="img"' in res["plots"][key]
+    assert "series-iso" in res["plots"]["distribution"]
+    assert res["comparisons"][0]["secondary"] == []
+
+
+def test_short_experiments_look_in_arrival_order():
+    times = np.array([T0.timestamp() + 60 * i for i in range(50)])
+    look_times, labels = look_schedule(times, max_looks=10)
+    assert len(look_times) == 10 and labels[-1] == "50 sessions"
+    assert look_times[-1] == times[-1]
