@@ -294,7 +294,10 @@ class TestSequential:
     def test_estimates_match_direct_computation(self):
         rng = np.random.default_rng(4)
         t, c = rng.normal(size=50), rng.normal(size=60)
+        with pytest.raises(st.InsufficientDataError, match="at least 10"):
+            st.msprt(t, c, looks=[(5, 12), (50, 60)], tau=0.3)
         r = st.msprt(t, c, looks=[(10, 12), (50, 60)], tau=0.3)
+        assert st.msprt(t, c, looks=[(5, 5), (50, 60)], tau=0.3, min_per_arm=5).looks[1] == r.looks[1]
         first = r.looks[0]
         assert first.estimate == pytest.approx(t[:10].mean() - c[:12].mean())
         assert first.se == pytest.approx(math.sqrt(t[:10].var(ddof=1) / 10 + c[:12].var(ddof=1) / 12))
@@ -307,7 +310,7 @@ class TestSequential:
 
     @pytest.mark.parametrize(
         "looks, message",
-        [([], "non-empty"), ([(1, 5)], "at least 2"), ([(10, 10), (5, 12)], "time order"), ([(40, 10)], "more outcomes")],
+        [([], "non-empty"), ([(9, 15)], "at least 10"), ([(12, 12), (10, 14)], "time order"), ([(40, 10)], "more outcomes")],
     )
     def test_bad_looks(self, looks, message):
         with pytest.raises(ValueError, match=message):
