@@ -50,3 +50,26 @@ def panels_for(request) -> list[dict[str, Any]]:
             context, ok = {}, False
         rendered.append({"key": panel.key, "template": panel.template, "context": context, "ok": ok})
     return rendered
+
+
+# Panels on a therapist's page for one client (sessions, outcomes, assignments), contributed
+# by the apps that own that data. Their context function receives (request, link) and is
+# only called when the link is active; each panel must itself check
+# accounts.selectors.therapist_may_see_sessions before showing session data.
+_client_panels: dict[str, Panel] = {}
+
+
+def register_client_panel(panel: Panel) -> None:
+    _client_panels[panel.key] = panel
+
+
+def client_panels_for(request, link) -> list[dict[str, Any]]:
+    rendered = []
+    for panel in sorted(_client_panels.values(), key=lambda p: (p.order, p.key)):
+        try:
+            context, ok = panel.context(request, link), True
+        except Exception:
+            logger.exception("Client panel %s failed", panel.key)
+            context, ok = {}, False
+        rendered.append({"key": panel.key, "template": panel.template, "context": context, "ok": ok})
+    return rendered

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.consent import PURPOSES
-from accounts.models import Consent, ConsentEvent, User
+from accounts.models import ClientProfile, Consent, ConsentEvent, TherapistInvite, TherapistLink, TherapistNote, User
 
 
 def consents_of(*, user: User) -> dict[str, bool]:
@@ -22,3 +22,53 @@ def users_with_consent(*, purpose: str) -> QuerySet[User]:
     """People whose `purpose` is on (research exports, aggregation). Erased accounts keep
     only `research_data`, so their ratings stay in studies under the participant code."""
     return User.objects.filter(consents__purpose=purpose, consents__granted=True)
+
+
+# --- Therapists ------------------------------------------------------------------------------
+
+
+def is_linked(*, therapist: User, client: User) -> bool:
+    return TherapistLink.objects.filter(therapist=therapist, client=client, ended_at__isnull=True).exists()
+
+
+def therapist_may_see_sessions(*, therapist: User, client: User) -> bool:
+    """The one rule: an active link AND the client's `therapist_sharing` consent."""
+    from accounts.services import has_consent
+
+    return (
+        therapist.is_authenticated
+        and therapist.is_therapist
+        and is_linked(therapist=therapist, client=client)
+        and has_consent(client, "therapist_sharing")
+    )
+
+
+def clients_of(*, therapist: User) -> QuerySet[TherapistLink]:
+    """Active links of this therapist (a therapist never sees anyone else)."""
+    if not therapist.is_therapist:
+        return TherapistLink.objects.none()
+    return TherapistLink.objects.filter(therapist=therapist, ended_at__isnull=True).select_related("client")
+
+
+def client_link_for(*, therapist: User, link_id: int) -> TherapistLink | None:
+    return clients_of(therapist=therapist).filter(pk=link_id).first()
+
+
+def therapists_of(*, client: User) -> QuerySet[TherapistLink]:
+    return TherapistLink.objects.filter(client=client, ended_at__isnull=True).select_related("therapist")
+
+
+def open_invites_of(*, therapist: User) -> QuerySet[TherapistInvite]:
+    from django.utils import timezone
+
+    return TherapistInvite.objects.filter(
+        therapist=therapist, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def notes_for(*, therapist: User, client: User) -> QuerySet[TherapistNote]:
+    return TherapistNote.objects.filter(therapist=therapist, client=client)
+
+
+def profile_of(*, user: User) -> ClientProfile | None:
+    return ClientProfile.objects.filter(user=user).first()

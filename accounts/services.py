@@ -11,11 +11,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import privacy
 from accounts.consent import PURPOSES, is_purpose
-from accounts.models import Consent, ConsentEvent, Mode, Role, User
+from accounts.models import ClientProfile, Consent, ConsentEvent, Mode, Role, TherapistNote, User
+from accounts.therapists import links_end_for_erasure
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +144,33 @@ def user_export(*, user: User) -> dict[str, Any]:
             for e in user.consent_events.all()
         ],
     }
+    profile = ClientProfile.objects.filter(user=user).first()
+    data["listening_preferences"] = (
+        {
+            "preferred_genres": profile.preferred_genres,
+            "disliked_genres": profile.disliked_genres,
+            "max_listening_minutes": profile.max_listening_minutes,
+        }
+        if profile
+        else None
+    )
+    data["therapist_links"] = [
+        {
+            "therapist": link.therapist.username,
+            "client": link.client.username,
+            "since": link.created_at.isoformat(),
+            "ended": link.ended_at.isoformat() if link.ended_at else None,
+        }
+        for link in [
+            *user.therapist_links.select_related("therapist", "client"),
+            *user.client_links.select_related("therapist", "client"),
+        ]
+    ]
+    # A therapist's own notes are theirs; notes about a client stay private to the therapist.
+    data["notes_written"] = [
+        {"client": n.client.username, "text": n.text, "at": n.created_at.isoformat()}
+        for n in TherapistNote.objects.filter(therapist=user).select_related("client")
+    ]
     for section in privacy.sections():
         data[section.name] = section.export(user)
     return data
@@ -162,6 +191,9 @@ def user_erase(*, user: User) -> dict[str, int]:
         for section in privacy.sections():
             if section.always_erase or not keep_for_research:
                 deleted[section.name] = section.erase(user)
+        deleted["therapist_links_ended"] = links_end_for_erasure(user=user)
+        deleted["therapist_notes"] = TherapistNote.objects.filter(Q(therapist=user) | Q(client=user)).delete()[0]
+        deleted["client_profile"] = ClientProfile.objects.filter(user=user).delete()[0]
         user.username = f"erased-{user.participant_code}"
         user.email = ""
         user.set_unusable_password()

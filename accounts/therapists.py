@@ -1,0 +1,157 @@
+"""Writes for therapists and their clients: invites, links, client profiles, private notes.
+
+Access rules, decided here and in accounts.selectors (never in templates):
+- a therapist sees a person only through an active link;
+- a therapist sees that person's sessions only while their `therapist_sharing` consent is on;
+- either side can end the link, and access ends at once;
+- notes are visible to the therapist who wrote them and nobody else.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import ClientProfile, Mode, TherapistInvite, TherapistLink, TherapistNote, User
+
+INVITE_VALID_FOR = timedelta(days=14)
+MAX_OPEN_INVITES = 20
+MAX_GENRES = 30
+
+
+def _require_therapist(user: User) -> None:
+    if not user.is_authenticated or not user.is_therapist or user.erased_at is not None:
+        raise PermissionDenied("Only therapists can do this.")
+
+
+def invite_create(*, therapist: User) -> TherapistInvite:
+    _require_therapist(therapist)
+    open_invites = TherapistInvite.objects.filter(
+        therapist=therapist, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).count()
+    if open_invites >= MAX_OPEN_INVITES:
+        raise ValidationError(f"You already have {open_invites} unused invite codes; revoke some first.")
+    return TherapistInvite.objects.create(therapist=therapist, expires_at=timezone.now() + INVITE_VALID_FOR)
+
+
+def invite_revoke(*, therapist: User, invite_id: int) -> TherapistInvite:
+    _require_therapist(therapist)
+    invite = TherapistInvite.objects.filter(pk=invite_id, therapist=therapist).first()
+    if invite is None:
+        raise ValidationError("No such invite.")
+    if invite.used_at is None and invite.revoked_at is None:
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at"])
+    return invite
+
+
+def invite_accept(*, client: User, code: str) -> TherapistLink:
+    """A participant enters a therapist's code: they are linked and switch to therapy mode."""
+    if not client.is_participant:
+        raise ValidationError("Only participants can link to a therapist.")
+    normalised = (code or "").strip().upper().replace(" ", "")
+    if len(normalised) == 8:
+        normalised = f"{normalised[:4]}-{normalised[4:]}"
+    with transaction.atomic():
+        invite = TherapistInvite.objects.select_for_update().filter(code=normalised).first()
+        if invite is None:
+            raise ValidationError("That invite code is not valid. Check it with your therapist.")
+        if invite.revoked_at is not None or invite.used_at is not None:
+            raise ValidationError("That invite code has already been used or withdrawn.")
+        if invite.expires_at <= timezone.now():
+            raise ValidationError("That invite code has expired; ask your therapist for a new one.")
+        if invite.therapist.erased_at is not None or not invite.therapist.is_active:
+            raise ValidationError("That therapist's account is no longer active.")
+        if TherapistLink.objects.filter(therapist=invite.therapist, client=client, ended_at__isnull=True).exists():
+            raise ValidationError("You are already linked to this therapist.")
+        try:
+            with transaction.atomic():
+                link = TherapistLink.objects.create(therapist=invite.therapist, client=client)
+        except IntegrityError:
+            raise ValidationError("You are already linked to this therapist.") from None
+        invite.used_by = client
+        invite.used_at = timezone.now()
+        invite.save(update_fields=["used_by", "used_at"])
+        if client.mode != Mode.THERAPY:
+            client.mode = Mode.THERAPY
+            client.save(update_fields=["mode"])
+    return link
+
+
+def link_end(*, user: User, link_id: int) -> TherapistLink:
+    """Either side ends the link; the therapist's access ends with it."""
+    with transaction.atomic():
+        link = TherapistLink.objects.select_for_update().filter(pk=link_id).first()
+        if link is None or user.pk not in (link.therapist_id, link.client_id):
+            raise ValidationError("No such link.")
+        if link.ended_at is None:
+            link.ended_at = timezone.now()
+            link.ended_by = "therapist" if user.pk == link.therapist_id else "client"
+            link.save(update_fields=["ended_at", "ended_by"])
+    return link
+
+
+def _clean_genres(values, field: str) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [v for v in values.split(",")]
+    if not isinstance(values, list | tuple):
+        raise ValidationError({field: "A list of genres."})
+    cleaned = sorted({str(v).strip().lower() for v in values if str(v).strip()})
+    if len(cleaned) > MAX_GENRES or any(len(v) > 60 for v in cleaned):
+        raise ValidationError({field: f"At most {MAX_GENRES} genres of at most 60 characters."})
+    return cleaned
+
+
+def client_profile_update(
+    *,
+    editor: User,
+    client: User,
+    preferred_genres=None,
+    disliked_genres=None,
+    max_listening_minutes: int | None = None,
+) -> ClientProfile:
+    """The person themselves, or their linked therapist, sets listening preferences."""
+    from accounts.selectors import is_linked
+
+    if editor.pk != client.pk and not (editor.is_therapist and is_linked(therapist=editor, client=client)):
+        raise PermissionDenied("You cannot change this person's profile.")
+    preferred = _clean_genres(preferred_genres, "preferred_genres")
+    disliked = _clean_genres(disliked_genres, "disliked_genres")
+    overlap = set(preferred) & set(disliked)
+    if overlap:
+        raise ValidationError({"disliked_genres": f"Both preferred and disliked: {', '.join(sorted(overlap))}."})
+    if max_listening_minutes is not None and not (1 <= int(max_listening_minutes) <= 600):
+        raise ValidationError({"max_listening_minutes": "Between 1 and 600 minutes."})
+    profile, _ = ClientProfile.objects.get_or_create(user=client)
+    profile.preferred_genres = preferred
+    profile.disliked_genres = disliked
+    profile.max_listening_minutes = max_listening_minutes
+    profile.full_clean()
+    profile.save()
+    return profile
+
+
+def note_add(*, therapist: User, client: User, text: str) -> TherapistNote:
+    from accounts.selectors import is_linked
+
+    _require_therapist(therapist)
+    if not is_linked(therapist=therapist, client=client):
+        raise PermissionDenied("You can only write notes about your current clients.")
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "A note cannot be empty."})
+    if len(text) > 5000:
+        raise ValidationError({"text": "A note is at most 5000 characters."})
+    return TherapistNote.objects.create(therapist=therapist, client=client, text=text)
+
+
+def links_end_for_erasure(*, user: User) -> int:
+    """Erasing an account ends every link it has, on either side."""
+    either = Q(therapist=user) | Q(client=user)
+    return TherapistLink.objects.filter(either, ended_at__isnull=True).update(ended_at=timezone.now(), ended_by="erasure")

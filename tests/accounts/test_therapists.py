@@ -1,0 +1,201 @@
+"""Therapist–client links: invites, consent-gated access, ending links, profiles, notes, and
+an authorization matrix over every therapist page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from accounts import therapists
+from accounts.models import TherapistInvite
+from accounts.selectors import clients_of, is_linked, therapist_may_see_sessions
+from accounts.services import consent_set, user_erase, user_export
+
+
+@pytest.fixture
+def linked(make_user):
+    therapist = make_user("therapist", username="dr-calm")
+    client = make_user("participant", username="client-one")
+    invite = therapists.invite_create(therapist=therapist)
+    link = therapists.invite_accept(client=client, code=invite.code)
+    return therapist, client, link
+
+
+def test_accepting_an_invite_links_and_switches_to_therapy_mode(linked):
+    therapist, client, link = linked
+    client.refresh_from_db()
+    assert client.mode == "therapy"
+    assert is_linked(therapist=therapist, client=client)
+    assert list(clients_of(therapist=therapist)) == [link]
+
+
+def test_codes_are_accepted_without_dash_or_case(make_user):
+    therapist, client = make_user("therapist"), make_user()
+    invite = therapists.invite_create(therapist=therapist)
+    therapists.invite_accept(client=client, code=invite.code.replace("-", "").lower())
+    assert is_linked(therapist=therapist, client=client)
+
+
+@pytest.mark.parametrize("case", ["unknown", "used", "expired", "revoked"])
+def test_bad_invite_codes_are_refused_with_a_reason(make_user, case):
+    therapist, client = make_user("therapist"), make_user()
+    invite = therapists.invite_create(therapist=therapist)
+    code = invite.code
+    if case == "unknown":
+        code = "ZZZZ-ZZZZ"
+    elif case == "used":
+        therapists.invite_accept(client=make_user(), code=code)
+    elif case == "expired":
+        TherapistInvite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif case == "revoked":
+        therapists.invite_revoke(therapist=therapist, invite_id=invite.pk)
+    with pytest.raises(ValidationError) as exc:
+        therapists.invite_accept(client=client, code=code)
+    assert exc.value.messages[0]
+    assert not is_linked(therapist=therapist, client=client)
+
+
+def test_only_therapists_create_invites_and_only_participants_accept(make_user):
+    with pytest.raises(PermissionDenied):
+        therapists.invite_create(therapist=make_user("participant"))
+    therapist = make_user("therapist")
+    invite = therapists.invite_create(therapist=therapist)
+    with pytest.raises(ValidationError):
+        therapists.invite_accept(client=make_user("researcher"), code=invite.code)
+
+
+def test_sessions_visible_only_with_link_and_sharing_consent(linked, make_user):
+    therapist, client, link = linked
+    assert not therapist_may_see_sessions(therapist=therapist, client=client)
+    consent_set(user=client, purpose="therapist_sharing", granted=True)
+    assert therapist_may_see_sessions(therapist=therapist, client=client)
+    assert not therapist_may_see_sessions(therapist=make_user("therapist"), client=client)
+    consent_set(user=client, purpose="therapist_sharing", granted=False)
+    assert not therapist_may_see_sessions(therapist=therapist, client=client)
+
+
+@pytest.mark.parametrize("side", ["therapist", "client"])
+def test_either_side_ends_the_link_and_access_ends_at_once(linked, side):
+    therapist, client, link = linked
+    consent_set(user=client, purpose="therapist_sharing", granted=True)
+    therapists.link_end(user=therapist if side == "therapist" else client, link_id=link.pk)
+    link.refresh_from_db()
+    assert link.ended_by == side
+    assert not is_linked(therapist=therapist, client=client)
+    assert not therapist_may_see_sessions(therapist=therapist, client=client)
+
+
+def test_a_stranger_cannot_end_someone_elses_link(linked, make_user):
+    _, _, link = linked
+    with pytest.raises(ValidationError):
+        therapists.link_end(user=make_user("therapist"), link_id=link.pk)
+    link.refresh_from_db()
+    assert link.ended_at is None
+
+
+def test_profile_by_client_or_linked_therapist_only(linked, make_user):
+    therapist, client, _ = linked
+    therapists.client_profile_update(editor=client, client=client, preferred_genres="Classical, folk", max_listening_minutes=30)
+    profile = therapists.client_profile_update(editor=therapist, client=client, disliked_genres=["metal"], preferred_genres=["folk"])
+    assert profile.preferred_genres == ["folk"] and profile.disliked_genres == ["metal"]
+    with pytest.raises(PermissionDenied):
+        therapists.client_profile_update(editor=make_user("therapist"), client=client)
+    with pytest.raises(ValidationError):
+        therapists.client_profile_update(editor=client, client=client, preferred_genres=["jazz"], disliked_genres=["jazz"])
+    with pytest.raises(ValidationError):
+        therapists.client_profile_update(editor=client, client=client, max_listening_minutes=0)
+
+
+def test_notes_only_about_current_clients_and_private(linked, make_user):
+    therapist, client, link = linked
+    therapists.note_add(therapist=therapist, client=client, text="Prefers strings.")
+    with pytest.raises(PermissionDenied):
+        therapists.note_add(therapist=make_user("therapist"), client=client, text="snooping")
+    with pytest.raises(ValidationError):
+        therapists.note_add(therapist=therapist, client=client, text="   ")
+    assert "Prefers strings." not in str(user_export(user=client))
+    assert "Prefers strings." in str(user_export(user=therapist))
+    therapists.link_end(user=client, link_id=link.pk)
+    with pytest.raises(PermissionDenied):
+        therapists.note_add(therapist=therapist, client=client, text="after the end")
+
+
+def test_erasing_a_client_ends_links_and_deletes_notes(linked):
+    therapist, client, _ = linked
+    therapists.note_add(therapist=therapist, client=client, text="x")
+    deleted = user_erase(user=client)
+    assert deleted["therapist_links_ended"] == 1 and deleted["therapist_notes"] == 1
+    assert not clients_of(therapist=therapist).exists()
+
+
+# --- Authorization matrix ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def cast(linked, make_user):
+    therapist, client, link = linked
+    consent_set(user=client, purpose="therapist_sharing", granted=True)
+    therapists.note_add(therapist=therapist, client=client, text="secret-note-text")
+    return {
+        "participant": make_user("participant", username="bystander"),
+        "client": client,
+        "therapist": therapist,
+        "other_therapist": make_user("therapist", username="dr-other"),
+        "researcher": make_user("researcher", username="res-one"),
+        "link": link,
+    }
+
+
+@pytest.mark.parametrize(
+    "who, page, expected",
+    [
+        ("therapist", "clients", 200),
+        ("therapist", "client", 200),
+        ("other_therapist", "clients", 200),
+        ("other_therapist", "client", 404),
+        ("client", "clients", 403),
+        ("client", "client", 403),
+        ("participant", "client", 403),
+        ("researcher", "clients", 403),
+        ("researcher", "client", 403),
+        ("client", "my-therapist", 200),
+        ("therapist", "my-therapist", 403),
+        ("researcher", "my-therapist", 403),
+        ("anonymous", "clients", 302),
+        ("anonymous", "client", 302),
+        ("anonymous", "my-therapist", 302),
+    ],
+)
+def test_therapist_pages_authorization_matrix(client, cast, who, page, expected):
+    if who != "anonymous":
+        client.force_login(cast[who])
+    url = {"clients": "/clients/", "client": f"/clients/{cast['link'].pk}/", "my-therapist": "/settings/therapist/"}[page]
+    response = client.get(url)
+    assert response.status_code == expected
+    body = response.content
+    if who != "therapist":
+        assert b"secret-note-text" not in body
+    if who in ("other_therapist", "researcher", "participant"):
+        assert cast["client"].username.encode() not in body
+
+
+def test_therapist_sees_client_and_notes_and_can_end_link(client, cast):
+    client.force_login(cast["therapist"])
+    page = client.get(f"/clients/{cast['link'].pk}/")
+    assert b"client-one" in page.content and b"secret-note-text" in page.content and b"sharing-on" in page.content
+    client.post(f"/clients/{cast['link'].pk}/", {"action": "end"})
+    assert client.get(f"/clients/{cast['link'].pk}/").status_code == 404
+
+
+def test_client_enters_code_in_settings(client, make_user):
+    therapist = make_user("therapist")
+    invite = therapists.invite_create(therapist=therapist)
+    person = make_user()
+    client.force_login(person)
+    response = client.post("/settings/therapist/", {"action": "link", "code": invite.code}, follow=True)
+    assert b"You are now linked" in response.content
+    bad = client.post("/settings/therapist/", {"action": "link", "code": "NOPE-NOPE"}, follow=True)
+    assert b"not valid" in bad.content
