@@ -1,0 +1,146 @@
+"""Aggregation and propagation runs (Celery eager), through label_run_start."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.models import CatalogState, TrackLabel
+from recommender.selectors import resolve_label
+from studies.surveys.models import RunKind, RunStatus
+from studies.surveys.services import label_run_start
+
+SAD = ("sadness", "nostalgia")
+POWER = ("power", "joyful_activation")
+
+
+@pytest.fixture
+def rated_survey(survey, tracks, make_user, submit):
+    """Three consenting raters: tracks 0-2 sad, 3-5 powerful."""
+    raters = [make_user("participant", research_data=True) for _ in range(3)]
+    for u in raters:
+        for t in tracks[:3]:
+            submit(u, survey, t, picks=SAD)
+        for t in tracks[3:6]:
+            submit(u, survey, t, picks=POWER)
+    survey.raters = raters
+    return survey
+
+
+def test_aggregation_writes_survey_labels_that_win_over_propagated(
+    rated_survey, tracks, django_capture_on_commit_callbacks
+):
+    from recommender.services import track_label_set
+
+    track_label_set(track=tracks[0], source="propagated", gems=[0, 0, 0, 0, 0, 1, 0, 0, 0], confidence=0.9)
+    version = CatalogState.objects.get(pk=1).version
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.AGGREGATE, survey=rated_survey)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.message
+    assert run.figures["ratings_used"] == 18 and run.figures["tracks_labelled"] == 6
+    label = TrackLabel.objects.get(track=tracks[0], source="survey")
+    assert label.rater_count == 3 and label.entropy is not None and 0 < label.confidence < 1
+    assert np.argmax(label.gems) in (3, 8)  # nostalgia or sadness
+    power = TrackLabel.objects.get(track=tracks[4], source="survey")
+    assert np.argmax(power.gems) in (5, 6)
+    resolved = resolve_label(tracks[0].pk)
+    assert resolved.source == "survey"  # survey beats the propagated label written before
+    assert CatalogState.objects.get(pk=1).version > version
+    alpha = run.figures["alpha"]
+    assert set(alpha["per_category"]) >= {"sadness", "power"} and alpha["overall"] is not None and alpha["overall"] > 0.5
+    codes = {r["code"] for r in run.figures["raters"]}
+    assert codes == {u.participant_code for u in rated_survey.raters}
+
+
+def test_revoking_consent_removes_ratings_from_the_next_aggregation(
+    make_survey, tracks, make_user, submit, django_capture_on_commit_callbacks
+):
+    from accounts.services import consent_set
+
+    survey = make_survey()
+    stay = make_user("participant", research_data=True)
+    leave = make_user("participant", research_data=True)
+    submit(stay, survey, tracks[0], picks=("sadness",))
+    submit(leave, survey, tracks[0], picks=("power",))
+    submit(leave, survey, tracks[1], picks=("power",))  # only `leave` rated track 1
+    with django_capture_on_commit_callbacks(execute=True):
+        label_run_start(kind=RunKind.AGGREGATE, survey=survey)
+    assert TrackLabel.objects.get(track=tracks[0], source="survey").rater_count == 2
+    assert TrackLabel.objects.filter(track=tracks[1], source="survey").exists()
+
+    consent_set(user=leave, purpose="research_data", granted=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.AGGREGATE, survey=survey)
+    run.refresh_from_db()
+    assert run.figures["ratings_excluded_no_consent"] == 2
+    label = TrackLabel.objects.get(track=tracks[0], source="survey")
+    assert label.rater_count == 1 and int(np.argmax(label.gems)) == 8  # only sadness is left
+    assert not TrackLabel.objects.filter(track=tracks[1], source="survey").exists()
+    assert {r["code"] for r in run.figures["raters"]} == {stay.participant_code}
+
+
+def test_attention_failures_down_weight_with_reasons(make_survey, tracks, make_user, submit, django_capture_on_commit_callbacks):
+    from recommender.services import track_label_set
+
+    survey = make_survey(n_tracks=4)
+    survey.gold_tracks.set([tracks[10]])
+    track_label_set(track=tracks[10], source="manual", gems=[0, 0, 0, 0, 1, 0, 0, 0, 0])  # peacefulness
+    good = make_user("participant", research_data=True)
+    careless = make_user("participant", research_data=True)
+    for t in tracks[:4]:
+        submit(good, survey, t, picks=SAD)
+        submit(careless, survey, t, picks=SAD)
+    submit(good, survey, tracks[10], picks=("peacefulness",))
+    submit(careless, survey, tracks[10], picks=("tension",))
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.AGGREGATE, survey=survey)
+    run.refresh_from_db()
+    by_code = {r["code"]: r for r in run.figures["raters"]}
+    assert by_code[careless.participant_code]["attention_failures"] == 1
+    assert any("gold track" in reason for reason in by_code[careless.participant_code]["reasons"])
+    assert by_code[careless.participant_code]["weight"] < by_code[good.participant_code]["weight"]
+    assert not TrackLabel.objects.filter(track=tracks[10], source="survey").exists()  # gold answers judge, not label
+
+
+def test_propagation_writes_labels_with_confidence_and_evaluation(
+    make_survey, tracks, make_user, submit, django_capture_on_commit_callbacks
+):
+    from recommender.models import Track
+
+    survey = make_survey(n_tracks=8)
+    raters = [make_user("participant", research_data=True) for _ in range(2)]
+    for u in raters:
+        for t in tracks[:8]:
+            submit(u, survey, t, picks=SAD if t.valence < 0.5 else POWER)
+    with django_capture_on_commit_callbacks(execute=True):
+        label_run_start(kind=RunKind.AGGREGATE, survey=survey)
+    Track.objects.create(title="No features")  # left out of the graph, not a failure
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.PROPAGATE)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.message
+    assert run.figures["labelled"] == 8 and run.figures["propagated"] == 4
+    for t in tracks[8:]:
+        label = TrackLabel.objects.get(track=t, source="propagated")
+        assert 0 <= label.confidence <= 1 and abs(sum(label.gems) - 1) < 1e-6
+    assert not TrackLabel.objects.filter(track__in=tracks[:8], source="propagated").exists()
+    assert resolve_label(tracks[0].pk).source == "survey"
+    methods = [s["method"] for s in run.figures["evaluation"]["scores"]]
+    assert len(methods) == 4 and "population prior" in methods
+    assert all(0 <= s["mean_jsd"] <= 1 and 0 <= s["top1"] <= 1 for s in run.figures["evaluation"]["scores"])
+
+
+def test_propagation_without_survey_labels_fails_with_a_message(tracks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.PROPAGATE)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "aggregate a survey first" in run.message
+    assert not TrackLabel.objects.filter(source="propagated").exists()
+
+
+def test_aggregation_needs_a_survey(db):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        label_run_start(kind=RunKind.AGGREGATE)
