@@ -7,6 +7,7 @@ Every write that changes what the engine would see (tracks, features, labels) ca
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,6 +23,8 @@ from django.utils import timezone
 from emotion.vocab import N_GEMS, gems_distribution, gems_to_va
 from recommender import catalog_csv, conf
 from recommender.models import (
+    LOUDNESS_RANGE,
+    TEMPO_RANGE,
     CatalogState,
     ImportKind,
     ImportRun,
@@ -29,6 +33,7 @@ from recommender.models import (
     Track,
     TrackLabel,
 )
+from recommender.prior import PriorCues, prior_gems
 
 
 def catalog_touch() -> int:
@@ -375,3 +380,149 @@ def csv_import_start(*, upload, created_by=None) -> ImportRun:
         run = import_run_create(kind=ImportKind.CSV, source_name=upload.name, created_by=created_by, upload=upload)
         transaction.on_commit(lambda: catalog_import_csv.delay(run.pk))
     return run
+
+
+# --- audio import ------------------------------------------------------------------------
+
+
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def track_fields_from_descriptors(desc) -> dict[str, object]:
+    """Track columns an audio analysis can fill honestly: tempo, key, mode, loudness, descriptors.
+
+    Spotify's perceptual estimates (valence, energy, danceability, ...) are NOT invented from
+    audio here; they stay empty, and the engine uses the descriptors (conf.INDEX_FEATURES).
+    Loudness is the mean RMS level in dBFS, the quantity Spotify's loudness approximates.
+    """
+    values = {k: float(v) for k, v in desc.values.items() if v is not None and math.isfinite(float(v))}
+    rms = values.get("rms_mean")
+    loudness = None if not rms or rms <= 0 else max(LOUDNESS_RANGE[0], min(0.0, 20.0 * math.log10(rms)))
+    tempo = desc.tempo_bpm if desc.tempo_bpm and math.isfinite(desc.tempo_bpm) else None
+    return {
+        "tempo": None if tempo is None else min(max(float(tempo), TEMPO_RANGE[0]), TEMPO_RANGE[1]),
+        "key": int(desc.key) if desc.key is not None and 0 <= int(desc.key) <= 11 else None,
+        "mode": int(desc.mode) if desc.mode in (0, 1) else None,
+        "loudness": loudness,
+        "descriptors": values,
+    }
+
+
+def audio_files_in(folder: Path) -> list[Path]:
+    exts = {e.lower() for e in conf.AUDIO_EXTENSIONS}
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts)
+
+
+def track_upsert_from_audio(*, path: Path, external_id: str | None = None, copy_to_media: bool = True, **metadata) -> tuple[Track, bool]:
+    """Analyse one audio file (emotion/audio.py) and create or update its Track.
+
+    Raises emotion.audio.AudioError (or the decoder's own error) for unreadable audio; the
+    caller decides whether that is fatal. Returns (track, created).
+    """
+    from emotion import audio
+
+    desc = audio.extract_file(path, max_seconds=conf.AUDIO_MAX_SECONDS)
+    try:
+        import soundfile
+
+        duration = float(soundfile.info(str(path)).duration)
+    except Exception:  # mp3 through an older libsndfile, odd containers: fall back to the analysed length
+        duration = float(desc.duration_s)
+    external_id = external_id or f"audio:{_sha1(path)}"
+    fields = track_fields_from_descriptors(desc)
+    defaults: dict[str, object] = {"title": path.stem.replace("_", " ")[:300], "duration_s": duration, **fields}
+    defaults.update(metadata)
+    with transaction.atomic():
+        track = Track.objects.filter(external_id=external_id).first()
+        created = track is None
+        if created:
+            track = Track(external_id=external_id)
+        for name, value in defaults.items():
+            setattr(track, name, value)
+        if copy_to_media and (created or not track.audio_file):
+            with open(path, "rb") as fh:
+                track.audio_file.save(f"{external_id.split(':', 1)[-1][:40]}{path.suffix.lower()}", File(fh), save=False)
+        track.full_clean(exclude=["audio_file"])
+        track.save()
+    return track, created
+
+
+def tracks_import_audio(*, run: ImportRun, folder: Path) -> ImportRun:
+    """Import every wav/flac/ogg/mp3 under `folder`; an unreadable file is reported and skipped.
+
+    Tracks are keyed by the SHA-1 of the file, so importing the folder again updates in place.
+    Tracks left without any label get a `prior` label afterwards.
+    """
+    run.status = ImportStatus.RUNNING
+    run.started_at = timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    folder = Path(folder)
+    if not folder.is_dir():
+        return _run_fail(run, f"No such folder: {folder}")
+    files = audio_files_in(folder)
+    _run_progress(run, total=len(files))
+    problems: list[dict[str, object]] = []
+    counts = {"processed": 0, "created_count": 0, "updated_count": 0, "error_count": 0}
+    for path in files:
+        try:
+            _track, created = track_upsert_from_audio(path=path)
+        except Exception as exc:  # any decoder failure is one file's problem, never the import's
+            counts["error_count"] += 1
+            if len(problems) < conf.IMPORT_MAX_REPORTED_ERRORS:
+                problems.append({"file": str(path.relative_to(folder)), "message": f"{type(exc).__name__}: {exc}"[:500]})
+        else:
+            counts["created_count" if created else "updated_count"] += 1
+        counts["processed"] += 1
+        _run_progress(run, **counts)
+    labelled = prior_labels_fill()
+    catalog_touch()
+    run.report = {"files": problems, "prior_labels": labelled}
+    run.status = ImportStatus.DONE
+    run.finished_at = timezone.now()
+    run.message = (
+        f"{len(files)} audio files: {counts['created_count']} new, {counts['updated_count']} updated, "
+        f"{counts['error_count']} unreadable (skipped); {labelled} prior labels added."
+    )
+    run.save(update_fields=["report", "status", "finished_at", "message"])
+    return run
+
+
+# --- prior labels ------------------------------------------------------------------------
+
+
+def _cues_for(tracks: list[dict]) -> PriorCues:
+    def col(getter) -> np.ndarray:
+        return np.array([np.nan if (v := getter(t)) is None else float(v) for t in tracks], dtype=np.float64)
+
+    def desc(name: str):
+        return lambda t: (t["descriptors"] or {}).get(name)
+
+    return PriorCues(
+        mode=col(lambda t: t["mode"]),
+        mode_strength=col(desc("mode_strength")),
+        spectral_centroid_hz=col(desc("spectral_centroid_mean")),
+        tempo_bpm=col(lambda t: t["tempo"]),
+        rms_mean=col(desc("rms_mean")),
+        onset_rate=col(desc("onset_rate")),
+        spotify_valence=col(lambda t: t["valence"]),
+        spotify_energy=col(lambda t: t["energy"]),
+    )
+
+
+def prior_labels_fill(*, recompute: bool = False) -> int:
+    """Give every track without a label a `prior` label (recompute=True: refresh existing priors too)."""
+    tracks = Track.objects.filter(labels__isnull=True)
+    if recompute:
+        tracks = Track.objects.filter(labels__isnull=True) | Track.objects.filter(labels__source=LabelSource.PRIOR)
+    rows = list(tracks.distinct().values("id", "mode", "tempo", "valence", "energy", "descriptors"))
+    if not rows:
+        return 0
+    gems, _va, confidence = prior_gems(_cues_for(rows))
+    return track_labels_bulk_set(
+        track_ids=[r["id"] for r in rows], source=LabelSource.PRIOR, gems=gems, confidence=confidence
+    )

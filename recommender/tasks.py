@@ -20,3 +20,13 @@ def catalog_import_csv(run_id: int, path: str | None = None) -> str:
     source = Path(path) if path else Path(run.upload.path)
     run = tracks_import_csv(run=run, path=source)
     return run.status
+
+
+@shared_task(name="recommender.tasks.ml_extract_audio_features")
+def ml_extract_audio_features(run_id: int, folder: str) -> str:
+    """Analyse a folder of audio files with librosa (emotion/audio.py) into catalog tracks."""
+    from recommender.models import ImportRun
+    from recommender.services import tracks_import_audio
+
+    run = tracks_import_audio(run=ImportRun.objects.get(pk=run_id), folder=Path(folder))
+    return run.status
