@@ -103,6 +103,28 @@ class ListeningSession(models.Model):
         return f"listening:{self.pk}"
 
 
+class PlannedTrack(models.Model):
+    """The session's queue: the playlist's tracks by position, rewritten from the next
+    position on when the session is re-planned. Events are checked against it."""
+
+    session = models.ForeignKey(ListeningSession, on_delete=models.CASCADE, related_name="queue")
+    position = models.PositiveIntegerField()
+    track = models.ForeignKey("recommender.Track", on_delete=models.PROTECT, related_name="+")
+    waypoint_valence = models.FloatField(null=True, blank=True)
+    waypoint_arousal = models.FloatField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    plan = models.PositiveSmallIntegerField(default=0, help_text="0 = the first playlist, k = the k-th re-plan")
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "position"], name="listening_one_track_per_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.position}: {self.track_id}"
+
+
 class EventKind(models.TextChoices):
     STARTED = "started", "Started"
     PROGRESS = "progress", "Progress (seconds played)"

@@ -121,3 +121,76 @@ def va_distance(a: tuple[float, float] | None, b: tuple[float, float] | None) ->
     if a is None or b is None or a[0] is None or a[1] is None or b[0] is None or b[1] is None:
         return None
     return float(math.hypot(a[0] - b[0], a[1] - b[1]))
+
+
+# --- live adjustment (designs 001 and 002) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplanDecision:
+    replan: bool
+    reason: str
+    progress: float | None = None  # distance to the target then minus now (positive = closer)
+    current_va: tuple[float, float] | None = None
+    new_target_va: tuple[float, float] | None = None
+    mode: str = ""  # "modulate" or "enhance" (design 001)
+
+
+def replan_decision(
+    *,
+    then_va: np.ndarray,
+    now_va: np.ndarray,
+    target_va: tuple[float, float],
+    tracks_since_plan: int,
+    after_tracks: int,
+    min_progress: float,
+    away_margin: float,
+    min_seconds: int,
+    modulate_radius: float = 0.5,
+) -> ReplanDecision:
+    """Should the rest of the session be re-planned from the webcam's current state?
+
+    `then_va` are the first per-second webcam readings (valence, arousal) since the plan
+    started and `now_va` the latest ones; each is averaged (the stabilization buffer of
+    design 002 already smooths the labels, averaging seconds smooths further). With `progress`
+    = distance(then, target) - distance(now, target):
+
+    - moved away (progress < -away_margin) after at least one finished track: re-plan;
+    - not moved toward (progress < min_progress) after `after_tracks` finished tracks: re-plan;
+    - otherwise keep the plan. Too few readings (< min_seconds in either window): keep it.
+
+    The re-plan starts at the current state and follows design 001's rule
+    (recommender.engine.strategies.seed_decision, with the session's target in place of the
+    favourite): "modulate" when the target is near, "enhance" toward a brighter or more
+    energetic target, and modulate around the current mood rather than push it darker.
+    """
+    from recommender.engine.strategies import seed_decision
+
+    then = np.asarray(then_va, dtype=np.float64).reshape(-1, 2)
+    now = np.asarray(now_va, dtype=np.float64).reshape(-1, 2)
+    if tracks_since_plan < 1:
+        return ReplanDecision(False, "no track has finished since the plan started")
+    if len(then) < min_seconds or len(now) < min_seconds:
+        return ReplanDecision(False, f"fewer than {min_seconds} seconds of webcam readings")
+    target = np.asarray(target_va, dtype=np.float64)
+    then_mean, now_mean = then.mean(axis=0), now.mean(axis=0)
+    progress = float(np.linalg.norm(then_mean - target) - np.linalg.norm(now_mean - target))
+    if progress < -away_margin:
+        why = f"the webcam mood moved {-progress:.2f} away from the target"
+    elif tracks_since_plan >= after_tracks and progress < min_progress:
+        why = f"after {tracks_since_plan} tracks the webcam mood moved only {progress:+.2f} toward the target"
+    else:
+        return ReplanDecision(False, "the mood is moving toward the target", progress)
+    current = np.clip(now_mean, -1.0, 1.0)
+    mode, new_target, how = seed_decision(current, target, modulate_radius)
+    new_target = np.clip(new_target, -1.0, 1.0)
+    if np.linalg.norm(new_target - current) < 1e-3:  # already there: aim a little past the current point
+        new_target = np.clip(current + 0.05 * np.sign(target - current + 1e-9), -1.0, 1.0)
+    return ReplanDecision(
+        True,
+        f"{why}; {how}",
+        progress,
+        (float(current[0]), float(current[1])),
+        (float(new_target[0]), float(new_target[1])),
+        mode,
+    )

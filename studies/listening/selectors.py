@@ -136,3 +136,46 @@ def session_history(*, viewer, limit: int = 20) -> list[SessionSummary]:
 
 def session_events(*, viewer, session_id) -> QuerySet[PlaybackEvent]:
     return PlaybackEvent.objects.filter(session__user=viewer, session_id=session_id).order_by("occurred_at", "id")
+
+
+# --- data export (accounts.privacy) -------------------------------------------------------
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def sessions_export(user) -> list[dict]:
+    fields = (
+        "id", "status", "created_at", "started_at", "completed_at", "pre_valence", "pre_arousal", "pre_gems",
+        "pre_source", "target_valence", "target_arousal", "target_gems", "target_source", "post_valence",
+        "post_arousal", "post_gems", "strategy", "strategy_params", "length_tracks", "length_minutes", "playlist_id",
+        "reflection_rating", "reflection_text", "mode", "assignment_ref", "replan_count",
+    )
+    rows = []
+    for row in ListeningSession.objects.filter(user=user).order_by("created_at").values(*fields):
+        for key in ("created_at", "started_at", "completed_at"):
+            row[key] = _iso(row[key])
+        rows.append(row)
+    return rows
+
+
+def events_export(user) -> list[dict]:
+    qs = PlaybackEvent.objects.filter(session__user=user).order_by("session_id", "occurred_at", "id")
+    return [
+        {
+            "session_id": e["session_id"], "event_id": str(e["event_id"]), "kind": e["kind"],
+            "track_id": e["track_id"], "position": e["position"], "seconds_played": e["seconds_played"],
+            "occurred_at": _iso(e["occurred_at"]), "received_at": _iso(e["received_at"]), "payload": e["payload"],
+        }
+        for e in qs.values(
+            "session_id", "event_id", "kind", "track_id", "position", "seconds_played", "occurred_at", "received_at",
+            "payload",
+        )
+    ]
+
+
+def trace_export(user) -> list[dict]:
+    fields = ("session_id", "t", "second", "frames", "frames_with_face", "angry", "disgust", "fear", "happy", "sad",
+              "surprise", "neutral", "valence", "arousal", "stable_label")
+    return list(EmotionTraceSecond.objects.filter(session__user=user).order_by("session_id", "t").values(*fields))
