@@ -16,6 +16,7 @@ ids salted by the title), which lets a results page cache it.
 - :func:`cumulative_effect_plot`: the running effect per variant over the looks of an mSPRT, with
   the always-valid confidence sequence and the rejection boundary.
 - :func:`mood_path_plot`: session mood paths in the valence/arousal plane (pre, trace, post).
+- :func:`power_curve_plot`: power against sample size for the experiment form, planned n marked.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from emotion.vocab import GEMS_INFO
-from studies.stats import SequentialResult, summarize
+from studies.stats import SampleSizePlan, SequentialResult, power_two_sample, summarize
 
 # Okabe & Ito (2008) colour-blind-safe palette, black last
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -346,6 +347,45 @@ def mood_path_plot(paths: Sequence[MoodPath], *, title: str) -> str:
     return _to_svg(fig, title=title, desc=desc)
 
 
+# ---------------------------------------------------------------------------------------------
+# power curve for the experiment form
+
+
+def power_curve_plot(plan: SampleSizePlan, *, title: str, effect_sizes: Sequence[float] = ()) -> str:
+    """Power of the two-sample t-test against participants in the control arm, at the plan's effect
+    size (and optionally others), with the planned n and target power marked. One series per effect."""
+    title = _check_title(title)
+    ratio = plan.n_treatment / plan.n_control
+    sizes = [plan.effect_size, *[float(d) for d in effect_sizes if float(d) != plan.effect_size]]
+    if any(not np.isfinite(d) or d <= 0 for d in sizes):
+        raise ValueError("effect sizes must be positive numbers (in sd units)")
+    n_max = max(3 * plan.n_control, 20)
+    grid = np.unique(np.linspace(max(2.0, 2.0 / ratio), n_max, 120).round())
+    fig, ax = _new_figure(7.0, 4.0)
+    ax.grid(True, axis="y", color="#dddddd", linewidth=0.6)
+    names = [f"d = {d:g}" for d in sizes]
+    lines = []
+    for i, (d, name, sid) in enumerate(zip(sizes, names, _series_ids(names), strict=True)):
+        power = [power_two_sample(effect_size=d, n_control=n, ratio=ratio, alpha=plan.alpha) for n in grid]
+        ax.plot(grid, power, color=PALETTE[i % len(PALETTE)], linewidth=2 if i == 0 else 1.3, gid=f"series-{sid}",
+                label=name)
+        at_plan = power_two_sample(effect_size=d, n_control=plan.n_control, ratio=ratio, alpha=plan.alpha)
+        lines.append(f"{name}: power {at_plan:.0%} at the planned size")
+    ax.axhline(plan.power, color="#555555", linestyle="--", linewidth=1)
+    ax.axvline(plan.n_control, color="#555555", linestyle=":", linewidth=1)
+    ax.plot([plan.n_control], [plan.achieved_power], marker="o", color="black", linestyle="none", gid="planned")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("participants in the control arm" + (f" (treatment arm: {ratio:g} ×)" if ratio != 1 else ""))
+    ax.set_ylabel("power")
+    ax.set_title(title, loc="left", fontsize=12)
+    ax.legend(frameon=False, fontsize=9, loc="lower right")
+    desc = (f"Power of the two-sided two-sample t-test at α = {plan.alpha:g}. The plan needs {plan.n_control} "
+            f"control and {plan.n_treatment} treatment participants ({plan.total} in total) for "
+            f"{plan.power:.0%} power at effect size {plan.effect_size:g} sd (achieved {plan.achieved_power:.1%}). "
+            + "; ".join(lines) + ".")
+    return _to_svg(fig, title=title, desc=desc)
+
+
 __all__ = [
     "IntervalRow",
     "MoodPath",
@@ -353,5 +393,6 @@ __all__ = [
     "distribution_plot",
     "forest_plot",
     "mood_path_plot",
+    "power_curve_plot",
     "slug",
 ]

@@ -1065,6 +1065,9 @@ def analyze_experiment(*, control: ArmData, treatments: Sequence[ArmData], alpha
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
         raise ValueError("variant names must be unique")
+    for arm in arms:
+        if "completion rate" in arm.secondary:
+            raise ValueError("'completion rate' is computed from sessions/completed; do not pass it as a secondary array")
     confidence = 1.0 - alpha
     notes: list[str] = []
 

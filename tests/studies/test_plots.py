@@ -198,3 +198,24 @@ class TestMoodPath:
     def test_no_paths(self):
         with pytest.raises(ValueError, match="no mood paths"):
             plots.mood_path_plot([], title="t")
+
+
+class TestPowerCurve:
+    def test_plan_marked_and_one_series_per_effect(self):
+        plan = st.sample_size_two_sample(mde=0.5)
+        svg = plots.power_curve_plot(plan, title="Planned sample size", effect_sizes=[0.3, 0.8, 0.5])
+        root = _assert_accessible(svg, "Planned sample size")
+        assert _series(svg) == ["d-0-5", "d-0-3", "d-0-8"]  # the plan's effect first, duplicates dropped
+        desc = root.find(f"{SVG}desc").text
+        assert "64 control and 64 treatment participants (128 in total)" in desc
+        assert "d = 0.5: power 80% at the planned size" in desc
+        assert 'id="planned"' in svg
+
+    def test_unbalanced_plan(self):
+        plan = st.sample_size_two_sample(mde=0.3, ratio=2.0)
+        svg = plots.power_curve_plot(plan, title="Two to one")
+        assert "treatment arm: 2 ×" in svg and _series(svg) == ["d-0-3"]
+
+    def test_bad_effect_sizes(self):
+        with pytest.raises(ValueError, match="positive"):
+            plots.power_curve_plot(st.sample_size_two_sample(mde=0.5), title="t", effect_sizes=[-1.0])

@@ -408,3 +408,6 @@ class TestAnalyzeExperiment:
             st.analyze_experiment(control=arm, treatments=[])
         with pytest.raises(ValueError, match="unique"):
             st.analyze_experiment(control=arm, treatments=[arm])
+        clash = st.ArmData(name="b", outcomes=np.array([1.0, 2.0]), secondary={"completion rate": np.ones(2)})
+        with pytest.raises(ValueError, match="completion rate"):
+            st.analyze_experiment(control=arm, treatments=[clash])
