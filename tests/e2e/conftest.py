@@ -5,6 +5,8 @@ Chromium through Playwright.
   against the server's database and returns its stdout. The server runs on the embedded
   defaults (SQLite file, in-memory channel layer, eager Celery) in its own process, so the
   tests see the app exactly as a person would after `make run`.
+- `demo_catalog` (session): loads a small demo catalog (12 tracks with audio) into that
+  database once; request it in any browser test that needs tracks.
 - `playwright_instance` (module), `browser` (module) and `page` (function): Debian's
   /usr/bin/chromium, never a downloaded build.
 - Helpers to import from tests.e2e.browser: `launch_chromium(playwright, extra_args)` (extra
@@ -120,6 +122,18 @@ def e2e_server():
         server.process.kill()
     log.close()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+E2E_CATALOG_SIZE = "12"
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(e2e_server):
+    """A small demo catalog (real music21 compositions rendered to audio, with features and
+    prior labels) loaded once into the e2e server's database for every browser test that
+    needs tracks. Use this fixture instead of loading your own catalog."""
+    e2e_server.manage("load_demo_catalog", "--count", E2E_CATALOG_SIZE, "--workers", "1")
+    return e2e_server
 
 
 @pytest.fixture(scope="module")
