@@ -11,7 +11,14 @@ import numpy as np
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from recommender.models import PlaylistItem
-from studies.listening.models import EmotionTraceSecond, EventKind, ListeningSession, PlaybackEvent, SessionStatus
+from studies.listening.models import (
+    EmotionTraceSecond,
+    EventKind,
+    ListeningSession,
+    PlannedTrack,
+    PlaybackEvent,
+    SessionStatus,
+)
 from studies.listening.mood import va_distance
 
 PLAYED_KINDS = (EventKind.STARTED, EventKind.PROGRESS, EventKind.COMPLETED, EventKind.SKIPPED)
@@ -179,3 +186,8 @@ def trace_export(user) -> list[dict]:
     fields = ("session_id", "t", "second", "frames", "frames_with_face", "angry", "disgust", "fear", "happy", "sad",
               "surprise", "neutral", "valence", "arousal", "stable_label")
     return list(EmotionTraceSecond.objects.filter(session__user=user).order_by("session_id", "t").values(*fields))
+
+
+def session_queue(*, session: ListeningSession):
+    """The session's current queue with its tracks, in position order."""
+    return PlannedTrack.objects.filter(session=session).select_related("track").order_by("position")

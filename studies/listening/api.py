@@ -1,0 +1,228 @@
+"""Listening-session API: start, post playback events (one or a batch), complete, list own.
+
+Errors: malformed input 400 (field messages), body over the limit 413, someone else's or an
+unknown session 404, a session that is no longer active 409 (retries of events already stored
+still answer 200 with the stored event), not logged in 403.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from studies.listening import conf, selectors, services
+from studies.listening.mood import MoodError, MoodInput
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class MoodField(serializers.Field):
+    """A mood object: {"gems": [9 numbers]} | {"valence": v, "arousal": a} | {"fer": label}."""
+
+    def to_internal_value(self, data):
+        try:
+            return MoodInput.from_dict(data)
+        except MoodError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value):
+        return value.as_dict()
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown keys are an error, not silently ignored."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"detail": "Expected a JSON object."})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({"detail": f"Unknown field(s): {', '.join(str(k)[:40] for k in unknown)}."})
+        return super().to_internal_value(data)
+
+
+def _too_large(request) -> Response | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        return Response(
+            {"detail": f"The request body is {length} bytes; the limit is {MAX_BODY_BYTES}."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    return None
+
+
+def _closed(exc: services.SessionClosed) -> Response:
+    return Response({"detail": str(exc), "status": exc.session.status}, status=status.HTTP_409_CONFLICT)
+
+
+class QueueItemSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    track_id = serializers.IntegerField()
+    title = serializers.CharField(source="track.title")
+    artist = serializers.CharField(source="track.artist")
+    duration_s = serializers.FloatField(source="track.duration_s", allow_null=True)
+    audio_url = serializers.SerializerMethodField()
+    preview_url = serializers.CharField(source="track.preview_url")
+    reason = serializers.CharField()
+    plan = serializers.IntegerField()
+
+    def get_audio_url(self, item) -> str:
+        return item.track.audio_file.url if item.track.audio_file else ""
+
+
+class SessionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    strategy = serializers.CharField()
+    chosen_by_experiment = serializers.SerializerMethodField()
+    mode = serializers.CharField()
+    pre = serializers.SerializerMethodField()
+    target = serializers.SerializerMethodField()
+    target_source = serializers.CharField()
+    post = serializers.SerializerMethodField()
+    length_tracks = serializers.IntegerField(allow_null=True)
+    length_minutes = serializers.FloatField(allow_null=True)
+    reflection_rating = serializers.IntegerField(allow_null=True)
+    replan_count = serializers.IntegerField()
+    trace_ref = serializers.CharField()
+
+    def get_chosen_by_experiment(self, s) -> bool:
+        return bool(s.assignment_ref)
+
+    def get_pre(self, s) -> dict:
+        return {"valence": s.pre_valence, "arousal": s.pre_arousal, "gems": s.pre_gems}
+
+    def get_target(self, s) -> dict:
+        return {"valence": s.target_valence, "arousal": s.target_arousal, "gems": s.target_gems}
+
+    def get_post(self, s) -> dict | None:
+        if s.post_valence is None:
+            return None
+        return {"valence": s.post_valence, "arousal": s.post_arousal, "gems": s.post_gems}
+
+
+def _session_payload(session, *, with_queue: bool = True) -> dict:
+    data = dict(SessionOutputSerializer(session).data)
+    if with_queue:
+        data["queue"] = QueueItemSerializer(selectors.session_queue(session=session), many=True).data
+    return data
+
+
+class SessionListStartApi(APIView):
+    class InputSerializer(StrictSerializer):
+        current = MoodField()
+        desired = MoodField(required=False, allow_null=True, default=None)
+        length_tracks = serializers.IntegerField(required=False, allow_null=True, default=None)
+        length_minutes = serializers.FloatField(required=False, allow_null=True, default=None)
+        strategy = serializers.CharField(required=False, allow_null=True, default=None, max_length=32)
+        mode = serializers.CharField(required=False, allow_null=True, default=None, max_length=16)
+
+    @extend_schema(responses=SessionOutputSerializer(many=True))
+    def get(self, request):
+        sessions = selectors.sessions_of(viewer=request.user).order_by("-created_at", "-id")[:100]
+        return Response({"sessions": [_session_payload(s, with_queue=False) for s in sessions]})
+
+    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
+    def post(self, request):
+        if (response := _too_large(request)) is not None:
+            return response
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_start(user=request.user, **serializer.validated_data)
+        return Response(_session_payload(session), status=status.HTTP_201_CREATED)
+
+
+class SessionDetailApi(APIView):
+    @extend_schema(responses=SessionOutputSerializer)
+    def get(self, request, session_id: int):
+        session = selectors.session_get(viewer=request.user, session_id=session_id)
+        if session is None:
+            raise Http404("No such session.")
+        return Response(_session_payload(session))
+
+
+class EventInputSerializer(StrictSerializer):
+    event_id = serializers.UUIDField()
+    kind = serializers.CharField(max_length=16)
+    track_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    position = serializers.IntegerField(min_value=0)
+    seconds_played = serializers.FloatField(required=False, allow_null=True, default=None)
+    occurred_at = serializers.DateTimeField()
+    payload = serializers.DictField(required=False, default=dict)
+
+
+class EventOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.UUIDField()
+    kind = serializers.CharField()
+    track_id = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField(allow_null=True)
+    seconds_played = serializers.FloatField(allow_null=True)
+    occurred_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+
+
+class SessionEventsApi(APIView):
+    """POST one event object, or {"events": [...]} (at most ATTUNE_LISTENING_MAX_BATCH).
+    201 when something new was stored, 200 when every event was a retry of a stored one."""
+
+    @extend_schema(request=EventInputSerializer, responses=EventOutputSerializer(many=True))
+    def post(self, request, session_id: int):
+        if (response := _too_large(request)) is not None:
+            return response
+        data = request.data
+        single = isinstance(data, dict) and "events" not in data
+        raw = [data] if single else (data.get("events") if isinstance(data, dict) else None)
+        if not isinstance(raw, list):
+            return Response({"detail": 'Send one event object or {"events": [...]}.'}, status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(data, dict) and not single and set(data) != {"events"}:
+            return Response({"detail": 'A batch is {"events": [...]} and nothing else.'}, status=status.HTTP_400_BAD_REQUEST)
+        if not raw or len(raw) > conf.max_batch():
+            return Response(
+                {"detail": f"Send between 1 and {conf.max_batch()} events."}, status=status.HTTP_400_BAD_REQUEST
+            )
+        serializer = EventInputSerializer(data=raw, many=True)
+        serializer.is_valid(raise_exception=True)
+        events = [services.EventInput(**item) for item in serializer.validated_data]
+        try:
+            result = services.events_record(user=request.user, session_id=session_id, events=events)
+        except services.SessionClosed as exc:
+            return _closed(exc)
+        created = any(c for _, c in result.events)
+        body = {
+            "events": [
+                {**EventOutputSerializer(e).data, "created": c} for e, c in result.events
+            ],
+            "replanned": None,
+        }
+        if result.replan is not None:
+            body["replanned"] = {"reason": result.replan.reason, "mode": result.replan.mode, **_session_payload(result.session)}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class SessionCompleteApi(APIView):
+    class InputSerializer(StrictSerializer):
+        post = MoodField()
+        reflection_rating = serializers.IntegerField(required=False, allow_null=True, default=None)
+        reflection_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+    @extend_schema(request=InputSerializer, responses=SessionOutputSerializer)
+    def post(self, request, session_id: int):
+        if (response := _too_large(request)) is not None:
+            return response
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            session = services.session_complete(user=request.user, session_id=session_id, **serializer.validated_data)
+        except services.SessionClosed as exc:
+            return _closed(exc)
+        return Response(_session_payload(session, with_queue=False))

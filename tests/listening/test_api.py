@@ -1,0 +1,174 @@
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from studies.listening.models import ListeningSession, PlaybackEvent
+
+START = {"current": {"valence": -0.6, "arousal": -0.4}, "desired": {"valence": 0.5, "arousal": -0.5},
+         "length_tracks": 4, "strategy": "iso"}
+
+
+@pytest.fixture
+def client_for():
+    def make(user):
+        c = APIClient()
+        c.force_authenticate(user)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def started(participant, catalog, client_for):
+    c = client_for(participant)
+    r = c.post("/api/sessions/", START, format="json")
+    assert r.status_code == 201, r.content
+    return c, r.json()
+
+
+def event(session, position=0, **kw):
+    body = {
+        "event_id": str(uuid.uuid4()),
+        "kind": "started",
+        "track_id": session["queue"][position]["track_id"],
+        "position": position,
+        "occurred_at": timezone.now().isoformat(),
+    }
+    body.update(kw)
+    return body
+
+
+def test_start_returns_the_queue(started):
+    _, s = started
+    assert s["status"] == "active" and len(s["queue"]) == 4 and s["chosen_by_experiment"] is False
+    assert s["queue"][0]["preview_url"].startswith("https://")
+    assert s["trace_ref"] == f"listening:{s['id']}"
+
+
+def test_start_without_desired_uses_mapping(participant, catalog, client_for):
+    r = client_for(participant).post("/api/sessions/", {**START, "desired": None}, format="json")
+    assert r.status_code == 201 and r.json()["target_source"] == "mapping"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {**START, "current": {"valence": 2, "arousal": 0}},
+        {**START, "current": "sad"},
+        {**START, "length_tracks": -3},
+        {**START, "strategy": "nope"},
+        {**START, "surprise": 1},
+        [START],
+    ],
+)
+def test_start_malformed_is_400_and_nothing_changes(participant, catalog, client_for, body):
+    r = client_for(participant).post("/api/sessions/", body, format="json")
+    assert r.status_code == 400, r.content
+    assert r.json()
+    assert ListeningSession.objects.count() == 0
+
+
+def test_unauthenticated_is_refused(catalog):
+    r = APIClient().post("/api/sessions/", START, format="json")
+    assert r.status_code in (401, 403)
+    assert ListeningSession.objects.count() == 0
+
+
+def test_event_single_and_duplicate(started):
+    c, s = started
+    body = event(s)
+    r1 = c.post(f"/api/sessions/{s['id']}/events/", body, format="json")
+    r2 = c.post(f"/api/sessions/{s['id']}/events/", body, format="json")
+    assert r1.status_code == 201 and r1.json()["events"][0]["created"] is True
+    assert r2.status_code == 200 and r2.json()["events"][0]["created"] is False
+    assert r2.json()["events"][0]["id"] == r1.json()["events"][0]["id"]
+    assert PlaybackEvent.objects.count() == 1
+
+
+def test_event_batch(started):
+    c, s = started
+    batch = {"events": [event(s, 0), event(s, 0, kind="progress", seconds_played=0.5), event(s, 1, kind="liked")]}
+    r = c.post(f"/api/sessions/{s['id']}/events/", batch, format="json")
+    assert r.status_code == 201 and [e["kind"] for e in r.json()["events"]] == ["started", "progress", "liked"]
+    assert PlaybackEvent.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda s: {**event(s), "event_id": "not-a-uuid"},
+        lambda s: {**event(s), "kind": "teleported"},
+        lambda s: {**event(s), "track_id": 999999},
+        lambda s: {**event(s), "occurred_at": (timezone.now() + timedelta(hours=1)).isoformat()},
+        lambda s: {**event(s), "occurred_at": (timezone.now() - timedelta(hours=1)).isoformat()},
+        lambda s: {**event(s), "seconds_played": 10_000},
+        lambda s: {**event(s), "extra": 1},
+        lambda s: {"events": []},
+        lambda s: {"events": [event(s)] * 2},
+        lambda s: {"events": [event(s) for _ in range(101)]},
+        lambda s: {"events": "x"},
+        lambda s: [1, 2],
+    ],
+)
+def test_bad_events_are_400_and_nothing_changes(started, mutate):
+    c, s = started
+    r = c.post(f"/api/sessions/{s['id']}/events/", mutate(s), format="json")
+    assert r.status_code == 400, r.content
+    assert PlaybackEvent.objects.count() == 0
+
+
+def test_malformed_json_is_400(started):
+    c, s = started
+    r = c.post(f"/api/sessions/{s['id']}/events/", data="{not json", content_type="application/json")
+    assert r.status_code == 400
+
+
+def test_oversized_body_is_413(started):
+    c, s = started
+    body = json.dumps({**event(s), "payload": {"x": "y" * 300_000}})
+    r = c.post(f"/api/sessions/{s['id']}/events/", data=body, content_type="application/json")
+    assert r.status_code == 413
+    assert PlaybackEvent.objects.count() == 0
+
+
+def test_other_peoples_sessions_are_404(started, make_user, client_for):
+    _, s = started
+    mallory = client_for(make_user())
+    assert mallory.post(f"/api/sessions/{s['id']}/events/", event(s), format="json").status_code == 404
+    assert mallory.get(f"/api/sessions/{s['id']}/").status_code == 404
+    r = mallory.post(f"/api/sessions/{s['id']}/complete/", {"post": {"fer": "happy"}}, format="json")
+    assert r.status_code == 404
+    assert mallory.get("/api/sessions/").json()["sessions"] == []
+    assert PlaybackEvent.objects.count() == 0 and ListeningSession.objects.get().status == "active"
+
+
+def test_complete_then_events_are_409(started):
+    c, s = started
+    done = c.post(f"/api/sessions/{s['id']}/complete/", {"post": {"valence": 0.4, "arousal": -0.4},
+                                                         "reflection_rating": 4, "reflection_text": "calmer"}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    assert done.json()["post"]["valence"] == 0.4
+    r = c.post(f"/api/sessions/{s['id']}/events/", event(s), format="json")
+    assert r.status_code == 409 and "completed" in r.json()["detail"]
+    again = c.post(f"/api/sessions/{s['id']}/complete/", {"post": {"fer": "happy"}}, format="json")
+    assert again.status_code == 409
+    assert PlaybackEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("body", [{"post": {}}, {"post": {"fer": "happy"}, "reflection_rating": 9}, {}])
+def test_complete_malformed_is_400(started, body):
+    c, s = started
+    assert c.post(f"/api/sessions/{s['id']}/complete/", body, format="json").status_code == 400
+    assert ListeningSession.objects.get().status == "active"
+
+
+def test_list_own_sessions(started):
+    c, s = started
+    r = c.get("/api/sessions/")
+    assert r.status_code == 200 and [x["id"] for x in r.json()["sessions"]] == [s["id"]]
+    assert c.get(f"/api/sessions/{s['id']}/").json()["queue"][0]["position"] == 0
