@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion.vocab import N_GEMS, va_to_gems
+from emotion.vocab import GEMS_VA, N_GEMS, va_to_gems
 from studies.labels import (
     FORMATS,
     MAX_INTENSITY,
@@ -174,3 +174,41 @@ def argmax_answers(crowd: SimulatedCrowd, *, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     noise = rng.random(crowd.answers.shape) * 1e-3
     return np.argmax(crowd.answers + noise, axis=1)
+
+
+def simulated_feature_catalog(
+    n_tracks: int,
+    *,
+    n_features: int = 64,
+    n_clusters: int = 40,
+    latent_dim: int = 6,
+    noise: float = 0.5,
+    seed: int = 0,
+    chunk: int = 200_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Audio-descriptor-like features (float32) with hidden soft labels that depend on them.
+
+    Tracks lie in clusters ("genres") of a low-dimensional latent space; the latent point
+    maps smoothly to a valence/arousal point (hence a soft GEMS label via va_to_gems) and
+    linearly into `n_features` observed dimensions with isotropic noise. Nearby tracks in
+    feature space therefore tend to share emotions, as propagation assumes, but not always."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 2.0, size=(n_clusters, latent_dim))
+    to_va = rng.normal(0, 0.6, size=(latent_dim, 2))
+    embed = rng.normal(0, 1.0, size=(latent_dim, n_features)).astype(np.float32)
+    X = np.empty((n_tracks, n_features), dtype=np.float32)
+    labels = np.empty((n_tracks, N_GEMS), dtype=np.float64)
+    for start in range(0, n_tracks, chunk):
+        m = min(chunk, n_tracks - start)
+        z = centres[rng.integers(0, n_clusters, size=m)] + rng.normal(0, 0.6, size=(m, latent_dim))
+        va = np.tanh(z @ to_va / np.sqrt(latent_dim))
+        temps = rng.uniform(0.12, 0.3, size=(m, 1))
+        d = np.linalg.norm(va[:, None, :] - GEMS_VA[None, :, :], axis=-1)
+        logits = -d / temps
+        logits -= logits.max(axis=1, keepdims=True)
+        w = np.exp(logits)
+        labels[start : start + m] = w / w.sum(axis=1, keepdims=True)
+        X[start : start + m] = z.astype(np.float32) @ embed + rng.normal(0, noise, size=(m, n_features)).astype(
+            np.float32
+        )
+    return X, labels
