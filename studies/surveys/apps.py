@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class SurveysConfig(AppConfig):
     name = "studies.surveys"
     label = "surveys"
+    verbose_name = "Song-emotion surveys"
+
+    def ready(self) -> None:
+        from accounts import privacy
+        from studies.surveys.services import ratings_erase, ratings_export
+
+        # A person's survey answers: in their export always; erased with the account unless
+        # they had research_data on (then they stay, keyed only by participant code).
+        privacy.register(privacy.DataSection(name="survey_ratings", export=ratings_export, erase=ratings_erase))
