@@ -1,10 +1,314 @@
-"""Pages of studies.listening: start, player, end, history; the dashboard panel context."""
+"""Pages of studies.listening: start, player, end, history; the dashboard panel context.
+
+Views parse the form into MoodInput values and call the services; nothing here decides."""
 
 from __future__ import annotations
 
-from studies.listening import selectors
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.services import has_consent
+from emotion.vocab import FER_INFO, GEMS, GEMS_INFO, N_GEMS
+from studies.listening import conf, hooks, selectors, services
+from studies.listening.models import SessionStatus
+from studies.listening.mood import MoodError, MoodInput
+
+STRATEGY_HELP = {
+    "iso": "Start where you are and move step by step toward where you want to be (the iso principle).",
+    "interpolation": "Pick two anchor pieces for now and later, then fill in music that sounds in between.",
+    "mapping": "Follow the therapeutic path a music therapist would suggest for your current mood.",
+    "random": "A random selection (useful for comparison).",
+}
+GEMS_CHOICES = [(g.name, g.label) for g in GEMS_INFO]
+
+
+def _unit(name: str) -> forms.FloatField:
+    return forms.FloatField(required=False, min_value=-1.0, max_value=1.0, label=name)
+
+
+class MoodFields(forms.Form):
+    """One mood given by GEMS buttons, the valence/arousal pad, or the webcam expression.
+
+    `<prefix>_source` says which (the page's script sets it to the instrument used last);
+    without it, chosen GEMS buttons win over the pad."""
+
+    prefix_name = "current"
+
+    def mood(self, prefix: str, *, required: bool = True) -> MoodInput | None:
+        data = self.cleaned_data
+        source = data.get(f"{prefix}_source") or ""
+        gems = data.get(f"{prefix}_gems") or []
+        v, a = data.get(f"{prefix}_valence"), data.get(f"{prefix}_arousal")
+        fer = data.get(f"{prefix}_fer") or ""
+        try:
+            if source == "fer" and fer:
+                return MoodInput(fer=fer)
+            if gems and source in ("", "gems"):
+                return MoodInput(gems=tuple(1.0 if name in gems else 0.0 for name in GEMS))
+            if v is not None and a is not None:
+                return MoodInput(valence=v, arousal=a)
+            if gems:
+                return MoodInput(gems=tuple(1.0 if name in gems else 0.0 for name in GEMS))
+        except MoodError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if required:
+            raise forms.ValidationError("Tell us how you feel: choose feelings, or place a point on the pad.")
+        return None
+
+
+def _mood_fields(prefix: str) -> dict[str, forms.Field]:
+    return {
+        f"{prefix}_gems": forms.MultipleChoiceField(choices=GEMS_CHOICES, required=False),
+        f"{prefix}_valence": _unit("valence"),
+        f"{prefix}_arousal": _unit("arousal"),
+        f"{prefix}_fer": forms.ChoiceField(choices=[("", "")] + [(e.name, e.label) for e in FER_INFO], required=False),
+        f"{prefix}_source": forms.ChoiceField(choices=[("", ""), ("gems", "gems"), ("va", "va"), ("fer", "fer")], required=False),
+    }
+
+
+class SessionStartForm(MoodFields):
+    desired_choice = forms.ChoiceField(choices=[("suggest", "Let Attune suggest"), ("state", "I know where I want to be")], initial="suggest")
+    length_kind = forms.ChoiceField(choices=[("tracks", "tracks"), ("minutes", "minutes")], initial="tracks")
+    length_value = forms.FloatField(min_value=1, max_value=180, initial=5)
+    strategy = forms.ChoiceField(required=False, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for prefix in ("current", "desired"):
+            self.fields.update(_mood_fields(prefix))
+        self.fields["strategy"].choices = [("", "Attune's default")] + [(s, s) for s in conf.strategies()]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["current"] = self.mood("current")
+        except forms.ValidationError as exc:
+            self.add_error(None, exc)
+        if data.get("desired_choice") == "state":
+            try:
+                data["desired"] = self.mood("desired")
+            except forms.ValidationError as exc:
+                self.add_error(None, forms.ValidationError(f"Where you want to be: {exc.messages[0]}"))
+        else:
+            data["desired"] = None
+        value = data.get("length_value")
+        if value is not None and data.get("length_kind") == "tracks":
+            if value != int(value):
+                self.add_error("length_value", "The number of tracks is a whole number.")
+        return data
+
+
+class SessionFinishForm(MoodFields):
+    reflection_rating = forms.TypedChoiceField(
+        choices=[(str(i), str(i)) for i in range(1, 6)], coerce=int, required=False, empty_value=None
+    )
+    reflection_text = forms.CharField(required=False, max_length=4000, widget=forms.Textarea)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(_mood_fields("post"))
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["post"] = self.mood("post")
+        except forms.ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+
+def _instrument_context() -> dict:
+    return {
+        "gems": GEMS_INFO,
+        "expressions": FER_INFO,
+        "n_gems": N_GEMS,
+        "pad_config": {
+            "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji, "valence": g.valence, "arousal": g.arousal} for g in GEMS_INFO],
+            "expressions": [{"name": e.name, "label": e.label, "emoji": e.emoji, "valence": e.valence, "arousal": e.arousal} for e in FER_INFO],
+        },
+    }
+
+
+def _webcam_config(request, *, trace_ref: str | None) -> dict:
+    return {
+        "cameraAllowed": has_consent(request.user, "webcam_inference"),
+        "traceAllowed": has_consent(request.user, "emotion_trace"),
+        "wsPath": "/ws/emotion/",
+        "traceRef": trace_ref,
+        "fps": 2,
+        "width": 320,
+        "height": 240,
+        "consentUrl": reverse("consent"),
+    }
+
+
+def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for message in errors:
+                form.add_error(None, f"{field.replace('_', ' ')}: {message}" if field != "__all__" else message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_new_view(request: HttpRequest) -> HttpResponse:
+    experiment_decides = hooks.choose_strategy(user=request.user, mode=request.user.mode) is not None
+    form = SessionStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        tracks = int(data["length_value"]) if data["length_kind"] == "tracks" else None
+        minutes = float(data["length_value"]) if data["length_kind"] == "minutes" else None
+        try:
+            session = services.session_start(
+                user=request.user,
+                current=data["current"],
+                desired=data["desired"],
+                length_tracks=tracks,
+                length_minutes=minutes,
+                strategy=None if experiment_decides else (data.get("strategy") or None),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return redirect("listening:session-play", session_id=session.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "listening/session_new.html",
+        {
+            "form": form,
+            "experiment_decides": experiment_decides,
+            "strategies": [(s, STRATEGY_HELP.get(s, "")) for s in conf.strategies()],
+            "webcam": _webcam_config(request, trace_ref=None),
+            **_instrument_context(),
+        },
+        status=status,
+    )
+
+
+def _own_or_404(request, session_id):
+    session = selectors.session_get(viewer=request.user, session_id=session_id)
+    if session is None:
+        raise Http404("No such session.")
+    return session
+
+
+@login_required
+@require_GET
+def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _own_or_404(request, session_id)
+    if session.status != SessionStatus.ACTIVE:
+        return redirect("listening:session-history")
+    queue = list(selectors.session_queue(session=session))
+    player = {
+        "sessionId": session.pk,
+        "eventsUrl": reverse("api-listening-session-events", args=[session.pk]),
+        "finishUrl": reverse("listening:session-finish", args=[session.pk]),
+        "queue": [
+            {
+                "position": q.position,
+                "track_id": q.track_id,
+                "title": q.track.title,
+                "artist": q.track.artist,
+                "duration_s": q.track.duration_s,
+                "audio_url": q.track.audio_file.url if q.track.audio_file else "",
+                "preview_url": q.track.preview_url,
+                "reason": q.reason,
+            }
+            for q in queue
+        ],
+        "played": sorted(set(session.events.filter(kind__in=("skipped", "completed")).values_list("position", flat=True))),
+        "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji} for g in GEMS_INFO],
+        "csrfToken": get_token(request),
+    }
+    return render(
+        request,
+        "listening/session_play.html",
+        {
+            "session": session,
+            "queue": queue,
+            "player": player,
+            "webcam": _webcam_config(request, trace_ref=session.trace_ref),
+            "gems": GEMS_INFO,
+            "expressions": FER_INFO,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _own_or_404(request, session_id)
+    if session.status != SessionStatus.ACTIVE:
+        messages.info(request, "This session is already finished.")
+        return redirect("listening:session-history")
+    form = SessionFinishForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.session_complete(
+                user=request.user,
+                session_id=session.pk,
+                post=data["post"],
+                reflection_rating=data.get("reflection_rating"),
+                reflection_text=data.get("reflection_text") or "",
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except services.SessionClosed:
+            return redirect("listening:session-history")
+        else:
+            messages.success(request, "Thank you. Your session is saved.")
+            return redirect("listening:session-history")
+    return render(
+        request,
+        "listening/session_finish.html",
+        {"session": session, "form": form, **_instrument_context()},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _mood_picture(summary: selectors.SessionSummary) -> str:
+    """The session's mood path (pre, webcam trace, post, target) as inline SVG, cached per state."""
+    from studies.plots import MoodPath, mood_path_plot
+
+    s = summary.session
+    key = f"listening:moodpath:{s.pk}:{s.status}:{len(summary.trace_va)}:{s.post_valence}"
+    svg = cache.get(key)
+    if svg is None:
+        trace = summary.trace_va if len(summary.trace_va) else None
+        if trace is not None and len(trace) > 300:  # keep the picture light: about 300 points
+            trace = trace[:: int(len(trace) / 300) + 1]
+        path = MoodPath(
+            label=f"Session {s.created_at:%d %b %H:%M}",
+            pre=(s.pre_valence, s.pre_arousal),
+            post=(s.post_valence, s.post_arousal) if s.post_valence is not None else None,
+            trace=trace,
+            target=(s.target_valence, s.target_arousal),
+        )
+        svg = mood_path_plot([path], title=f"Mood path, {s.created_at:%d %b %Y %H:%M}")
+        cache.set(key, svg, 3600)
+    return svg
+
+
+@login_required
+@require_GET
+def session_history_view(request: HttpRequest) -> HttpResponse:
+    summaries = selectors.session_history(viewer=request.user, limit=12)
+    rows = [{"summary": s, "svg": _mood_picture(s)} for s in summaries]
+    return render(request, "listening/session_history.html", {"rows": rows})
 
 
 def dashboard_context(request) -> dict:
-    summaries = selectors.session_history(viewer=request.user, limit=5)
-    return {"sessions": summaries}
+    return {"sessions": selectors.session_history(viewer=request.user, limit=5)}
