@@ -2,12 +2,16 @@
 
 Pure orchestration: no Django imports. It takes the experiment's design (a dataclass), the
 outcomes of the exposed sessions (studies.listening.selectors.SessionOutcome or anything with
-the same attributes) and which variant each session was exposed to, and calls studies/stats.py
-for every number and studies/plots.py for every picture. Nothing statistical is computed here.
+the same attributes) and which variant each session was exposed to, gathers each variant's arrays
+(studies.stats.ArmData) and calls ``studies.stats.analyze_experiment`` for every number and
+studies/plots.py for every picture. Nothing statistical is computed here; what this module
+decides is which session values feed which array, the CUPED covariate per metric and the look
+schedule.
 
 Per treatment variant (each against the control):
 - primary metric: per-variant summary, Welch's t-test, Mann–Whitney U, bootstrap interval of
-  the difference, Hedges' g, CUPED with the pre-session state as covariate, the verdict;
+  the difference, Hedges' g, CUPED with the pre-session state as covariate (the primary test
+  when every session has the covariate, as analyze_experiment decides), the verdict;
 - sequential monitoring: mSPRT always-valid p-value and confidence sequence over the looks
   (end of each day when the data span three days or more, otherwise evenly spaced looks in
   arrival order; τ = the experiment's minimum detectable effect);
@@ -96,29 +100,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _attempt(fn, *args, **kwargs) -> tuple[Any, str | None]:
-    try:
-        return fn(*args, **kwargs), None
-    except ValueError as exc:  # stats.InsufficientDataError included: the message says what is missing
-        return None, str(exc)
+def _effect_row(result: Any) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"method": result.method, "effect": result.effect, "ci_low": result.ci_low, "ci_high": result.ci_high,
+            "confidence": result.confidence, "p_value": result.p_value}
 
 
 def _values(outcomes: Sequence[Any], metric: str) -> np.ndarray:
     return np.asarray([getattr(o, metric) for o in outcomes if getattr(o, metric) is not None], dtype=np.float64)
-
-
-def _paired(outcomes: Sequence[Any], metric: str, covariate: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = [(getattr(o, metric), getattr(o, covariate)) for o in outcomes
-            if getattr(o, metric) is not None and getattr(o, covariate) is not None]
-    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
-
-
-def _timed(outcomes: Sequence[Any], metric: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = sorted(((o.created_at.timestamp(), float(getattr(o, metric))) for o in outcomes
-                   if getattr(o, metric) is not None), key=lambda r: r[0])
-    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
 
 
 def look_schedule(times: np.ndarray, *, max_looks: int) -> tuple[list[float], list[str]]:
@@ -137,75 +127,88 @@ def look_schedule(times: np.ndarray, *, max_looks: int) -> tuple[list[float], li
     return [float(ordered[i]) for i in idx], [f"{i + 1} sessions" for i in idx]
 
 
-def _sequential(t_times, t_vals, c_times, c_vals, *, design: Design):
-    look_times, labels = look_schedule(np.concatenate([t_times, c_times]), max_looks=design.max_looks)
-    counts = [stats.looks_from_times(t_times, c_times, [lt], min_per_arm=2) for lt in look_times]
-    kept = [(c[0], label) for c, label in zip(counts, labels, strict=True) if c]
-    if not kept:
-        raise stats.InsufficientDataError("no look has two outcomes in each arm yet")
-    looks = [k[0] for k in kept]
-    result = stats.msprt(t_vals, c_vals, looks=looks, tau=design.mde, alpha=design.alpha)
-    return result, [k[1] for k in kept]
+def _metric_rows(outcomes: Sequence[Any], metric: str) -> list[Any]:
+    """Sessions that have a value of the metric, in arrival order."""
+    return sorted((o for o in outcomes if getattr(o, metric) is not None), key=lambda o: (o.created_at, o.session_id))
 
 
-def _effect_row(result: Any) -> dict[str, Any] | None:
-    if result is None:
-        return None
-    return {"method": result.method, "effect": result.effect, "ci_low": result.ci_low, "ci_high": result.ci_high,
-            "confidence": result.confidence, "p_value": result.p_value}
-
-
-def _compare_primary(treat: Sequence[Any], ctrl: Sequence[Any], *, design: Design, label: str) -> tuple[dict, Any]:
+def _arm_data(v: VariantDesign, rows: Sequence[Any], *, design: Design, participants: int) -> stats.ArmData:
     metric = design.primary_metric
-    x, y = _values(treat, metric), _values(ctrl, metric)
-    out: dict[str, Any] = {"errors": {}}
-    welch, err = _attempt(stats.welch_t_test, x, y, confidence=1 - design.alpha)
-    out["welch"], out["errors"]["welch"] = _clean(welch), err
-    mwu, err = _attempt(stats.mann_whitney_u, x, y)
-    out["mann_whitney"], out["errors"]["mann_whitney"] = _clean(mwu), err
-    boot, err = _attempt(stats.bootstrap_mean_diff, x, y, confidence=1 - design.alpha,
-                         n_resamples=design.bootstrap_resamples, seed=design.experiment_id)
-    out["bootstrap"], out["errors"]["bootstrap"] = _clean(boot), err
-    g, err = _attempt(stats.hedges_g, x, y, confidence=1 - design.alpha)
-    out["hedges_g"], out["errors"]["hedges_g"] = _clean(g), err
-    yx, xx = _paired(treat, metric, COVARIATE[metric])
-    yc, xc = _paired(ctrl, metric, COVARIATE[metric])
-    cuped, err = _attempt(stats.cuped_test, yx, yc, xx, xc, confidence=1 - design.alpha)
-    out["cuped"] = None if cuped is None else {**_effect_row(cuped), "theta": cuped.theta,
-                                                "variance_reduction": cuped.variance_reduction,
-                                                "unadjusted_effect": cuped.unadjusted_effect,
-                                                "covariate": COVARIATE[metric]}
-    out["errors"]["cuped"] = err
-    out["verdict"] = None
-    if welch is not None:
-        v = stats.verdict(welch, alpha=design.alpha, effect_label=label)
-        out["verdict"] = {**_clean(v), "sentence": v.sentence}
-    return _clean(out), welch
+    measured = _metric_rows(rows, metric)
+    covariates = [getattr(o, COVARIATE[metric]) for o in measured]
+    secondary = {}
+    for name in design.secondary_metrics:
+        if name != "completion_rate":
+            secondary[METRIC_LABELS[name]] = np.asarray([getattr(o, name) for o in _metric_rows(rows, name)],
+                                                        dtype=np.float64)
+    with_completion = "completion_rate" in design.secondary_metrics
+    return stats.ArmData(
+        name=v.name, weight=v.weight, exposures=participants,
+        outcomes=np.asarray([getattr(o, metric) for o in measured], dtype=np.float64),
+        covariates=None if any(c is None for c in covariates) else np.asarray(covariates, dtype=np.float64),
+        sessions=len(rows) if with_completion else 0,
+        completed=sum(o.completed for o in rows) if with_completion else 0,
+        secondary=secondary,
+        times=np.asarray([o.created_at.timestamp() for o in measured], dtype=np.float64))
 
 
-def _compare_secondary(treat: Sequence[Any], ctrl: Sequence[Any], *, design: Design) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+_METHOD_NOTES = {"welch": "Welch t-test", "cuped": "CUPED", "mann_whitney": "Mann–Whitney U", "bootstrap": "bootstrap",
+                 "hedges_g": "Hedges' g", "sequential": "sequential test"}
+_LABEL_TO_METRIC = {label: key for key, label in METRIC_LABELS.items()}
+
+
+def _errors(notes: Sequence[str]) -> dict[str, str | None]:
+    out: dict[str, str | None] = dict.fromkeys(_METHOD_NOTES)
+    for note in notes:
+        for key, prefix in _METHOD_NOTES.items():
+            if note.startswith(prefix + ":"):
+                out[key] = note[len(prefix) + 1:].strip()
+    return out
+
+
+def _comparison_json(comp: stats.Comparison, *, design: Design, variant: VariantDesign, control: VariantDesign,
+                     look_labels: Sequence[str], label: str) -> dict[str, Any]:
+    errors = _errors(comp.notes)
+    cuped = None
+    if comp.cuped is not None:
+        cuped = {**_effect_row(comp.cuped), "theta": comp.cuped.theta,
+                 "variance_reduction": comp.cuped.variance_reduction,
+                 "unadjusted_effect": comp.cuped.unadjusted_effect, "covariate": COVARIATE[design.primary_metric]}
+    primary = {"method": comp.primary.method if comp.primary is not None else None,
+               "welch": comp.welch, "mann_whitney": comp.mann_whitney, "bootstrap": comp.bootstrap,
+               "hedges_g": comp.hedges_g, "cuped": cuped, "errors": errors,
+               "verdict": {**_clean(comp.verdict), "sentence": comp.verdict.sentence} if comp.verdict else None}
+    seq = comp.sequential
+    if seq is not None:
+        labels = list(look_labels)[-len(seq.looks):] if look_labels else []
+        decision = (f"reject H0 at α = {design.alpha:g}" if seq.rejected
+                    else f"not enough evidence to reject H0 at α = {design.alpha:g}")
+        sequential = {"method": seq.method, "p_value": seq.p_value, "ci_low": seq.ci_low, "ci_high": seq.ci_high,
+                      "effect": seq.effect, "rejected": seq.rejected,
+                      "first_rejection": (labels[seq.first_rejection] if labels else f"look {seq.first_rejection + 1}")
+                      if seq.rejected else None,
+                      "looks": len(seq.looks), "tau": seq.tau, "decision": decision, "error": None}
+    else:
+        sequential = {"error": errors["sequential"] or "not computed yet"}
+    secondary = []
+    done = {r.name: r for r in comp.secondary}
     for metric in design.secondary_metrics:
-        if metric == "completion_rate":
-            res, err = _attempt(stats.two_proportion_z_test, sum(o.completed for o in treat), len(treat),
-                                sum(o.completed for o in ctrl), len(ctrl), confidence=1 - design.alpha)
+        r = done.get(METRIC_LABELS[metric])
+        if r is None:
+            why = next((n.split(":", 1)[1].strip() for n in comp.notes if n.startswith(METRIC_LABELS[metric] + ":")),
+                       "not enough data yet")
+            secondary.append({"metric": metric, "label": METRIC_LABELS[metric], "error": why})
         else:
-            res, err = _attempt(stats.welch_t_test, _values(treat, metric), _values(ctrl, metric),
-                                confidence=1 - design.alpha)
-        rows.append({"metric": metric, "label": METRIC_LABELS[metric], **(_effect_row(res) or {}), "error": err})
-    tested = {r["metric"]: r["p_value"] for r in rows if r.get("p_value") is not None}
-    if tested:
-        adjusted = stats.holm(tested, alpha=design.alpha)
-        for r in rows:
-            if r["metric"] in tested:
-                a = adjusted[r["metric"]]
-                r["p_holm"], r["reject"] = a.adjusted, a.reject
-    return _clean(rows)
+            secondary.append({"metric": metric, "label": METRIC_LABELS[metric], "method": r.method, "effect": r.effect,
+                              "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
+                              "p_holm": r.adjusted_p_value, "reject": r.reject, "error": None})
+    return _clean({"variant_id": variant.id, "variant": variant.name, "control": control.name, "label": label,
+                   "primary": primary, "sequential": sequential, "secondary": secondary, "notes": list(comp.notes)})
 
 
 def analyse(*, design: Design, outcomes: Sequence[Any], variant_of: Mapping[int, int],
             participants: Mapping[int, int] | None = None, with_plots: bool = True) -> dict[str, Any]:
-    """The whole analysis as a JSON-ready dict (see the module docstring)."""
+    """The whole analysis as a JSON-ready dict: studies.stats.analyze_experiment on the arms' data."""
     by_variant: dict[int, list[Any]] = {v.id: [] for v in design.variants}
     for o in outcomes:
         vid = variant_of.get(o.session_id)
@@ -213,56 +216,60 @@ def analyse(*, design: Design, outcomes: Sequence[Any], variant_of: Mapping[int,
             by_variant[vid].append(o)
     metric = design.primary_metric
     metric_label = METRIC_LABELS[metric]
-    participants = dict(participants or {})
+    counted = {vid: len({o.participant_code for o in rows}) for vid, rows in by_variant.items()}
+    counted.update({k: v for k, v in (participants or {}).items() if k in counted})
     result: dict[str, Any] = {"schema": SCHEMA, "primary_metric": metric, "metric_label": metric_label,
                               "alpha": design.alpha, "mde": design.mde, "n_sessions": sum(map(len, by_variant.values())),
                               "variants": [], "comparisons": [], "notes": []}
+    control = design.control
+    treatments = [v for v in design.variants if control is None or v.id != control.id]
+    analysis = None
+    look_times: list[float] = []
+    look_labels: list[str] = []
+    if control is None or not treatments:
+        result["notes"].append("An analysis needs a control variant and at least one other variant.")
+    else:
+        arms = {v.id: _arm_data(v, by_variant[v.id], design=design, participants=counted[v.id])
+                for v in design.variants}
+        all_times = np.concatenate([a.times for a in arms.values()])
+        look_times, look_labels = look_schedule(all_times, max_looks=design.max_looks)
+        analysis = stats.analyze_experiment(
+            control=arms[control.id], treatments=[arms[v.id] for v in treatments], alpha=design.alpha,
+            effect_label=f"{metric_label} (treatment − control)", n_resamples=design.bootstrap_resamples,
+            look_times=look_times or None, tau=design.mde, seed=design.experiment_id)
+        result["notes"].extend(analysis.notes)
+
+    reports = {r.name: r for r in analysis.arms} if analysis else {}
     for v in design.variants:
         rows = by_variant[v.id]
-        summary, err = _attempt(stats.summarize, _values(rows, metric), name=v.name, confidence=1 - design.alpha)
+        report = reports.get(v.name)
         result["variants"].append(_clean({
             "id": v.id, "name": v.name, "strategy": v.strategy, "weight": v.weight, "is_control": v.is_control,
-            "sessions": len(rows), "participants": participants.get(v.id, len({o.participant_code for o in rows})),
-            "completed": sum(o.completed for o in rows), "summary": summary, "summary_error": err}))
+            "sessions": len(rows), "participants": counted[v.id], "completed": sum(o.completed for o in rows),
+            "summary": report.summary if report else None,
+            "summary_error": None if report and report.summary else "fewer than 2 outcomes so far"}))
 
-    counts = [r["participants"] for r in result["variants"]]
-    srm, err = _attempt(stats.sample_ratio_mismatch, counts, [v.weight for v in design.variants])
-    result["srm"] = {**_clean(srm), "status": srm.status} if srm is not None else {"error": err, "mismatch": False}
+    if analysis is not None and analysis.srm is not None:
+        result["srm"] = {**_clean(analysis.srm), "status": analysis.srm.status}
+    else:
+        srm_note = next((n for n in result["notes"] if n.startswith("sample-ratio check")), "no exposures yet")
+        result["srm"] = {"error": srm_note, "mismatch": False}
 
-    control = design.control
     sequential_paths: dict[str, stats.SequentialResult] = {}
-    look_labels: list[str] | None = None
     forest: list[plots.IntervalRow] = []
-    if control is None:
-        result["notes"].append("No control variant: nothing to compare.")
-    for v in design.variants:
-        if control is None or v.id == control.id:
-            continue
-        label = f"{metric_label}: {v.name} − {control.name}"
-        treat, ctrl = by_variant[v.id], by_variant[control.id]
-        primary, welch = _compare_primary(treat, ctrl, design=design, label=label)
-        t_times, t_vals = _timed(treat, metric)
-        c_times, c_vals = _timed(ctrl, metric)
-        seq_result, seq_err = _attempt(_sequential, t_times, t_vals, c_times, c_vals, design=design)
-        sequential: dict[str, Any] = {"error": seq_err}
-        if seq_result is not None:
-            seq, labels = seq_result
-            sequential_paths[v.name] = seq
-            look_labels = labels if look_labels is None or len(labels) > len(look_labels) else look_labels
-            decision = (f"reject H0 at α = {design.alpha:g}" if seq.rejected
-                        else f"not enough evidence to reject H0 at α = {design.alpha:g}")
-            sequential = _clean({"method": seq.method, "p_value": seq.p_value, "ci_low": seq.ci_low,
-                                 "ci_high": seq.ci_high, "effect": seq.effect, "rejected": seq.rejected,
-                                 "first_rejection": labels[seq.first_rejection] if seq.rejected else None,
-                                 "looks": len(seq.looks), "tau": seq.tau, "decision": decision, "error": None})
-        rows = [("Welch", primary.get("welch")), ("bootstrap", primary.get("bootstrap")),
-                ("CUPED", primary.get("cuped")), ("always-valid (mSPRT)", sequential if seq_result else None)]
-        for name, row in rows:
-            if row and row.get("ci_low") is not None and row["ci_low"] <= row["effect"] <= row["ci_high"]:
-                forest.append(plots.IntervalRow(f"{v.name}: {name}", row["effect"], row["ci_low"], row["ci_high"]))
-        result["comparisons"].append({"variant_id": v.id, "variant": v.name, "control": control.name, "label": label,
-                                      "primary": primary, "sequential": sequential,
-                                      "secondary": _compare_secondary(treat, ctrl, design=design)})
+    if analysis is not None:
+        for v, comp in zip(treatments, analysis.comparisons, strict=True):
+            label = f"{metric_label}: {v.name} − {control.name}"
+            data = _comparison_json(comp, design=design, variant=v, control=control, look_labels=look_labels,
+                                    label=label)
+            result["comparisons"].append(data)
+            if comp.sequential is not None:
+                sequential_paths[v.name] = comp.sequential
+            rows = [("Welch", comp.welch), ("bootstrap", comp.bootstrap), ("CUPED", comp.cuped),
+                    ("always-valid (mSPRT)", comp.sequential)]
+            for name, r in rows:
+                if r is not None and r.ci_low <= r.effect <= r.ci_high:
+                    forest.append(plots.IntervalRow(f"{v.name}: {name}", r.effect, r.ci_low, r.ci_high))
 
     result["verdict"] = _headline(result)
     result["plots"] = _plots(design, by_variant, forest, sequential_paths, look_labels) if with_plots else {}
@@ -280,7 +287,7 @@ def _headline(result: dict[str, Any]) -> str:
             err = comp["primary"]["errors"].get("welch")
             parts.append(f"{comp['variant']} vs {comp['control']}: not enough data yet ({err}).")
         else:
-            parts.append(verdict["sentence"])
+            parts.append(f"{comp['variant']} vs {comp['control']}: {verdict['sentence']}")
     if not parts:
         parts.append("Nothing to compare yet.")
     return " ".join(parts)

@@ -43,6 +43,9 @@ class SecondaryMetric(models.TextChoices):
     REFLECTION = "reflection_rating", "Reflection rating"
 
 
+# Once an experiment has started, its design is its pre-registration: only the name may change.
+FROZEN_AFTER_START = ("hypothesis_null", "hypothesis_alt", "eligible_modes", "primary_metric", "secondary_metrics",
+                      "alpha", "minimum_detectable_effect", "outcome_sd", "power")
 STRATEGY_CHOICES = [(s, s.replace("_", " ")) for s in STRATEGIES]
 
 
@@ -106,11 +109,12 @@ class Experiment(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.pk and self.has_started:
-            frozen = ("salt", "primary_metric", "eligible_modes")
+            frozen = ("salt", *FROZEN_AFTER_START)
             old = type(self).objects.filter(pk=self.pk).values(*frozen).first()
             changed = [f for f in frozen if old and old[f] != getattr(self, f)]
             if changed:
-                raise ValidationError(f"{', '.join(changed)} cannot change once the experiment has started.")
+                raise ValidationError(f"The design is frozen once the experiment has started (its pre-registration); "
+                                      f"cannot change {', '.join(changed)}.")
 
 
 class Variant(models.Model):

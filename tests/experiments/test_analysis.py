@@ -76,10 +76,12 @@ def test_numbers_match_stats_called_directly(data):
     summary = {v["name"]: v["summary"] for v in res["variants"]}
     assert summary["iso"]["mean"] == pytest.approx(x.mean())
     assert summary["random (control)"]["sd"] == pytest.approx(y.std(ddof=1))
-    v = stats.verdict(welch, alpha=0.05, effect_label=comp["label"])
+    # every session has the pre-session covariate, so the primary test is CUPED (stats.analyze_experiment)
+    assert comp["primary"]["method"] == cuped.method
+    v = stats.verdict(cuped, alpha=0.05, effect_label="mood shift toward the target (treatment − control)")
     assert comp["primary"]["verdict"]["sentence"] == v.sentence
-    assert v.sentence in res["verdict"]
-    assert ("not enough evidence" in res["verdict"]) == (welch.p_value > 0.05)
+    assert f"iso vs random (control): {v.sentence}" in res["verdict"]
+    assert ("not enough evidence" in res["verdict"]) == (cuped.p_value > 0.05)
 
     # secondary metrics with Holm across them
     sec = {r["metric"]: r for r in comp["secondary"]}
@@ -101,9 +103,11 @@ def test_numbers_match_stats_called_directly(data):
     look_times, labels = look_schedule(np.array(t_times + c_times), max_looks=10)
     assert labels == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
     looks = stats.looks_from_times(t_times, c_times, look_times)
+    assert 2 <= len(looks) <= 4  # looks before 10 outcomes per arm are dropped (the burn-in)
     seq = stats.msprt(x, y, looks=looks, tau=0.1, alpha=0.05)
     assert comp["sequential"]["p_value"] == pytest.approx(seq.p_value)
-    assert comp["sequential"]["looks"] == 4
+    assert comp["sequential"]["ci_low"] == pytest.approx(seq.ci_low)
+    assert comp["sequential"]["looks"] == len(looks)
 
     assert res["srm"]["mismatch"] is False
     assert res["srm"]["observed"] == [60, 60]
@@ -122,8 +126,9 @@ def test_not_enough_data_is_said_not_crashed():
     outcomes = [_outcome(0, shift=0.1, pre_distance=1.0), _outcome(1, shift=0.2, pre_distance=1.0)]
     res = analyse(design=_design(), outcomes=outcomes, variant_of={0: 1, 1: 2}, with_plots=True)
     comp = res["comparisons"][0]
-    assert comp["primary"]["welch"] is None
+    assert comp["primary"]["welch"] is None and comp["primary"]["verdict"] is None
     assert "at least 2" in comp["primary"]["errors"]["welch"]
+    assert comp["sequential"]["error"]
     assert "not enough data yet" in res["verdict"]
     assert "distribution" in res["plots"] and "forest" not in res["plots"]
 

@@ -1,0 +1,186 @@
+"""The researcher's admin: create, start, results with plots, CSV exports; participants kept out."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from studies.experiments import services
+from studies.experiments.models import AnalysisResult, Experiment, Exposure, Status
+from studies.listening.hooks import choose_strategy
+
+
+@pytest.fixture
+def researcher_client(client, researcher):
+    client.force_login(researcher)
+    return client
+
+
+def _run_sessions(experiment, users, make_session, *, effect=0.3):
+    """Sessions through the hook, completed with a post mood; the iso arm moves further."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    for user in users:
+        choice = choose_strategy(user=user, mode="personal")
+        assert choice is not None
+        shift = 0.2 + (effect if choice.strategy == "iso" else 0.0) + float(rng.normal(0, 0.15))
+        pre = (-0.5, -0.4)
+        post = (min(1.0, pre[0] + shift), min(1.0, pre[1] + shift))
+        session = make_session(user, pre=pre, target=(0.5, 0.5), post=post, status="completed",
+                               strategy=choice.strategy, assignment_ref=choice.assignment_ref,
+                               reflection_rating=int(rng.integers(1, 6)),
+                               events=[("started", 0), ("completed", 0), ("started", 1), ("skipped", 1)])
+        choice.on_session_started(session)
+
+
+def test_create_experiment_with_variants_through_the_admin(researcher_client):
+    url = reverse("admin:experiments_experiment_add")
+    assert researcher_client.get(url).status_code == 200
+    data = {
+        "name": "iso vs random", "hypothesis_null": "iso shifts mood no more than random",
+        "hypothesis_alt": "iso shifts mood more than random", "eligible_modes": "any",
+        "primary_metric": "shift_toward_target", "secondary_metrics": ["completion_rate", "skip_rate"],
+        "alpha": "0.05", "minimum_detectable_effect": "0.1", "outcome_sd": "0.3", "power": "0.8",
+        "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-name": "iso", "variants-0-strategy": "iso", "variants-0-params": "{}", "variants-0-weight": "1",
+        "variants-1-name": "random", "variants-1-strategy": "random", "variants-1-params": "{}",
+        "variants-1-weight": "1", "variants-1-is_control": "on",
+    }
+    response = researcher_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    exp = Experiment.objects.get(name="iso vs random")
+    assert exp.secondary_metrics == ["completion_rate", "skip_rate"]
+    assert exp.variants.count() == 2 and exp.planned_sample_size is not None and exp.planned_sample_size > 100
+    change = researcher_client.get(reverse("admin:experiments_experiment_change", args=[exp.pk]))
+    assert f"{exp.planned_sample_size} sessions in total" in change.content.decode()
+
+    # malformed params JSON and a bad strategy: the form says so, nothing saved
+    bad = {**data, "name": "broken", "variants-0-params": "{not json", "variants-1-strategy": "nope"}
+    response = researcher_client.post(url, bad)
+    assert response.status_code == 200
+    assert not Experiment.objects.filter(name="broken").exists()
+    # duplicate name
+    response = researcher_client.post(url, data)
+    assert response.status_code == 200 and Experiment.objects.filter(name="iso vs random").count() == 1
+
+
+def test_power_endpoint(researcher_client):
+    url = reverse("admin:experiments_experiment_power")
+    ok = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "weights": "1,1"})
+    assert ok.status_code == 200 and ok.json()["total"] == 128  # d = 0.5: 64 per arm
+    for bad in ({"alpha": "x", "mde": 0.1, "sd": 0.3, "power": 0.8}, {"alpha": 0.05, "mde": 0.1, "sd": 0.3,
+                "power": 0.8, "weights": "1,-2"}, {"alpha": 0.05, "mde": 0.1, "sd": 0.3, "power": 0.8,
+                                                   "weights": "1," * 100}):
+        response = researcher_client.get(url, bad)
+        assert response.status_code == 400 and response.json()["error"]
+
+
+def test_start_pause_stop_buttons_and_their_errors(researcher_client, make_experiment):
+    exp = make_experiment(variants=(), control=False)
+    do = lambda action: researcher_client.post(  # noqa: E731
+        reverse("admin:experiments_experiment_do", args=[exp.pk, action]), follow=True)
+    page = do("start").content.decode()
+    assert "needs at least two variants" in page
+    exp.refresh_from_db()
+    assert exp.status == Status.DRAFT
+    do("add-control")
+    services.variant_add(experiment=exp, name="iso", strategy="iso")
+    assert "started" in do("start").content.decode()
+    exp.refresh_from_db()
+    assert exp.status == Status.RUNNING
+    page = researcher_client.get(reverse("admin:experiments_experiment_change", args=[exp.pk])).content.decode()
+    assert "variants are frozen" in page and 'name="variants-0-weight"' not in page
+    assert researcher_client.get(reverse("admin:experiments_experiment_do", args=[exp.pk, "stop"])).status_code == 405
+    assert researcher_client.post(reverse("admin:experiments_experiment_do", args=[exp.pk, "explode"])).status_code == 404
+    do("stop")
+    exp.refresh_from_db()
+    assert exp.status == Status.STOPPED
+
+
+def test_results_page_and_exports_show_codes_only(researcher_client, make_experiment, consenting, make_session):
+    exp = make_experiment(start=True, secondary_metrics=["completion_rate", "reflection_rating"])
+    users = [consenting(username=f"secret-name-{i}") for i in range(24)]
+    _run_sessions(exp, users, make_session)
+    results = reverse("admin:experiments_experiment_results", args=[exp.pk])
+    assert "No analysis yet" in researcher_client.get(results).content.decode()
+    response = researcher_client.post(reverse("admin:experiments_experiment_recompute", args=[exp.pk]), follow=True)
+    page = response.content.decode()
+    assert AnalysisResult.objects.filter(experiment=exp).count() == 1
+    assert 'data-testid="verdict"' in page and ("reject H0" in page or "not enough evidence" in page)
+    assert "Welch t-test" in page and "Mann–Whitney U" in page and "CUPED" in page and "mSPRT" in page
+    assert "no sample ratio mismatch" in page.lower()
+    for key in ("distribution", "forest", "cumulative"):
+        assert f'data-testid="plot-{key}"' in page
+    assert page.count('role="img" aria-labelledby="plot-') == 3
+    assert "secret-name" not in page
+
+    for url in (reverse("admin:experiments_experiment_changelist"),
+                reverse("admin:experiments_exposure_changelist"),
+                reverse("admin:experiments_experiment_change", args=[exp.pk])):
+        body = researcher_client.get(url).content.decode()
+        assert "secret-name" not in body
+    exposure_page = researcher_client.get(reverse("admin:experiments_exposure_changelist")).content.decode()
+    assert users[0].participant_code in exposure_page
+
+    sessions_csv = b"".join(researcher_client.get(
+        reverse("admin:experiments_experiment_export", args=[exp.pk, "sessions"])).streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(sessions_csv)))
+    assert len(rows) == 24 and "secret-name" not in sessions_csv
+    assert {r["participant_code"] for r in rows} == {u.participant_code for u in users}
+    assert "username" not in rows[0] and "user_id" not in rows[0]
+    events_csv = b"".join(researcher_client.get(
+        reverse("admin:experiments_experiment_export", args=[exp.pk, "events"])).streaming_content).decode()
+    events = list(csv.DictReader(io.StringIO(events_csv)))
+    assert len(events) == 24 * 4 and {e["kind"] for e in events} == {"started", "completed", "skipped"}
+    assert "secret-name" not in events_csv
+    assert researcher_client.get(reverse("admin:experiments_experiment_export", args=[exp.pk, "users"])).status_code == 404
+    assert researcher_client.get(reverse("admin:experiments_experiment_results", args=[99999])).status_code == 404
+
+
+def test_participants_and_plain_staff_are_kept_out(client, participant, make_user, make_experiment):
+    exp = make_experiment(start=True)
+    urls = [reverse("admin:experiments_experiment_changelist"),
+            reverse("admin:experiments_experiment_results", args=[exp.pk]),
+            reverse("admin:experiments_experiment_export", args=[exp.pk, "sessions"]),
+            reverse("admin:experiments_experiment_export", args=[exp.pk, "events"]),
+            reverse("admin:experiments_experiment_power") + "?alpha=0.05&mde=0.1&sd=0.3&power=0.8"]
+    for url in urls:
+        assert client.get(url).status_code == 302  # anonymous: to the login page
+    client.force_login(participant)
+    for url in urls:
+        assert client.get(url).status_code == 302  # not staff: to the admin login
+    response = client.post(reverse("admin:experiments_experiment_do", args=[exp.pk, "stop"]))
+    assert response.status_code == 302
+    exp.refresh_from_db()
+    assert exp.status == Status.RUNNING
+
+    staff = make_user("participant")
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    client.force_login(staff)  # staff without the researchers group's permissions
+    for url in urls:
+        assert client.get(url).status_code == 403
+    assert client.post(reverse("admin:experiments_experiment_recompute", args=[exp.pk])).status_code == 403
+    assert not AnalysisResult.objects.exists()
+
+
+def test_periodic_task_recomputes_running_experiments(make_experiment, consenting, make_session):
+    from django_celery_beat.models import PeriodicTask
+
+    from studies.experiments.tasks import analyses_recompute_running
+
+    task = PeriodicTask.objects.get(task="studies.experiments.tasks.analyses_recompute_running")
+    assert task.enabled and task.interval is not None
+    running = make_experiment(start=True)
+    make_experiment()  # draft: not analysed
+    _run_sessions(running, [consenting() for _ in range(8)], make_session)
+    ids = analyses_recompute_running.delay().get()
+    assert len(ids) == 1
+    snapshot = AnalysisResult.objects.get(pk=ids[0])
+    assert snapshot.experiment_id == running.pk
+    assert snapshot.result["n_sessions"] == 8 == Exposure.objects.filter(experiment=running).count()
