@@ -1,3 +1,10 @@
 """API routes of studies.surveys (mounted under /api/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from studies.surveys.api import RatingSubmitApi, SurveyNextApi
+
+urlpatterns = [
+    path("surveys/<int:survey_id>/next/", SurveyNextApi.as_view(), name="api-surveys-next"),
+    path("surveys/<int:survey_id>/ratings/", RatingSubmitApi.as_view(), name="api-surveys-rating-submit"),
+]

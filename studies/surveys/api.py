@@ -1,0 +1,110 @@
+"""Survey API used by the survey page's JavaScript: the next track, and submitting an answer.
+
+Bad input gets a 4xx with a message: 403 without `research_data` consent, 404 for a survey
+that does not exist (or is still a draft), 400 for everything the service refuses (closed
+survey, track outside the survey, second answer, > 3 picks, intensities outside 0-4, too
+little listening). Nothing is stored when the answer is refused.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from emotion.vocab import GEMS, N_GEMS
+from studies.surveys.models import Survey, SurveyStatus
+from studies.surveys.selectors import answers_given
+from studies.surveys.services import next_track_for, rating_submit
+
+
+def _survey_or_404(survey_id: int) -> Survey:
+    survey = Survey.objects.exclude(status=SurveyStatus.DRAFT).filter(pk=survey_id).first()
+    if survey is None:
+        raise Http404("There is no such survey.")
+    return survey
+
+
+def _audio_url(track) -> str:
+    if track.audio_file:
+        return track.audio_file.url
+    return track.preview_url or ""
+
+
+class TrackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    artist = serializers.CharField()
+    audio_url = serializers.CharField()
+
+
+class SurveyNextApi(APIView):
+    """GET the next track to rate (or done=true with the number of answers given)."""
+
+    class OutputSerializer(serializers.Serializer):
+        done = serializers.BooleanField()
+        answered = serializers.IntegerField()
+        total = serializers.IntegerField()
+        track = TrackSerializer(allow_null=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, survey_id: int):
+        survey = _survey_or_404(survey_id)
+        nxt = next_track_for(user=request.user, survey=survey)
+        track = None
+        if nxt.track is not None:
+            t = nxt.track
+            track = {"id": t.pk, "title": t.title, "artist": t.artist, "audio_url": _audio_url(t)}
+        payload = {"done": nxt.done, "answered": nxt.answered, "total": nxt.total, "track": track}
+        return Response(self.OutputSerializer(payload).data)
+
+
+class RatingSubmitApi(APIView):
+    """POST one answer. A retry with the same client_id returns the stored answer (200)."""
+
+    class InputSerializer(serializers.Serializer):
+        client_id = serializers.UUIDField()
+        track_id = serializers.IntegerField(min_value=1)
+        picks = serializers.ListField(
+            child=serializers.ChoiceField(choices=GEMS), required=False, allow_null=True, max_length=N_GEMS
+        )
+        intensities = serializers.ListField(
+            child=serializers.IntegerField(), required=False, allow_null=True, max_length=N_GEMS + 1
+        )
+        liking = serializers.IntegerField(required=False, allow_null=True)
+        familiarity = serializers.IntegerField(required=False, allow_null=True)
+        listened_seconds = serializers.FloatField()
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        client_id = serializers.UUIDField()
+        track_id = serializers.IntegerField()
+        created = serializers.BooleanField()
+        answered = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request, survey_id: int):
+        survey = _survey_or_404(survey_id)
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"detail": "Send the answer as a JSON object."})
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        rating, created = rating_submit(
+            user=request.user,
+            survey_id=survey.pk,
+            track_id=data["track_id"],
+            client_id=data["client_id"],
+            listened_seconds=data["listened_seconds"],
+            picks=data.get("picks"),
+            intensities=data.get("intensities"),
+            liking=data.get("liking"),
+            familiarity=data.get("familiarity"),
+        )
+        payload = {
+            "id": rating.pk, "client_id": rating.client_id, "track_id": rating.track_id, "created": created,
+            "answered": answers_given(user=request.user, survey=survey),
+        }
+        return Response(self.OutputSerializer(payload).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
