@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from accounts.services import has_consent
 from emotion import vocab
-from recommender.engine import EngineError, State
+from recommender.engine import Constraints, EngineError, State
 from recommender.engine.strategies import therapeutic_target
 from recommender.models import Playlist, Track
 from studies.listening import conf, hooks
@@ -112,17 +113,17 @@ def _playlist_build(
     ValidationError with the engine's message."""
     from recommender import services as recommender_services
 
-    create = getattr(recommender_services, "playlist_create", None) or _playlist_create_fallback
     try:
-        playlist = create(
+        playlist = recommender_services.playlist_create(
             owner=user,
             strategy=strategy,
             start=start,
             target=target,
             n_tracks=n_tracks,
             minutes=minutes,
+            constraints=Constraints(exclude_ids=frozenset(int(t) for t in exclude_ids)),
+            seed=secrets.randbelow(2**31),
             params=params,
-            exclude_ids=frozenset(int(t) for t in exclude_ids),
             title=title,
         )
     except EngineError as exc:
@@ -139,71 +140,6 @@ def _playlist_build(
         for item in items
     ]
     return BuiltPlaylist(playlist=playlist, steps=steps, notes=list(playlist.notes or []))
-
-
-_fallback_index: dict[int, Any] = {}
-
-
-def _playlist_create_fallback(
-    *, owner, strategy, start: State, target: State | None, n_tracks, minutes, params, exclude_ids, title
-) -> Playlist:
-    """Used only while recommender.services has no `playlist_create` (the catalog engineer's
-    service is still landing): the same engine call and the same saved rows, with an index
-    built from the resolved labels and cached per catalog version in this process."""
-    from recommender.engine import CatalogIndex, Constraints, PlaylistRequest, build_playlist
-    from recommender.models import PlaylistItem
-    from recommender.selectors import resolve_labels
-    from recommender.services import catalog_version
-
-    version = catalog_version()
-    index = _fallback_index.get(version)
-    if index is None:
-        rows = list(
-            Track.objects.order_by("id").values_list("id", "artist", "genre", "explicit", "duration_s", "valence", "energy", "tempo", "mode")
-        )
-        if not rows:
-            raise EngineError("The catalog is empty: import tracks before building playlists")
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        labels = resolve_labels(ids).gems
-        missing = np.isnan(labels).any(axis=1)
-        labels[missing] = 1.0 / vocab.N_GEMS
-        feats = np.array([[np.nan if v is None else float(v) for v in r[5:]] for r in rows], dtype=np.float64)
-        keep = ~np.all(np.isnan(feats), axis=0)
-        index = CatalogIndex.build(
-            track_ids=ids,
-            features=feats[:, keep],
-            feature_names=[n for n, k in zip(("valence", "energy", "tempo", "mode"), keep, strict=True) if k],
-            labels=labels,
-            artists=np.array([r[1] or f"?{r[0]}" for r in rows]),
-            genres=np.array([r[2] or "" for r in rows]),
-            explicit=np.array([bool(r[3]) for r in rows]),
-            durations_s=np.array([float(r[4]) if r[4] else 180.0 for r in rows]),
-        )
-        _fallback_index.clear()
-        _fallback_index[version] = index
-    request = PlaylistRequest(
-        strategy=strategy, start=start, target=target, n_tracks=n_tracks, minutes=minutes,
-        constraints=Constraints(exclude_ids=frozenset(exclude_ids)), params=dict(params),
-    )
-    result = build_playlist(request, index)
-    playlist = Playlist.objects.create(
-        owner=owner, title=title[:200], strategy=strategy,
-        start_gems=[float(x) for x in start.gems], target_gems=[float(x) for x in target.gems] if target else None,
-        start_va=[start.valence, start.arousal], target_va=[target.valence, target.arousal] if target else None,
-        requested_tracks=n_tracks, requested_minutes=minutes, params=dict(params), notes=list(result.notes),
-        catalog_version=version,
-    )
-    PlaylistItem.objects.bulk_create(
-        [
-            PlaylistItem(
-                playlist=playlist, position=s.position, track_id=s.track_id, waypoint_valence=s.waypoint_va[0],
-                waypoint_arousal=s.waypoint_va[1], waypoint_gems=list(s.waypoint_gems) if s.waypoint_gems else None,
-                distance=s.distance, reason=s.reason,
-            )
-            for s in result.steps
-        ]
-    )
-    return playlist
 
 
 # --- start ----------------------------------------------------------------------------------
