@@ -62,3 +62,22 @@ def make_session(db):
         return session
 
     return make
+
+
+@pytest.fixture
+def catalog(db):
+    """48 labelled tracks spread over the valence/arousal plane (enough for short sessions)."""
+    import numpy as np
+
+    from emotion.vocab import va_to_gems
+    from recommender.models import Track
+    from recommender.services import track_labels_bulk_set
+
+    rng = np.random.default_rng(0)
+    va = rng.uniform(-0.9, 0.9, size=(48, 2))
+    tracks = [Track.objects.create(title=f"Piece {i}", artist=f"Composer {i % 12}", genre="classical", duration_s=120.0,
+                                   external_id=f"exp-test-{i}", valence=float((v + 1) / 2), energy=float((a + 1) / 2),
+                                   tempo=float(80 + 30 * (a + 1)), mode=int(v > 0))
+              for i, (v, a) in enumerate(va)]
+    track_labels_bulk_set(track_ids=[t.pk for t in tracks], source="survey", gems=va_to_gems(va))
+    return tracks

@@ -1,0 +1,48 @@
+"""simulate_experiment: real sessions through listening.services, assigned by the experiment."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from studies.experiments.models import AnalysisResult, Exposure
+from studies.experiments.simulation import USERNAME_PREFIX
+from studies.listening.models import ListeningSession, PlaybackEvent
+
+
+def test_simulated_participants_take_real_sessions(make_experiment, catalog, settings, capsys):
+    settings.DEBUG = False
+    exp = make_experiment(start=True, secondary_metrics=["completion_rate", "skip_rate"])
+    call_command("simulate_experiment", exp.pk, "--participants", "16", "--tracks", "3", "--seed", "1", "--yes")
+    out = capsys.readouterr().out
+    assert "16 participants took 16 sessions" in out and "Analysis #" in out
+    sessions = ListeningSession.objects.filter(user__username__startswith=USERNAME_PREFIX)
+    assert sessions.count() == 16
+    exposures = Exposure.objects.filter(experiment=exp)
+    assert exposures.count() == 16
+    assert {e.session_id for e in exposures} == set(sessions.values_list("id", flat=True))
+    # the experiment decided each strategy, and the session carries its reference
+    for session in sessions:
+        exposure = exposures.get(session_id=session.pk)
+        assert session.strategy == exposure.variant.strategy
+        assert session.assignment_ref == f"experiment:{exp.pk}/variant:{exposure.variant_id}"
+    assert sessions.filter(status="completed", post_valence__isnull=False).exists()
+    assert PlaybackEvent.objects.filter(session__in=sessions, kind="started").count() >= 16
+    snapshot = AnalysisResult.objects.get(experiment=exp)
+    assert snapshot.result["n_sessions"] == 16
+
+
+def test_refuses_without_debug_or_yes_and_when_not_running(make_experiment, settings):
+    settings.DEBUG = False
+    running = make_experiment(start=True)
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("simulate_experiment", running.pk, "--participants", "3")
+    settings.DEBUG = True
+    draft = make_experiment()
+    with pytest.raises(CommandError, match="start it first"):
+        call_command("simulate_experiment", draft.pk, "--participants", "3")
+    with pytest.raises(CommandError, match="between 1 and"):
+        call_command("simulate_experiment", running.pk, "--participants", "0")
+    with pytest.raises(CommandError, match="No experiment"):
+        call_command("simulate_experiment", 999999, "--participants", "3")
+    assert not ListeningSession.objects.exists() and not Exposure.objects.exists()
