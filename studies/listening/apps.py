@@ -30,6 +30,15 @@ class ListeningConfig(AppConfig):
                 erase=lambda u: services.sessions_erase(user=u),
             )
         )
+        # Free text may identify a person: it goes on erasure even when research data stays.
+        privacy.register(
+            privacy.DataSection(
+                name="listening_reflections",
+                export=selectors.reflections_export,
+                erase=lambda u: services.reflections_erase(user=u),
+                always_erase=True,
+            )
+        )
         dashboard.register(
             dashboard.Panel(
                 key="listening-sessions",

@@ -81,3 +81,8 @@ def replan_min_seconds() -> int:
 
 def max_replans() -> int:
     return int(_get("MAX_REPLANS", 3))
+
+
+def stale_hours() -> float:
+    """ATTUNE_LISTENING_STALE_HOURS (default 12): an active session this quiet is abandoned."""
+    return float(_get("STALE_HOURS", 12.0))

@@ -191,3 +191,8 @@ def trace_export(user) -> list[dict]:
 def session_queue(*, session: ListeningSession):
     """The session's current queue with its tracks, in position order."""
     return PlannedTrack.objects.filter(session=session).select_related("track").order_by("position")
+
+
+def reflections_export(user) -> list[dict]:
+    qs = ListeningSession.objects.filter(user=user).exclude(reflection_text="").order_by("created_at")
+    return [{"session_id": pk, "reflection_text": text} for pk, text in qs.values_list("id", "reflection_text")]

@@ -651,6 +651,11 @@ def sessions_erase(*, user) -> int:
     return deleted
 
 
+def reflections_erase(*, user) -> int:
+    """Blank the free-text reflections (kept rows stay keyed by participant code only)."""
+    return ListeningSession.objects.filter(user=user).exclude(reflection_text="").update(reflection_text="")
+
+
 def events_erase(*, user) -> int:
     deleted, _ = PlaybackEvent.objects.filter(session__user=user).delete()
     return deleted
@@ -659,3 +664,20 @@ def events_erase(*, user) -> int:
 def trace_erase(*, user) -> int:
     deleted, _ = EmotionTraceSecond.objects.filter(session__user=user).delete()
     return deleted
+
+
+def sessions_abandon_stale(*, hours: float | None = None) -> int:
+    """Active sessions with no event and no start for `hours` become abandoned. Returns how many."""
+    from django.db.models import Max
+    from django.db.models.functions import Coalesce, Greatest
+
+    limit = timezone.now() - timedelta(hours=hours if hours is not None else conf.stale_hours())
+    stale = (
+        ListeningSession.objects.filter(status=SessionStatus.ACTIVE)
+        .annotate(last=Greatest("started_at", Coalesce(Max("events__received_at"), "started_at")))
+        .filter(last__lt=limit)
+        .values_list("pk", flat=True)
+    )
+    return ListeningSession.objects.filter(pk__in=list(stale), status=SessionStatus.ACTIVE).update(
+        status=SessionStatus.ABANDONED, completed_at=timezone.now()
+    )
