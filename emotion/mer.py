@@ -1,0 +1,220 @@
+"""Music emotion recognition from audio descriptors (design 000). Pure: numpy + scikit-learn.
+
+Design 000 labelled new music with a support vector machine on librosa tempogram and MFCC
+features reduced by linear discriminant analysis, and reported "100% accuracy", measured on
+its own training set. We keep the model and fix the measurement:
+
+- features: `emotion.audio.DESCRIPTOR_NAMES` (tempo/tempogram and MFCC statistics as in
+  design 000, plus chroma, key/mode, RMS, spectral centroid and contrast, onset rate);
+- model: Pipeline(StandardScaler -> LinearDiscriminantAnalysis -> SVC with Platt-scaled
+  probabilities), trained on the dominant GEMS emotion of each track's soft label (emotions
+  dominant on fewer than MIN_TRACKS_PER_EMOTION tracks are left out: `classes` says which); `predict_soft` returns the
+  SVM's Platt-scaled class probabilities spread over the nine GEMS columns (emotions never seen
+  in training get 0), i.e. a soft label, and `predict_dominant` its arg-max;
+- evaluation: stratified k-fold cross-validation; every figure in `MerEvaluation` (accuracy,
+  macro-F1, confusion matrix, Jensen-Shannon divergence of the soft prediction) is computed on
+  held-out folds only, next to the majority-class and population-prior baselines of the same
+  folds. No training-set accuracy is reported.
+
+Models are saved with joblib. joblib files are pickles: load only files this code wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emotion.vocab import GEMS, N_GEMS
+
+MODEL_FORMAT = 1
+MIN_TRACKS_PER_EMOTION = 3  # fewer cannot be calibrated; such emotions are left out of training
+
+
+def _one_blas_thread():
+    """The matrices here are small (tracks x ~60 descriptors): a second BLAS thread only adds
+    synchronisation, which on a shared 2-core machine made an SVD 40x slower."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _validate(X, soft_labels=None) -> tuple[np.ndarray, np.ndarray | None]:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError("descriptors must be a non-empty (n_tracks, n_descriptors) matrix")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("descriptors contain NaN or infinite values")
+    if soft_labels is None:
+        return X, None
+    Y = np.asarray(soft_labels, dtype=np.float64)
+    if Y.shape != (len(X), N_GEMS):
+        raise ValueError(f"soft_labels must be (n_tracks, {N_GEMS}), got {Y.shape}")
+    if not np.all(np.isfinite(Y)) or np.any(Y < 0) or np.any(Y.sum(axis=1) <= 0):
+        raise ValueError("soft_labels must be non-negative distributions")
+    return X, Y / Y.sum(axis=1, keepdims=True)
+
+
+def _pipeline(seed: int, calibration_folds: int):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    # SVC(probability=True) is deprecated since scikit-learn 1.9; this is its documented
+    # replacement: Platt scaling fitted on internal cross-validated decision values.
+    svm = CalibratedClassifierCV(
+        SVC(kernel="rbf", class_weight="balanced", random_state=seed),
+        method="sigmoid",
+        cv=calibration_folds,
+        ensemble=False,
+    )
+    return Pipeline([("scale", StandardScaler()), ("lda", LinearDiscriminantAnalysis()), ("svm", svm)])
+
+
+@dataclass
+class MerModel:
+    pipeline: object
+    descriptor_names: tuple[str, ...]
+    n_training_tracks: int
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(GEMS[i] for i in self.pipeline.classes_)
+
+    def _check(self, X) -> np.ndarray:
+        X, _ = _validate(np.atleast_2d(X))
+        if X.shape[1] != len(self.descriptor_names):
+            raise ValueError(f"the model expects {len(self.descriptor_names)} descriptors, got {X.shape[1]}")
+        return X
+
+    def predict_soft(self, X) -> np.ndarray:
+        X = self._check(X)
+        out = np.zeros((len(X), N_GEMS))
+        with _one_blas_thread():
+            out[:, self.pipeline.classes_] = self.pipeline.predict_proba(X)
+        return out / out.sum(axis=1, keepdims=True)
+
+    def predict_dominant(self, X) -> list[str]:
+        return [GEMS[i] for i in np.argmax(self.predict_soft(X), axis=1)]
+
+    def save(self, path) -> None:
+        import joblib
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(
+            {
+                "format": MODEL_FORMAT,
+                "pipeline": self.pipeline,
+                "descriptor_names": self.descriptor_names,
+                "n_training_tracks": self.n_training_tracks,
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path, *, descriptor_names: tuple[str, ...] | None = None) -> MerModel:
+        """Load a model this module saved; if `descriptor_names` is given it must match."""
+        import joblib
+
+        data = joblib.load(path)
+        if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{path} is not an Attune MER model (format {MODEL_FORMAT})")
+        names = tuple(data["descriptor_names"])
+        if descriptor_names is not None and tuple(descriptor_names) != names:
+            raise ValueError("the saved model was trained on different audio descriptors; retrain it")
+        return cls(pipeline=data["pipeline"], descriptor_names=names, n_training_tracks=int(data["n_training_tracks"]))
+
+
+def _js_bits(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon divergence in bits, row-wise (same definition as studies.labels)."""
+
+    def h(x):
+        return -np.sum(np.where(x > 0, x * np.log2(np.where(x > 0, x, 1.0)), 0.0), axis=-1)
+
+    return np.clip(h(0.5 * (p + q)) - 0.5 * (h(p) + h(q)), 0.0, 1.0)
+
+
+def _dominant(Y: np.ndarray) -> np.ndarray:
+    return np.argmax(Y, axis=1)
+
+
+def train_mer(
+    X, soft_labels, *, descriptor_names: tuple[str, ...] | None = None, sample_weight=None, seed: int = 0
+) -> MerModel:
+    """Fit the pipeline on the dominant emotion of each soft label. sample_weight (e.g. the
+    label's confidence or rater count) weights the SVM's training examples."""
+    X, Y = _validate(X, soft_labels)
+    y = _dominant(Y)
+    counts = np.bincount(y, minlength=N_GEMS)
+    keep = counts[y] >= MIN_TRACKS_PER_EMOTION
+    if len(np.unique(y[keep])) < 2:
+        raise ValueError(
+            f"training needs at least two different dominant emotions with {MIN_TRACKS_PER_EMOTION}+ tracks each"
+        )
+    names = tuple(descriptor_names) if descriptor_names is not None else tuple(f"x{i}" for i in range(X.shape[1]))
+    if len(names) != X.shape[1]:
+        raise ValueError("descriptor_names must name every column")
+    pipe = _pipeline(seed, calibration_folds=int(min(5, counts[counts >= MIN_TRACKS_PER_EMOTION].min())))
+    fit_kw = {}
+    if sample_weight is not None:
+        fit_kw["svm__sample_weight"] = np.asarray(sample_weight, dtype=np.float64)[keep]
+    with _one_blas_thread():
+        pipe.fit(X[keep], y[keep], **fit_kw)
+    return MerModel(pipeline=pipe, descriptor_names=names, n_training_tracks=len(X))
+
+
+@dataclass(frozen=True)
+class MerEvaluation:
+    folds: int
+    n_tracks: int
+    classes: tuple[str, ...]  # rows/columns of `confusion`
+    accuracy: float  # held-out
+    macro_f1: float  # held-out
+    confusion: np.ndarray  # held-out counts, rows = survey dominant emotion, columns = predicted
+    mean_jsd: float  # held-out soft prediction vs survey soft label, bits
+    majority_accuracy: float  # baseline: always predict the training folds' most common emotion
+    prior_jsd: float  # baseline: the training folds' mean soft label
+
+
+def cross_validate_mer(X, soft_labels, *, folds: int = 5, seed: int = 0) -> MerEvaluation:
+    """Stratified k-fold held-out evaluation (see the module docstring)."""
+    from sklearn.metrics import confusion_matrix, f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    X, Y = _validate(X, soft_labels)
+    y = _dominant(Y)
+    counts = np.bincount(y, minlength=N_GEMS)
+    if folds < 2:
+        raise ValueError("folds must be at least 2")
+    if np.count_nonzero(counts >= folds) < 2:
+        raise ValueError(f"need at least two emotions with {folds} or more tracks each for {folds}-fold evaluation")
+    # Emotions too rare to appear in every fold cannot be evaluated fairly: leave them out, say so via `classes`.
+    keep = counts[y] >= folds
+    X, Y, y = X[keep], Y[keep], y[keep]
+    classes = np.flatnonzero(counts >= folds)
+
+    pred = np.empty(len(y), dtype=np.int64)
+    soft = np.empty_like(Y)
+    majority_hits = np.zeros(len(y), dtype=bool)
+    prior_soft = np.empty_like(Y)
+    for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y):
+        model = train_mer(X[train], Y[train], seed=seed)
+        soft[test] = model.predict_soft(X[test])
+        pred[test] = np.argmax(soft[test], axis=1)
+        majority = np.argmax(np.bincount(y[train], minlength=N_GEMS))
+        majority_hits[test] = y[test] == majority
+        prior_soft[test] = Y[train].mean(axis=0)
+    return MerEvaluation(
+        folds=folds,
+        n_tracks=len(y),
+        classes=tuple(GEMS[c] for c in classes),
+        accuracy=float(np.mean(pred == y)),
+        macro_f1=float(f1_score(y, pred, labels=classes, average="macro", zero_division=0)),
+        confusion=confusion_matrix(y, pred, labels=classes),
+        mean_jsd=float(_js_bits(soft, Y).mean()),
+        majority_accuracy=float(majority_hits.mean()),
+        prior_jsd=float(_js_bits(prior_soft, Y).mean()),
+    )
