@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class EmotionConfig(AppConfig):
     name = "emotion"
+    verbose_name = "Emotion"

@@ -1,3 +1,7 @@
 """Websocket routes of the emotion app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from emotion.consumers import EmotionConsumer
+
+websocket_urlpatterns = [path("ws/emotion/", EmotionConsumer.as_asgi())]

@@ -1,0 +1,388 @@
+"""The webcam websocket, ws/emotion/: frames in, expression probabilities out.
+
+Protocol (everything the server sends is a JSON text message with a "type"):
+
+- connect: only a logged-in user with the `webcam_inference` consent. Anyone else is accepted,
+  told why ({"type": "error", "code": "unauthenticated" | "no_consent", ...}) and closed with
+  4401 (not logged in) or 4403 (consent off). Revoking the consent later closes the socket with
+  4410 within a second (accounts.services announces it on the user's consent group).
+- binary message = one JPEG, PNG or WebP frame (at most ATTUNE_FER_MAX_FRAME_BYTES).
+  Answer: {"type": "result", "frame": n, "faces": [{"box": {x, y, w, h}, "probabilities":
+  {7 expressions}, "dominant": ...}], "dominant", "valence", "arousal", "stable": {label,
+  valence, arousal, probabilities}, "processing_ms", "inference_ms", "width", "height",
+  "dropped": {"rate": ..., "busy": ...}}. No face: "faces": [] and nulls. `n` counts every
+  binary message the socket received, dropped or not, so a client can match replies.
+- a frame that is not a usable image gets {"type": "error", "code": "bad_frame" |
+  "frame_too_large" | "empty_frame", "frame": n, "error": message}; the socket stays open.
+- rate: at most ATTUNE_FER_MAX_FPS frames a second are analysed (token bucket, burst of 2).
+  Excess frames are dropped; while a frame is being analysed only the newest waiting frame is
+  kept ("latest frame wins"), so nothing queues without bound. Drops are announced with
+  {"type": "dropped", "reason": "rate" | "busy", "count": k} at most twice a second, and the
+  running totals ride on every result.
+- text messages: {"type": "attach", "session": ref} / {"type": "detach"} (per-second
+  aggregates for a listening session, see emotion/signals.py), {"type": "reset"} (forget the
+  moving average), {"type": "ping"} (answered with {"type": "pong", "frames": received so far,
+  "dropped": totals}). Invalid JSON, unknown types and text over 4 KB get an error.
+
+Inference runs in one process-wide thread pool of ATTUNE_FER_MAX_CONCURRENT threads (OpenCV
+and the TFLite interpreter release the GIL), so the event loop never blocks and the number of
+concurrent inferences per server process is bounded whatever the number of sockets. Frames
+live only in memory for the time of one analysis: nothing is written to disk or database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from emotion import conf, fer
+from emotion.signals import second_aggregated
+from emotion.vocab import FER
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NO_CONSENT = 4403
+CLOSE_CONSENT_REVOKED = 4410
+MAX_TEXT_BYTES = 4096
+NOTICE_INTERVAL_S = 0.5
+BURST_FRAMES = 2.0
+SESSION_REF = re.compile(r"^[A-Za-z0-9_:\-]{1,64}$")
+
+
+class InferenceEngine:
+    """One per server process: the detector, the model and the bounded thread pool."""
+
+    def __init__(
+        self,
+        *,
+        model_path,
+        backend: str,
+        cache_dir,
+        max_side: int,
+        max_faces: int,
+        workers: int,
+        max_bytes: int,
+        max_pixels: int,
+    ):
+        self.model_path, self.backend, self.cache_dir = model_path, backend, cache_dir
+        self.max_bytes, self.max_pixels = max_bytes, max_pixels
+        self.detector = fer.FaceDetector(max_side=max_side, max_faces=max_faces)
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fer")
+        self.workers = workers
+
+    def model(self) -> fer.ExpressionModel:
+        return fer.get_model(self.model_path, backend=self.backend, cache_dir=self.cache_dir)
+
+    def analyze(self, data: bytes) -> fer.FrameAnalysis:
+        return fer.analyze_frame(
+            data, self.detector, self.model(), max_bytes=self.max_bytes, max_pixels=self.max_pixels
+        )
+
+
+_engines: dict[tuple, InferenceEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine() -> InferenceEngine:
+    """The engine for the current settings (tests change settings; production has one)."""
+    key = (
+        conf.fer_model_path(),
+        conf.fer_backend(),
+        conf.tflite_cache_dir(),
+        conf.detect_max_side(),
+        conf.max_faces(),
+        conf.max_concurrent(),
+        conf.max_frame_bytes(),
+        conf.max_pixels(),
+    )
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = InferenceEngine(
+                model_path=key[0],
+                backend=key[1],
+                cache_dir=key[2],
+                max_side=key[3],
+                max_faces=key[4],
+                workers=key[5],
+                max_bytes=key[6],
+                max_pixels=key[7],
+            )
+            _engines[key] = engine
+    return engine
+
+
+def _probabilities(p) -> dict[str, float]:
+    return {name: round(float(v), 4) for name, v in zip(FER, p, strict=True)}
+
+
+def result_message(
+    frame_no: int, analysis: fer.FrameAnalysis, stable: fer.StableMood, processing_ms: float, dropped: dict[str, int]
+) -> dict:
+    primary = analysis.primary
+    va = fer.fer_to_va(primary.probabilities) if primary is not None else None
+    return {
+        "type": "result",
+        "frame": frame_no,
+        "width": analysis.width,
+        "height": analysis.height,
+        "faces": [
+            {
+                "box": dict(zip(("x", "y", "w", "h"), (int(v) for v in f.box), strict=True)),
+                "probabilities": _probabilities(f.probabilities),
+                "dominant": f.dominant,
+            }
+            for f in analysis.faces
+        ],
+        "dominant": primary.dominant if primary is not None else None,
+        "valence": round(float(va[0]), 4) if va is not None else None,
+        "arousal": round(float(va[1]), 4) if va is not None else None,
+        "stable": {
+            "label": stable.label,
+            "valence": round(stable.valence, 4) if stable.label else None,
+            "arousal": round(stable.arousal, 4) if stable.label else None,
+            "probabilities": _probabilities(stable.probabilities) if stable.label else None,
+        },
+        "processing_ms": round(processing_ms, 2),
+        "inference_ms": round(analysis.inference_ms, 2),
+        "dropped": dict(dropped),
+    }
+
+
+@database_sync_to_async
+def _has_consent(user, purpose: str) -> bool:
+    from accounts.services import has_consent
+
+    return has_consent(user, purpose)
+
+
+class EmotionConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        from accounts.services import consent_group_name
+
+        self.closed = False
+        self.group = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self._refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", "Log in to use the webcam mood check.")
+            return
+        if not await _has_consent(user, "webcam_inference"):
+            await self._refuse(
+                CLOSE_NO_CONSENT,
+                "no_consent",
+                "Webcam inference is off in your consent settings; turn it on to use the camera.",
+            )
+            return
+        self.user = user
+        self.engine = get_engine()
+        self.group = consent_group_name(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.frame_no = 0
+        self.tokens = BURST_FRAMES
+        self.rate = conf.max_fps()
+        self.refilled_at = time.monotonic()
+        self.worker: asyncio.Task | None = None
+        self.pending: tuple[int, bytes, float] | None = None
+        self.dropped = {"rate": 0, "busy": 0}
+        self.unannounced = {"rate": 0, "busy": 0}
+        self.last_notice = 0.0
+        self.buffer = fer.StabilizationBuffer(tau_s=conf.smoothing_tau(), hold_s=conf.hold_seconds())
+        self.aggregator = fer.SecondAggregator()
+        self.session_ref: str | None = None
+        self.trace = False
+        await self.accept()
+        # Load the model now, off the loop, so the first frame does not pay for it.
+        asyncio.get_running_loop().run_in_executor(self.engine.executor, self.engine.model)
+
+    async def _refuse(self, code: int, slug: str, message: str):
+        self.closed = True
+        await self.accept()
+        await self.send(json.dumps({"type": "error", "code": slug, "error": message, "close_code": code}))
+        await self.close(code=code, reason=message[:120])
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None) and self.channel_layer is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if getattr(self, "closed", True) is False:
+            self.closed = True
+            await self._emit_aggregate(self.aggregator.flush() if self.trace else None)
+        self.pending = None
+
+    # ------------------------------------------------------------------ inbound
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closed:
+            return
+        if bytes_data is not None:
+            await self._frame(bytes_data)
+        else:
+            await self._text(text_data or "")
+
+    async def _frame(self, data: bytes):
+        self.frame_no += 1
+        n = self.frame_no
+        received = time.perf_counter()
+        if not data:
+            await self._error("empty_frame", "Empty frame.", frame=n)
+            return
+        limit = self.engine.max_bytes
+        if len(data) > limit:
+            await self._error(
+                "frame_too_large", f"Frame of {len(data)} bytes is larger than the limit of {limit} bytes.", frame=n
+            )
+            return
+        now = time.monotonic()
+        self.tokens = min(BURST_FRAMES, self.tokens + (now - self.refilled_at) * self.rate)
+        self.refilled_at = now
+        if self.tokens < 1.0:
+            await self._drop("rate")
+            return
+        self.tokens -= 1.0
+        if self.worker is not None and not self.worker.done():
+            if self.pending is not None:
+                await self._drop("busy")
+            self.pending = (n, data, received)  # latest frame wins
+            return
+        self.worker = asyncio.create_task(self._work((n, data, received)))
+
+    async def _work(self, item):
+        loop = asyncio.get_running_loop()
+        while item is not None and not self.closed:
+            n, data, received = item
+            try:
+                analysis = await loop.run_in_executor(self.engine.executor, self.engine.analyze, data)
+            except fer.FrameError as exc:
+                await self._error("bad_frame", str(exc), frame=n)
+            except Exception:
+                logger.exception("Expression inference failed")
+                await self._error("inference_failed", "The frame could not be analysed.", frame=n)
+            else:
+                await self._result(n, analysis, received)
+            del data
+            item, self.pending = self.pending, None
+
+    async def _result(self, n: int, analysis: fer.FrameAnalysis, received: float):
+        if self.closed:
+            return
+        now = time.time()
+        primary = analysis.primary
+        stable = self.buffer.update(primary.probabilities, now) if primary is not None else self.buffer.current()
+        processing_ms = (time.perf_counter() - received) * 1000
+        await self.send(json.dumps(result_message(n, analysis, stable, processing_ms, self.dropped)))
+        if self.trace:
+            done = self.aggregator.add(now, primary.probabilities if primary is not None else None, stable.label)
+            await self._emit_aggregate(done)
+
+    async def _text(self, raw: str):
+        if len(raw.encode("utf-8")) > MAX_TEXT_BYTES:
+            await self._error("too_large", f"Text messages are limited to {MAX_TEXT_BYTES} bytes.")
+            return
+        try:
+            message = json.loads(raw)
+        except json.JSONDecodeError:
+            await self._error("invalid_json", "Invalid JSON.")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self._error("invalid_message", 'Send a JSON object with a "type".')
+            return
+        kind = message["type"]
+        if kind == "ping":
+            await self.send(json.dumps({"type": "pong", "frames": self.frame_no, "dropped": self.dropped}))
+        elif kind == "reset":
+            self.buffer.reset()
+            await self.send(json.dumps({"type": "reset"}))
+        elif kind == "attach":
+            await self._attach(message.get("session"))
+        elif kind == "detach":
+            await self._emit_aggregate(self.aggregator.flush() if self.trace else None)
+            self.session_ref, self.trace = None, False
+            await self.send(json.dumps({"type": "detached"}))
+        else:
+            await self._error(
+                "unknown_type", f"Unknown message type {kind[:40]!r}; expected attach, detach, reset or ping."
+            )
+
+    async def _attach(self, ref):
+        if not isinstance(ref, str) or not SESSION_REF.match(ref):
+            await self._error("invalid_session", "session must be 1-64 letters, digits, '-', '_' or ':'.")
+            return
+        if self.trace and ref != self.session_ref:
+            await self._emit_aggregate(self.aggregator.flush())
+        self.session_ref = ref
+        self.trace = await _has_consent(self.user, "emotion_trace")
+        reply = {"type": "attached", "session": ref, "recording": self.trace}
+        if not self.trace:
+            reply["reason"] = "Emotion trace consent is off: nothing from the camera is recorded for this session."
+        await self.send(json.dumps(reply))
+
+    # ------------------------------------------------------------------ outbound
+
+    async def _error(self, code: str, message: str, **extra):
+        if not self.closed:
+            await self.send(json.dumps({"type": "error", "code": code, "error": message, **extra}))
+
+    async def _drop(self, reason: str):
+        self.dropped[reason] += 1
+        self.unannounced[reason] += 1
+        now = time.monotonic()
+        if now - self.last_notice >= NOTICE_INTERVAL_S:
+            self.last_notice = now
+            for why, count in self.unannounced.items():
+                if count:
+                    message = (
+                        f"Frames arrive faster than {self.rate:g} per second; extra frames are skipped."
+                        if why == "rate"
+                        else "Still analysing the previous frame; only the newest frame is kept."
+                    )
+                    await self.send(json.dumps({"type": "dropped", "reason": why, "count": count, "error": message}))
+            self.unannounced = {"rate": 0, "busy": 0}
+
+    async def _emit_aggregate(self, aggregate: fer.SecondAggregate | None):
+        if aggregate is None or not self.session_ref:
+            return
+        responses = await sync_to_async(second_aggregated.send_robust)(
+            sender=type(self), user=self.user, session_ref=self.session_ref, aggregate=aggregate.as_dict()
+        )
+        for receiver, response in responses:
+            if isinstance(response, Exception):
+                logger.error("second_aggregated receiver %r failed: %s", receiver, response)
+
+    # ------------------------------------------------------------------ channel layer
+
+    async def consent_revoked(self, event):
+        purpose = event.get("purpose")
+        if purpose == "emotion_trace":
+            self.trace = False
+            self.aggregator = fer.SecondAggregator()
+            await self.send(
+                json.dumps(
+                    {
+                        "type": "attached",
+                        "session": self.session_ref,
+                        "recording": False,
+                        "reason": "Emotion trace consent was turned off: recording stopped.",
+                    }
+                )
+            )
+            return
+        if purpose not in (None, "webcam_inference"):
+            return
+        message = "Webcam inference consent was turned off; the camera connection is closed."
+        await self.send(
+            json.dumps(
+                {"type": "error", "code": "consent_revoked", "error": message, "close_code": CLOSE_CONSENT_REVOKED}
+            )
+        )
+        self.closed = True
+        self.pending = None
+        await self.close(code=CLOSE_CONSENT_REVOKED, reason=message[:120])
