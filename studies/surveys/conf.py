@@ -15,3 +15,6 @@ EVALUATION_FOLDS: int = getattr(settings, "ATTUNE_SURVEYS_EVALUATION_FOLDS", 5)
 EVALUATION_MIN_LABELLED: int = getattr(settings, "ATTUNE_SURVEYS_EVALUATION_MIN_LABELLED", 6)
 # CSV exports: rows per response chunk.
 EXPORT_CHUNK: int = getattr(settings, "ATTUNE_SURVEYS_EXPORT_CHUNK", 2000)
+# Music emotion recognition: model file (relative paths are under MODELS_DIR) and CV folds.
+MER_MODEL_FILE: str = getattr(settings, "ATTUNE_SURVEYS_MER_MODEL_FILE", "mer/mer-svm.joblib")
+MER_FOLDS: int = getattr(settings, "ATTUNE_SURVEYS_MER_FOLDS", 5)

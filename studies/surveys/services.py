@@ -523,6 +523,11 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
         figures["iterations"] = agg.iterations
         figures["converged"] = agg.converged
         labelled_ids = {int(ids[i]) for i in labelled}
+        # Survey labels replace machine guesses from audio (the human/machine feedback loop).
+        replaced, _ = TrackLabel.objects.filter(track_id__in=labelled_ids, source=LabelSource.MER).delete()
+        if replaced:
+            catalog_touch()
+        figures["mer_labels_replaced"] = replaced
     else:
         figures["alpha"] = None
         figures["raters"] = []

@@ -144,3 +144,78 @@ def test_aggregation_needs_a_survey(db):
 
     with pytest.raises(ValidationError):
         label_run_start(kind=RunKind.AGGREGATE)
+
+
+# ---------------------------------------------------------------------------- music emotion recognition
+
+
+@pytest.fixture
+def descriptor_catalog(db, settings, tmp_path):
+    """Tracks whose audio descriptors separate three emotions; the first 15 carry survey labels."""
+    pytest.importorskip("emotion.mer")
+    from emotion.audio import DESCRIPTOR_NAMES
+    from recommender.models import Track
+    from recommender.services import track_label_set
+
+    settings.MODELS_DIR = tmp_path
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 3, size=(3, len(DESCRIPTOR_NAMES)))
+    emotions = (8, 5, 4)  # sadness, power, peacefulness
+    out = []
+    for i in range(21):
+        cls = i % 3
+        values = centres[cls] + rng.normal(0, 0.6, size=len(DESCRIPTOR_NAMES))
+        track = Track.objects.create(
+            title=f"Audio {i}", audio_file=f"tracks/a{i}.wav",
+            descriptors={n: float(v) for n, v in zip(DESCRIPTOR_NAMES, values, strict=True)},
+        )
+        if i < 15:
+            gems = np.full(9, 0.02)
+            gems[emotions[cls]] = 1 - 0.02 * 8
+            track_label_set(track=track, source="survey", gems=list(gems), confidence=0.8, rater_count=3)
+        out.append((track, emotions[cls]))
+    return out
+
+
+def test_mer_training_reports_held_out_figures_and_labels_new_audio(
+    descriptor_catalog, make_survey, make_user, submit, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.TRAIN_MER)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.message
+    cv = run.figures["cv"]
+    assert cv["folds"] >= 2 and cv["n_tracks"] == 15 and 0 <= cv["accuracy"] <= 1
+    assert sum(map(sum, run.figures["confusion"])) == 15
+    assert set(run.figures["classes"]) == {"sadness", "power", "peacefulness"}
+    assert "Held-out" in run.message
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.LABEL_MER)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.figures["labelled"] == 6
+    new = [(t, e) for t, e in descriptor_catalog[15:]]
+    hits = sum(int(np.argmax(TrackLabel.objects.get(track=t, source="mer").gems)) == e for t, e in new)
+    assert hits >= 4  # well-separated descriptors: the model gets most unseen tracks right
+    assert not TrackLabel.objects.filter(track__in=[t for t, _ in descriptor_catalog[:15]], source="mer").exists()
+
+    # Ratings arrive for one of them: the survey label replaces the machine's.
+    track = new[0][0]
+    from studies.surveys.services import survey_open
+
+    survey = make_survey(n_tracks=0, open_it=False)
+    survey.tracks.add(track)
+    survey = survey_open(survey=survey)
+    submit(make_user("participant", research_data=True), survey, track, picks=("tension",))
+    with django_capture_on_commit_callbacks(execute=True):
+        label_run_start(kind=RunKind.AGGREGATE, survey=survey)
+    assert not TrackLabel.objects.filter(track=track, source="mer").exists()
+    assert resolve_label(track.pk).source == "survey"
+
+
+def test_labelling_without_a_model_fails_with_a_message(descriptor_catalog, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.LABEL_MER)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "Train music emotion recognition" in run.message
+    assert not TrackLabel.objects.filter(source="mer").exists()
