@@ -51,6 +51,7 @@ class ClusterModel:
     k: int
     assignments: np.ndarray  # (n,) cluster number per catalog position
     clusters: tuple[Cluster, ...]
+    centres_full: np.ndarray  # (k, d) members' mean in the full standardized feature space
     silhouette: float
     davies_bouldin: float
     fit_rows: int
@@ -165,9 +166,11 @@ def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) ->
     mean_raw = index.feature_mean[cols]
     std_raw = index.feature_std[cols]
     clusters = []
+    centres_full = np.zeros((order.size, index.n_features))
     for c in range(order.size):
         members = assign == c
         centre = x_all[members].mean(axis=0).astype(np.float64)
+        centres_full[c] = index.z[members].mean(axis=0)
         cva = index.va[members].mean(axis=0)
         mood = vocab.GEMS_INFO[int(vocab.va_to_gems(np.clip(cva, -1, 1)).argmax())].label
         clusters.append(
@@ -181,7 +184,7 @@ def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) ->
                 va=(round(float(cva[0]), 4), round(float(cva[1]), 4)),
             )
         )
-    return ClusterModel(method, features, k, assign, tuple(clusters), sil, dbi, int(rows.size), extra)
+    return ClusterModel(method, features, k, assign, tuple(clusters), centres_full, sil, dbi, int(rows.size), extra)
 
 
 def cluster_model(
@@ -253,19 +256,20 @@ def run_cluster(ctx: Context) -> dict:
         ctx.notes.append("No listening history or likes: tracks are picked nearest each cluster's centre")
     t = fractions(ctx.n, ctx.easing())
     draws = ctx.rng.random(ctx.n)
-    centres = {}
-    for c in (cur, tgt):
-        members = model.members(c.number)
-        centres[c.number] = index.z[members].astype(np.float64).mean(axis=0)
+    candidates: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     a_va, b_va = np.array(cur.va), np.array(tgt.va)
+    gpath = vocab.va_to_gems(np.clip((1 - t)[:, None] * a_va + t[:, None] * b_va, -1, 1))
     for i in range(ctx.n):
         chosen = tgt if (t[i] >= 1.0 or draws[i] < t[i]) else cur
         order = [chosen, cur if chosen is tgt else tgt]
         got = None
         for c in order:
-            centre = centres[c.number]
+            centre = model.centres_full[c.number]
             q = centre if taste is None else TASTE_WEIGHT * taste + (1 - TASTE_WEIGHT) * centre
-            got = ctx.pick(_member_space(index, model, c.number), q, k=16)
+            space = _member_space(index, model, c.number)
+            if c.number not in candidates:  # the query point is fixed per cluster: one search serves every step
+                candidates[c.number] = space.query(q, 4 * ctx.n + 16)
+            got = ctx.pick_from(space, q, candidates[c.number])
             if got is not None:
                 if c is not chosen:
                     ctx.notes.append(f"Cluster '{chosen.name}' ran out of eligible tracks at step {i + 1}")
@@ -281,7 +285,7 @@ def run_cluster(ctx: Context) -> dict:
             f"nearest unused track to {'your taste' if taste is not None else 'the cluster centre'} "
             f"(feature distance {dist:.2f}), labelled {describe_va(index.va[pos])}"
         )
-        ctx.take(pos, wp, vocab.va_to_gems(np.clip(wp, -1, 1)), dist, reason)
+        ctx.take(pos, wp, gpath[i], dist, reason)
     return {
         "method": method,
         "features": list(model.features),

@@ -140,6 +140,26 @@ class Context:
             if k > MAX_CANDIDATES_BEFORE_SCAN:
                 return self._scan(sp, point, score)
 
+    def pick_from(
+        self,
+        space: Space | str,
+        point: np.ndarray,
+        cand: tuple[np.ndarray, np.ndarray] | None,
+        *,
+        score: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    ) -> tuple[int, float] | None:
+        """Like pick, but first from precomputed (distances, positions) candidates for this
+        point (from a batch query); falls back to pick when none of them is acceptable."""
+        if cand is not None:
+            d, pos = cand
+            ok = self.acceptable(pos)
+            if ok.any():
+                return self._best(pos[ok], d[ok], score)
+            k = 8 * len(pos)
+        else:
+            k = 24
+        return self.pick(space, point, k=k, score=score)
+
     def _scan(self, sp: Space, point: np.ndarray, score) -> tuple[int, float] | None:
         rows_pos = sp.positions if sp.positions is not None else np.arange(len(sp))
         ok = self.acceptable(rows_pos)
@@ -187,9 +207,14 @@ class Context:
         return value
 
 
+def nearest_gems(va) -> int:
+    """The GEMS category nearest a valence/arousal point (= argmax of vocab.va_to_gems)."""
+    d = (vocab.GEMS_VA[:, 0] - va[0]) ** 2 + (vocab.GEMS_VA[:, 1] - va[1]) ** 2
+    return int(d.argmin())
+
+
 def describe_va(va) -> str:
-    gems = vocab.va_to_gems(np.clip(np.asarray(va, dtype=np.float64), -1, 1))
-    name = vocab.GEMS_INFO[int(gems.argmax())].label.lower()
+    name = vocab.GEMS_INFO[nearest_gems(va)].label.lower()
     return f"{name} (valence {va[0]:+.2f}, arousal {va[1]:+.2f})"
 
 

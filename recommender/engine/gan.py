@@ -252,8 +252,8 @@ def run_gan(ctx: Context) -> dict:
         raw = model.generate(np.repeat(g[None, :], m, axis=0), noise)
         imaginary = (raw - index.feature_mean) / index.feature_std
         best_d: dict[int, float] = {}
-        for x in imaginary:
-            d, pos = space.query(x, NEIGHBOURS_PER_SAMPLE)
+        near_d, near_p = space.query_many(imaginary, NEIGHBOURS_PER_SAMPLE)
+        for d, pos in zip(near_d, near_p, strict=True):
             for dd, pp in zip(d.tolist(), pos.tolist(), strict=True):
                 if dd < best_d.get(pp, np.inf):
                     best_d[pp] = dd

@@ -77,6 +77,21 @@ class Space:
             i = self.positions[i]
         return d, i
 
+    def query_many(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """k nearest rows for each of m points: (m, k) distances and catalog positions.
+        The KD-tree answers the batch on all cores; brute force scans once per point."""
+        points = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        k = int(max(1, min(k, len(self))))
+        if self.search == "kdtree":
+            d, i = self.tree().query(points, k=k, workers=-1)
+            d = d.reshape(points.shape[0], k)
+            i = i.reshape(points.shape[0], k)
+            if self.positions is not None:
+                i = self.positions[i]
+            return d, i
+        rows = [self.query(p, k) for p in points]
+        return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+
 
 class CatalogIndex:
     """Everything the strategies need about a catalog, as arrays indexed by catalog position."""

@@ -20,9 +20,9 @@ A = (W @ GEMS_VA)^T and c = b @ GEMS_VA.
 
 Each waypoint's candidates are the tracks nearest in population valence/arousal plus the
 tracks nearest (in sound) to the "imaginary track" x* that the personal model places at the
-waypoint, x* = x_ref + A^T (A A^T + lambda I)^-1 (t - c - A x_ref), starting from the previous
-track (design 000: "find the song that most closely matches those features"); the candidate
-whose blended valence/arousal is nearest the waypoint is taken.
+waypoint t, x* = x_ref + A^T (A A^T + lambda I)^-1 (t - c - A x_ref), where x_ref is the mean
+of the listener's rated tracks (design 000: "find the song that most closely matches those
+features"); the candidate whose blended valence/arousal is nearest the waypoint is taken.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from .core import Context, describe_va, gems_path, start_target_va, va_path
 PRIOR_STRENGTH = 10.0
 RIDGE = 3.0
 STEP_LIMIT = 4.0  # max standardized distance of x* from the reference track
-CANDIDATES = 64
+CANDIDATES = 32  # nearest by population valence/arousal, per waypoint
+SOUND_CANDIDATES = 8  # nearest in sound to the personal imaginary track
 
 
 def population_weight(n_ratings: int, prior_strength: float = PRIOR_STRENGTH) -> float:
@@ -90,22 +91,22 @@ def run_personal(ctx: Context) -> dict:
     easing = ctx.easing()
     path = va_path(start, target, ctx.n, easing)
     gpath = gems_path(ctx.request.start.to_gems(), ctx.request.target.to_gems(), ctx.n, easing)
+    va_d, va_p = index.spaces["va"].query_many(path, CANDIDATES)
+    if a_mat is not None:
+        # the personal model's "imaginary track" for each waypoint, from the listener's own taste
+        gaps = path - c_vec - a_mat @ ref
+        steps = gaps @ np.linalg.solve(a_mat @ a_mat.T + 1e-3 * np.eye(2), a_mat)
+        norms = np.linalg.norm(steps, axis=1, keepdims=True)
+        steps *= np.minimum(1.0, STEP_LIMIT / np.maximum(norms, 1e-12))
+        _, near_p = index.spaces["features"].query_many(ref + steps, SOUND_CANDIDATES)
     for i, wp in enumerate(path):
-        _, cand = index.spaces["va"].query(wp, CANDIDATES)
-        if a_mat is not None:
-            gap = wp - c_vec - a_mat @ ref
-            step = a_mat.T @ np.linalg.solve(a_mat @ a_mat.T + 1e-3 * np.eye(2), gap)
-            norm = float(np.linalg.norm(step))
-            if norm > STEP_LIMIT:
-                step *= STEP_LIMIT / norm
-            _, near = index.spaces["features"].query(ref + step, CANDIDATES)
-            cand = np.concatenate([cand, near])
+        cand = va_p[i] if a_mat is None else np.concatenate([va_p[i], near_p[i]])
         cand = np.unique(cand)
         cand = cand[ctx.acceptable(cand)]
         if cand.size:
             pos, dist = ctx._best(cand, np.linalg.norm(blended_va(cand) - wp, axis=1), None)
         else:
-            got = ctx.pick("va", wp, k=CANDIDATES * 4)
+            got = ctx.pick("va", wp, k=CANDIDATES * 8)
             if got is None:
                 ctx.ran_out()
                 break
@@ -117,8 +118,6 @@ def run_personal(ctx: Context) -> dict:
             f"({dist:.2f} away; population label {describe_va(index.va[pos])}, w_pop {w_pop:.2f})"
         )
         ctx.take(pos, wp, gpath[i], dist, reason)
-        if a_mat is not None:
-            ref = index.z[pos].astype(np.float64)
     return {
         "population_weight": w_pop,
         "n_ratings": n,
