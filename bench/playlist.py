@@ -8,7 +8,8 @@ log-normal durations, Zipf artists, long-tailed genres, labels from the vocab ci
 plus noise). For every strategy but gan it times a 20-track playlist (p50/p95 over --runs
 requests with varied moods and seeds, after one warm-up request), against the brute-force
 baseline measured in the same run: the same strategy code on an index built with
-search="brute", i.e. a full numpy scan of the catalog per waypoint instead of the KD-tree.
+search="brute", i.e. a full numpy scan per waypoint (of the catalog; for `cluster`, of the
+cluster's members) instead of the KD-tree, with no batching or candidate reuse.
 The baseline must return the same playlists (checked). Memory: tracemalloc peak while the
 index is built and warmed (the catalog's own input arrays excluded), and the process's max RSS.
 
@@ -97,10 +98,11 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
     )
     gc.collect()
     tracemalloc.start()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     index = CatalogIndex.build(**cat.as_kwargs())
     index.prepare(("va", "features", "clusters"))
     build_s = time.perf_counter() - t
+    build_cpu_s = time.process_time() - c
     prof = profile_for(index)
     first = {}
     for s in STRATEGIES:
@@ -144,6 +146,7 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
         "n": n,
         "gen_s": gen_s,
         "build_s": build_s,
+        "build_cpu_s": build_cpu_s,
         "mem_peak_mb": mem_peak_mb,
         "input_mb": input_mb,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -156,7 +159,7 @@ def print_size(res: dict) -> None:
     n = res["n"]
     print(f"\n=== {n:,} tracks  (catalog generated in {res['gen_s']:.1f} s, input arrays {res['input_mb']:.0f} MB)")
     print(
-        f"index build + warm (KD-trees, 3 cluster models): {res['build_s']:.2f} s; "
+        f"index build (KD-trees + fitting 3 cluster models): {res['build_s']:.2f} s wall, {res['build_cpu_s']:.2f} s CPU; "
         f"tracemalloc peak during build/warm-up {res['mem_peak_mb']:.0f} MB; process max RSS so far {res['rss_mb']:.0f} MB"
     )
     head = f"{'strategy':<14}{'p50 ms':>9}{'p95 ms':>9}{'cpu p50':>9}{'cpu p95':>9}{'first ms':>10}{'brute p50':>11}{'speedup':>9}{'same':>6}  {'smooth':>7}{'even':>8}{'wp dist':>8}{'artists':>8}"
@@ -185,7 +188,7 @@ def check_targets(res: dict) -> None:
             "ms",
         ),
         (">= 10x faster than brute force (slowest ratio)", min_speed, min_speed >= TARGETS["speedup"], "x"),
-        ("index build <= 30 s", res["build_s"], res["build_s"] <= TARGETS["build_s"], "s"),
+        ("index build <= 30 s (wall)", res["build_s"], res["build_s"] <= TARGETS["build_s"], "s"),
         (
             "peak memory <= 500 MB (tracemalloc, index)",
             res["mem_peak_mb"],

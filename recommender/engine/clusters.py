@@ -28,7 +28,7 @@ METHODS: tuple[str, ...] = ("kmeans", "gmm", "fcm")
 METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "fcm": "fuzzy c-means"}
 DEFAULT_FEATURES: tuple[str, ...] = ("energy", "acousticness", "valence")
 DEFAULT_K = 4
-FIT_SAMPLE = 20_000
+FIT_SAMPLE = 10_000
 SILHOUETTE_SAMPLE = 4_000
 TASTE_WEIGHT = 0.5  # query point = TASTE_WEIGHT * taste + (1 - TASTE_WEIGHT) * cluster centre
 
@@ -72,7 +72,7 @@ class ClusterModel:
         }
 
 
-def fuzzy_cmeans(x: np.ndarray, k: int, *, m: float = 2.0, max_iter: int = 150, tol: float = 1e-5, seed: int = 0):
+def fuzzy_cmeans(x: np.ndarray, k: int, *, m: float = 2.0, max_iter: int = 150, tol: float = 1e-4, seed: int = 0):
     """Fuzzy c-means (Bezdek 1981). Returns (centres (k, d), memberships (n, k), fuzzy
     partition coefficient). Memberships u_ij = 1 / sum_l (d_ij / d_il)^(2/(m-1)); centres
     are the u^m-weighted means."""
@@ -131,7 +131,7 @@ def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) ->
     if method == "kmeans":
         from sklearn.cluster import KMeans
 
-        model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(xs)
+        model = KMeans(n_clusters=k, n_init=3, random_state=0).fit(xs)
         fit_labels = model.labels_
         assign = model.predict(x_all.astype(np.float64))
         extra["inertia"] = float(model.inertia_)
@@ -267,9 +267,12 @@ def run_cluster(ctx: Context) -> dict:
             centre = model.centres_full[c.number]
             q = centre if taste is None else TASTE_WEIGHT * taste + (1 - TASTE_WEIGHT) * centre
             space = _member_space(index, model, c.number)
-            if c.number not in candidates:  # the query point is fixed per cluster: one search serves every step
-                candidates[c.number] = space.query(q, 4 * ctx.n + 16)
-            got = ctx.pick_from(space, q, candidates[c.number])
+            if space.search == "brute":  # the baseline: a full scan per waypoint
+                got = ctx.pick(space, q, k=16)
+            else:
+                if c.number not in candidates:  # the query point is fixed per cluster: one search serves every step
+                    candidates[c.number] = space.query(q, 4 * ctx.n + 16)
+                got = ctx.pick_from(space, q, candidates[c.number])
             if got is not None:
                 if c is not chosen:
                     ctx.notes.append(f"Cluster '{chosen.name}' ran out of eligible tracks at step {i + 1}")
