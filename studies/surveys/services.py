@@ -548,7 +548,7 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
                 catalog_touch()
             figures["labels_removed"] = removed
     figures["tracks_labelled"] = written
-    message = f"{written} tracks labelled from {len(regular)} answers by {len(users)} raters."
+    message = f"{written} tracks labelled from {len(regular)} answers by {len(users)} rater{'' if len(users) == 1 else 's'}."
     if excluded:
         message += f" {excluded} answers left out (no research consent)."
     return figures, message

@@ -1,0 +1,103 @@
+"""A researcher creates and opens a song survey in the admin; a participant rates demo tracks
+in Chromium (real audio playback, the answer button unlocks after the minimum listening time);
+the researcher aggregates and sees the figures."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.browser import DEMO_PASSWORD, log_in, shot
+
+pytestmark = pytest.mark.e2e
+
+TITLE = "E2E: film clips and feelings"
+
+
+def test_researcher_creates_a_survey_and_a_participant_rates_in_the_browser(browser, e2e_server):
+    out = e2e_server.manage("survey_demo_tracks", "--count", "3", "--no-analysis")
+    assert out.count("track ") == 3
+
+    # --- the researcher sets the survey up in the admin ---------------------------------
+    researcher = browser.new_context(base_url=e2e_server.url, viewport={"width": 1280, "height": 1000})
+    researcher.set_default_timeout(15_000)
+    page = researcher.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, "demo-researcher", DEMO_PASSWORD)
+    page.goto("/admin/surveys/survey/add/")
+    page.locator("#id_title").fill(TITLE)
+    page.locator("#id_instructions").fill("Listen to each clip, then pick what you feel.")
+    page.locator("#id_consent_text").fill("Stored under your participant code.")
+    page.locator("#id_pool_from_catalog").check()
+    page.locator("#id_filter_genres").fill("synth sketch")
+    page.locator("#id_response_format").select_option("pick")
+    page.locator("#id_emotion_focus").select_option("felt")
+    page.locator("#id_clip_seconds").fill("6")
+    page.locator("#id_min_listen_seconds").fill("2")
+    page.locator("#id_ratings_per_track").fill("3")
+    page.locator("#id_tracks_per_participant").fill("3")
+    page.locator("input[name=_continue]").click()
+    page.wait_for_url(re.compile(r".*/admin/surveys/survey/\d+/change/"))
+    assert page.get_by_test_id("survey-status").inner_text() == "Draft"
+    page.get_by_test_id("survey-open").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("survey-status").inner_text() == "Open"
+    survey_url = page.url
+
+    # --- a participant with research consent rates the tracks ------------------------------
+    participant = browser.new_context(base_url=e2e_server.url, viewport={"width": 1200, "height": 1100})
+    participant.set_default_timeout(20_000)
+    p = participant.new_page()
+    p_errors: list[str] = []
+    p.on("pageerror", lambda exc: p_errors.append(str(exc)))
+    log_in(p, "demo-participant", DEMO_PASSWORD)
+    p.get_by_role("navigation", name="Main").get_by_role("link", name="Surveys").click()
+    card = p.get_by_test_id("survey-card").filter(has_text=TITLE)
+    card.get_by_role("link", name=re.compile("Start")).click()
+    p.wait_for_url(re.compile(r".*/surveys/\d+/"))
+
+    submit = p.get_by_test_id("submit-answer")
+    picks = [("sadness", "nostalgia"), ("power",), ("peacefulness", "tenderness", "wonder")]
+    for i, chosen in enumerate(picks):
+        p.get_by_test_id("progress-text").filter(has_text=f"{i} of 3").wait_for()
+        for name in chosen:
+            p.get_by_test_id(f"emotion-{name}").click()
+        p.get_by_role("group", name=re.compile("How much do you like")).get_by_text("4", exact=True).click()
+        p.get_by_role("group", name=re.compile("How well do you know")).get_by_text("1", exact=True).click()
+        assert submit.is_disabled()  # no listening yet
+        if i == 0:
+            # A fourth pick is refused with a message, in the page.
+            p.get_by_test_id("emotion-tension").click()
+            p.get_by_test_id("emotion-power").click()
+            p.get_by_test_id("emotion-tension").click()
+            assert p.get_by_test_id("emotion-tension").get_attribute("aria-pressed") == "false"
+            p.get_by_test_id("emotion-power").click()  # unpick again: back to two
+            shot(p, "survey-take-before-listening")
+        p.get_by_test_id("play").click()
+        p.get_by_test_id("listen-status").filter(has_text="you can answer now").wait_for(timeout=20_000)
+        assert submit.is_enabled()
+        submit.click()
+
+    thanks = p.get_by_test_id("thanks")
+    thanks.wait_for()
+    assert "You rated 3 songs" in thanks.inner_text()
+    shot(p, "survey-thank-you")
+    assert p_errors == []
+
+    # --- the researcher aggregates and sees the figures ----------------------------------
+    page.goto(survey_url)
+    assert "3 of 9 wanted ratings" in page.get_by_test_id("survey-controls").inner_text()
+    page.get_by_test_id("run-aggregate").click()
+    page.wait_for_load_state()
+    figures = page.get_by_test_id("survey-figures")
+    assert figures.get_by_test_id("alpha-bars").is_visible()
+    assert figures.get_by_test_id("rater-weights").is_visible()
+    text = figures.inner_text()
+    assert re.search(r"P-[0-9A-Z]{8}", text)  # raters appear by participant code
+    assert "demo-participant" not in page.content()
+    shot(page, "survey-admin-figures")
+    assert errors == []
+    researcher.close()
+    participant.close()
