@@ -25,7 +25,7 @@ from accounts.services import has_consent
 from emotion import vocab
 from recommender.engine import Constraints, EngineError, State
 from recommender.engine.strategies import therapeutic_target
-from recommender.models import Playlist, Track
+from recommender.models import Playlist
 from studies.listening import conf, hooks
 from studies.listening.models import (
     EmotionTraceSecond,
@@ -373,8 +373,13 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
     if session.status != SessionStatus.ACTIVE:
         raise SessionClosed(session)
 
-    queue = dict(PlannedTrack.objects.filter(session=session).values_list("position", "track_id"))
-    durations = dict(Track.objects.filter(pk__in=set(queue.values())).values_list("pk", "duration_s"))
+    queue: dict[int, int] = {}
+    durations: dict[int, float | None] = {}
+    for position, track_id, duration in PlannedTrack.objects.filter(session=session).values_list(
+        "position", "track_id", "track__duration_s"
+    ):
+        queue[position] = track_id
+        durations[track_id] = duration
     now = timezone.now()
     errors = {}
     for i, e in enumerate(events):
@@ -457,6 +462,8 @@ def session_replan_check(*, session: ListeningSession, finished_position: int) -
     """After a finished track: with the webcam trace on, re-plan the rest of the queue if the
     stable emotion has not moved toward the target after the configured number of tracks, or
     moved away (studies.listening.mood.replan_decision). Returns the decision when it re-planned."""
+    if session.replan_count >= conf.max_replans() or not EmotionTraceSecond.objects.filter(session=session).exists():
+        return None  # no webcam trace (the usual case): nothing to decide, no lock taken
     with transaction.atomic():
         session = ListeningSession.objects.select_for_update().get(pk=session.pk)
         if session.status != SessionStatus.ACTIVE or session.replan_count >= conf.max_replans():
