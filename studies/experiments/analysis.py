@@ -219,7 +219,8 @@ def analyse(*, design: Design, outcomes: Sequence[Any], variant_of: Mapping[int,
     counted = {vid: len({o.participant_code for o in rows}) for vid, rows in by_variant.items()}
     counted.update({k: v for k, v in (participants or {}).items() if k in counted})
     result: dict[str, Any] = {"schema": SCHEMA, "primary_metric": metric, "metric_label": metric_label,
-                              "alpha": design.alpha, "mde": design.mde, "n_sessions": sum(map(len, by_variant.values())),
+                              "alpha": design.alpha, "confidence_label": f"{1 - design.alpha:.0%}",
+                              "mde": design.mde, "n_sessions": sum(map(len, by_variant.values())),
                               "variants": [], "comparisons": [], "notes": []}
     control = design.control
     treatments = [v for v in design.variants if control is None or v.id != control.id]
@@ -306,7 +307,10 @@ def _plots(design: Design, by_variant, forest, sequential_paths, look_labels) ->
                                           effect_label=f"difference in {metric_label}",
                                           confidence=1 - design.alpha)
     if sequential_paths:
-        labels = look_labels if len(sequential_paths) == 1 else None
+        labels = None
+        if len(sequential_paths) == 1 and look_labels:
+            n_looks = len(next(iter(sequential_paths.values())).looks)
+            labels = list(look_labels)[-n_looks:]  # the burn-in drops early looks, never later ones
         out["cumulative"] = plots.cumulative_effect_plot(sequential_paths, title="Cumulative effect with the "
                                                          "sequential (mSPRT) boundary", look_labels=labels,
                                                          effect_label=f"difference in {metric_label}")
