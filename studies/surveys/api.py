@@ -9,9 +9,10 @@ little listening). Nothing is stored when the answer is refused.
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from emotion.vocab import GEMS, N_GEMS
@@ -33,6 +34,7 @@ def _audio_url(track) -> str:
     return track.preview_url or ""
 
 
+@extend_schema_serializer(component_name="SurveyTrack")
 class TrackSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -43,6 +45,7 @@ class TrackSerializer(serializers.Serializer):
 class SurveyNextApi(APIView):
     """GET the next track to rate (or done=true with the number of answers given)."""
 
+    @extend_schema_serializer(component_name="SurveyNextTrack")
     class OutputSerializer(serializers.Serializer):
         done = serializers.BooleanField()
         answered = serializers.IntegerField()
@@ -64,6 +67,9 @@ class SurveyNextApi(APIView):
 class RatingSubmitApi(APIView):
     """POST one answer. A retry with the same client_id returns the stored answer (200)."""
 
+    throttle_classes = [UserRateThrottle]
+
+    @extend_schema_serializer(component_name="SurveyRatingInput")
     class InputSerializer(serializers.Serializer):
         client_id = serializers.UUIDField()
         track_id = serializers.IntegerField(min_value=1)
@@ -77,6 +83,7 @@ class RatingSubmitApi(APIView):
         familiarity = serializers.IntegerField(required=False, allow_null=True)
         listened_seconds = serializers.FloatField()
 
+    @extend_schema_serializer(component_name="SurveyRatingOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         client_id = serializers.UUIDField()

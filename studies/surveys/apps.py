@@ -7,11 +7,18 @@ class SurveysConfig(AppConfig):
     verbose_name = "Song-emotion surveys"
 
     def ready(self) -> None:
-        from accounts import demo, privacy
+        from accounts import dashboard, demo, privacy
         from studies.surveys.demo import demo_step
+        from studies.surveys.selectors import surveys_panel_for
         from studies.surveys.services import ratings_erase, ratings_export
 
         # A person's survey answers: in their export always; erased with the account unless
         # they had research_data on (then they stay, keyed only by participant code).
         privacy.register(privacy.DataSection(name="survey_ratings", export=ratings_export, erase=ratings_erase))
         demo.register(demo.DemoStep(name="survey", run=demo_step, order=60))
+        dashboard.register(
+            dashboard.Panel(
+                key="surveys", roles=("participant",), template="surveys/panels/surveys.html",
+                context=lambda request: surveys_panel_for(viewer=request.user), order=40,
+            )
+        )

@@ -110,6 +110,12 @@ class Survey(models.Model):
     def clean(self) -> None:
         if self.min_listen_seconds is not None and self.clip_seconds is not None and self.min_listen_seconds > self.clip_seconds:
             raise ValidationError({"min_listen_seconds": "The minimum listening time cannot exceed the clip length."})
+        if self.pk is not None:
+            stored = Survey.objects.filter(pk=self.pk).values_list("response_format", flat=True).first()
+            if stored is not None and stored != self.response_format and self.ratings.exists():
+                raise ValidationError(
+                    {"response_format": "This survey already has answers in the other format; create a new survey instead."}
+                )
 
     @property
     def genre_list(self) -> list[str]:

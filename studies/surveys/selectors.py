@@ -48,6 +48,18 @@ def surveys_open() -> QuerySet[Survey]:
     return Survey.objects.filter(status=SurveyStatus.OPEN).order_by("-opened_at", "-id")
 
 
+def surveys_panel_for(*, viewer) -> dict:
+    """The dashboard panel's content for a participant: open surveys with their own counts."""
+    from accounts.services import has_consent
+
+    surveys = list(surveys_open().annotate(mine=Count("ratings", filter=Q(ratings__user=viewer)))[:5])
+    return {
+        "surveys": surveys,
+        "rated": Rating.objects.filter(user=viewer).count(),
+        "consented": has_consent(viewer, RESEARCH),
+    }
+
+
 def survey_for_participant(*, survey_id: int) -> Survey | None:
     """A survey a participant may look at (open or paused; drafts and closed ones are hidden)."""
     return Survey.objects.filter(pk=survey_id, status__in=[SurveyStatus.OPEN, SurveyStatus.PAUSED]).first()

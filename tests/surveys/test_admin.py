@@ -164,3 +164,16 @@ def test_export_action_from_the_list(researcher_client, rated, raters):
     )
     assert response.status_code == 200
     assert {r["participant_code"] for r in _csv(response)} == {u.participant_code for u in raters}
+
+
+def test_response_format_cannot_change_once_answers_exist(researcher_client, rated):
+    from django.forms.models import model_to_dict
+
+    data = {k: v for k, v in model_to_dict(rated).items() if v is not None}
+    data["tracks"] = [t.pk for t in data["tracks"]]
+    data["gold_tracks"] = []
+    data["response_format"] = "intensity"
+    response = researcher_client.post(reverse("admin:surveys_survey_change", args=[rated.pk]), data)
+    assert response.status_code == 200 and "already has answers" in response.content.decode()
+    rated.refresh_from_db()
+    assert rated.response_format == "pick"

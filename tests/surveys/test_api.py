@@ -192,3 +192,9 @@ def test_export_and_erasure_of_a_persons_ratings(make_user, survey, tracks, subm
     consent_set(user=leaves, purpose="research_data", granted=False)
     user_erase(user=leaves)
     assert Rating.objects.filter(user=leaves).count() == 0
+
+
+def test_dashboard_panel_lists_open_surveys(rater_client, survey, tracks, rater, submit):
+    submit(rater, survey, tracks[0])
+    html = rater_client.get(reverse("dashboard")).content.decode()
+    assert 'data-testid="survey-panel-list"' in html and survey.title in html and "1 rated" in html

@@ -150,7 +150,7 @@ def test_aggregation_needs_a_survey(db):
 
 
 @pytest.fixture
-def descriptor_catalog(db, settings, tmp_path):
+def descriptor_catalog(db, settings, tmp_path, monkeypatch):
     """Tracks whose audio descriptors separate three emotions; the first 15 carry survey labels."""
     pytest.importorskip("emotion.mer")
     from emotion.audio import DESCRIPTOR_NAMES
@@ -158,6 +158,7 @@ def descriptor_catalog(db, settings, tmp_path):
     from recommender.services import track_label_set
 
     settings.MODELS_DIR = tmp_path
+    monkeypatch.setattr("studies.surveys.conf.MER_FOLDS", 3)  # speed only
     rng = np.random.default_rng(3)
     centres = rng.normal(0, 3, size=(3, len(DESCRIPTOR_NAMES)))
     emotions = (8, 5, 4)  # sadness, power, peacefulness
