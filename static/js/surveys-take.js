@@ -10,6 +10,7 @@
   const cfg = {
     nextUrl: app.dataset.nextUrl,
     submitUrl: app.dataset.submitUrl,
+    skipUrl: app.dataset.skipUrl,
     format: app.dataset.format,
     minListen: Number(app.dataset.minListen),
     clip: Number(app.dataset.clip),
@@ -153,11 +154,36 @@
   audio.addEventListener("play", () => { $("play").textContent = "⏸ Pause"; });
   audio.addEventListener("pause", () => { $("play").textContent = "▶ Play the clip"; });
   audio.addEventListener("error", () => {
-    if (track) errorBox.textContent = "This clip could not be played. Please reload the page to try again.";
+    if (track) errorBox.textContent = "This clip could not be played. You can skip this song.";
   });
   $("play").addEventListener("click", () => {
     if (audio.paused) audio.play().catch(() => { errorBox.textContent = "The browser did not start playback; press play on the player."; });
     else audio.pause();
+  });
+
+  $("skip").addEventListener("click", async () => {
+    if (!track || sending) return;
+    sending = true;
+    refresh();
+    try {
+      const response = await fetch(cfg.skipUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ track_id: track.id }),
+      });
+      if (!response.ok) {
+        errorBox.textContent = messageOf(await response.json().catch(() => null), `Could not skip (${response.status}).`);
+        return;
+      }
+      audio.pause();
+      await loadNext();
+    } catch (err) {
+      errorBox.textContent = "The server could not be reached. Please try again.";
+    } finally {
+      sending = false;
+      refresh();
+    }
   });
 
   form.addEventListener("click", (event) => {

@@ -16,9 +16,10 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from emotion.vocab import GEMS, N_GEMS
+from studies.surveys import conf
 from studies.surveys.models import Survey, SurveyStatus
 from studies.surveys.selectors import answers_given
-from studies.surveys.services import next_track_for, rating_submit
+from studies.surveys.services import next_track_for, rating_submit, skip_check
 
 
 def _survey_or_404(survey_id: int) -> Survey:
@@ -42,6 +43,14 @@ class TrackSerializer(serializers.Serializer):
     audio_url = serializers.CharField()
 
 
+SKIPPED_KEY = "surveys.skipped"
+
+
+def _skipped(request, survey_id: int) -> list[int]:
+    """Tracks this browser session passed over in the survey (kept in the session only)."""
+    return list(request.session.get(SKIPPED_KEY, {}).get(str(survey_id), []))
+
+
 class SurveyNextApi(APIView):
     """GET the next track to rate (or done=true with the number of answers given)."""
 
@@ -55,7 +64,7 @@ class SurveyNextApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request, survey_id: int):
         survey = _survey_or_404(survey_id)
-        nxt = next_track_for(user=request.user, survey=survey)
+        nxt = next_track_for(user=request.user, survey=survey, skipped=_skipped(request, survey.pk))
         track = None
         if nxt.track is not None:
             t = nxt.track
@@ -115,3 +124,32 @@ class RatingSubmitApi(APIView):
             "answered": answers_given(user=request.user, survey=survey),
         }
         return Response(self.OutputSerializer(payload).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class SurveySkipApi(APIView):
+    """POST {"track_id"}: pass over a track for the rest of this browser session (a clip that
+    will not play, a song one would rather not rate). Nothing is stored in the database."""
+
+    class InputSerializer(serializers.Serializer):
+        track_id = serializers.IntegerField(min_value=1)
+
+    @extend_schema_serializer(component_name="SurveySkipOutput")
+    class OutputSerializer(serializers.Serializer):
+        skipped = serializers.ListField(child=serializers.IntegerField())
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request, survey_id: int):
+        survey = _survey_or_404(survey_id)
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"detail": "Send a JSON object with track_id."})
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        track_id = serializer.validated_data["track_id"]
+        skip_check(user=request.user, survey=survey, track_id=track_id)
+        store = dict(request.session.get(SKIPPED_KEY, {}))
+        skipped = _skipped(request, survey.pk)
+        if track_id not in skipped:
+            skipped.append(track_id)
+        store[str(survey.pk)] = skipped[-conf.MAX_SKIPS :]
+        request.session[SKIPPED_KEY] = store
+        return Response(self.OutputSerializer({"skipped": store[str(survey.pk)]}).data)

@@ -18,3 +18,5 @@ EXPORT_CHUNK: int = getattr(settings, "ATTUNE_SURVEYS_EXPORT_CHUNK", 2000)
 # Music emotion recognition: model file (relative paths are under MODELS_DIR) and CV folds.
 MER_MODEL_FILE: str = getattr(settings, "ATTUNE_SURVEYS_MER_MODEL_FILE", "mer/mer-svm.joblib")
 MER_FOLDS: int = getattr(settings, "ATTUNE_SURVEYS_MER_FOLDS", 5)
+# Tracks one browser session may pass over per survey (kept in the session, not the database).
+MAX_SKIPS: int = getattr(settings, "ATTUNE_SURVEYS_MAX_SKIPS", 50)

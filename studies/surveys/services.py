@@ -12,7 +12,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,6 +234,16 @@ def rating_submit(
     return rating, True
 
 
+def skip_check(*, user, survey: Survey, track_id: int) -> None:
+    """May this person pass over this track? (Same refusals as an answer, nothing stored.)"""
+    if not has_consent(user, RESEARCH):
+        raise PermissionDenied(CONSENT_REFUSAL)
+    if survey.status != SurveyStatus.OPEN:
+        raise ValidationError({"survey": f"This survey is {survey.get_status_display().lower()}: it takes no answers now."})
+    if not track_in_survey(survey=survey, track_id=track_id):
+        raise ValidationError({"track": "This track is not part of this survey."})
+
+
 # ---------------------------------------------------------------------------- next track
 
 
@@ -276,8 +286,9 @@ def label_uncertainty(track_ids: Sequence[int]) -> dict[int, float]:
     return out
 
 
-def next_track_for(*, user, survey: Survey) -> NextTrack:
-    """The track to ask this person about next.
+def next_track_for(*, user, survey: Survey, skipped: Collection[int] = ()) -> NextTrack:
+    """The track to ask this person about next (never one of `skipped`: tracks the person
+    passed over in this browser session, e.g. a clip that would not play).
 
     Order: an unanswered planned repeat; a gold track they have not answered (after their
     first two answers); a new planned repeat (at the survey's repeat rate, after three answers,
@@ -298,9 +309,14 @@ def next_track_for(*, user, survey: Survey) -> NextTrack:
 
     pool_ids = list(survey_pool(survey=survey).values_list("id", flat=True))
     counts = rating_counts(survey=survey)
-    eligible = [t for t in pool_ids if t not in rated_ids and counts.get(t, 0) < survey.ratings_per_track]
+    skipped = set(skipped)
+    eligible = [
+        t for t in pool_ids if t not in rated_ids and t not in skipped and counts.get(t, 0) < survey.ratings_per_track
+    ]
     regular_left = len(eligible) if cap is None else max(0, min(len(eligible), cap - len(regular_rated)))
-    gold_left = list(survey.gold_tracks.exclude(pk__in=rated_ids).order_by("id").values_list("id", flat=True))
+    gold_left = list(
+        survey.gold_tracks.exclude(pk__in=rated_ids | skipped).order_by("id").values_list("id", flat=True)
+    )
     pending = RepeatPlan.objects.filter(survey=survey, user=user, answered=False).order_by("id").first()
 
     def result(track_id: int | None, *, repeat: bool = False, gold: bool = False) -> NextTrack:
@@ -362,6 +378,16 @@ def label_run_start(*, kind: str, survey: Survey | None = None, created_by=None)
         run.save()
         transaction.on_commit(lambda: task.delay(run.pk))
     return run
+
+
+def label_run_now(*, kind: str, survey: Survey | None = None, created_by=None) -> LabelRun:
+    """Create a run and execute it in this process (periodic tasks, commands)."""
+    if kind not in RunKind.values:
+        raise ValidationError({"kind": f"Unknown run kind {kind!r}."})
+    run = LabelRun(kind=kind, survey=survey, created_by=created_by)
+    run.full_clean()
+    run.save()
+    return label_run_execute(run_id=run.pk)
 
 
 class _RunProgress:

@@ -29,7 +29,11 @@ def ml_train_mer(run_id: int) -> str:
 
 
 @shared_task
-def ml_label_new_tracks_mer(run_id: int) -> str:
-    from studies.surveys.services import label_run_execute
+def ml_label_new_tracks_mer(run_id: int | None = None) -> str:
+    """Without a run id (e.g. from a django-celery-beat schedule) it creates its own run."""
+    from studies.surveys.models import RunKind
+    from studies.surveys.services import label_run_execute, label_run_now
 
+    if run_id is None:
+        return label_run_now(kind=RunKind.LABEL_MER).status
     return label_run_execute(run_id=run_id).status

@@ -198,3 +198,27 @@ def test_dashboard_panel_lists_open_surveys(rater_client, survey, tracks, rater,
     submit(rater, survey, tracks[0])
     html = rater_client.get(reverse("dashboard")).content.decode()
     assert 'data-testid="survey-panel-list"' in html and survey.title in html and "1 rated" in html
+
+
+def test_skip_passes_over_a_track_for_the_session_only(rater_client, make_survey, tracks):
+    survey = make_survey(n_tracks=2)
+    next_url = reverse("api-surveys-next", args=[survey.pk])
+    skip_url = reverse("api-surveys-skip", args=[survey.pk])
+    first = rater_client.get(next_url).json()["track"]["id"]
+    response = rater_client.post(skip_url, data={"track_id": first}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["skipped"] == [first]
+    after = rater_client.get(next_url).json()
+    assert after["track"]["id"] != first and after["total"] == 1
+    rater_client.post(skip_url, data={"track_id": after["track"]["id"]}, content_type="application/json")
+    assert rater_client.get(next_url).json()["done"] is True
+    assert Rating.objects.count() == 0
+
+
+def test_skip_refuses_bad_input(rater_client, client, make_user, survey, tracks):
+    skip_url = reverse("api-surveys-skip", args=[survey.pk])
+    outside = rater_client.post(skip_url, data={"track_id": tracks[-1].pk}, content_type="application/json")
+    assert outside.status_code == 400 and "not part of this survey" in _message(outside)
+    assert rater_client.post(skip_url, data={"track_id": "x"}, content_type="application/json").status_code == 400
+    assert rater_client.post(skip_url, data="[]", content_type="application/json").status_code == 400
+    client.force_login(make_user("participant"))
+    assert client.post(skip_url, data={"track_id": tracks[0].pk}, content_type="application/json").status_code == 403

@@ -215,8 +215,13 @@ def test_mer_training_reports_held_out_figures_and_labels_new_audio(
 
 
 def test_labelling_without_a_model_fails_with_a_message(descriptor_catalog, django_capture_on_commit_callbacks):
+    from studies.surveys.models import LabelRun
+    from studies.surveys.tasks import ml_label_new_tracks_mer
+
     with django_capture_on_commit_callbacks(execute=True):
         run = label_run_start(kind=RunKind.LABEL_MER)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "Train music emotion recognition" in run.message
+    assert ml_label_new_tracks_mer.delay().get() == RunStatus.FAILED  # the scheduled form makes its own run
+    assert LabelRun.objects.filter(kind=RunKind.LABEL_MER).count() == 2
     assert not TrackLabel.objects.filter(source="mer").exists()
