@@ -8,8 +8,8 @@ log-normal durations, Zipf artists, long-tailed genres, labels from the vocab ci
 plus noise). For every strategy but gan it times a 20-track playlist (p50/p95 over --runs
 requests with varied moods and seeds, after one warm-up request), against the brute-force
 baseline measured in the same run: the same strategy code on an index built with
-search="brute", i.e. a full numpy scan per waypoint (of the catalog; for `cluster`, of the
-cluster's members) instead of the KD-tree, with no batching or candidate reuse.
+search="brute", i.e. a full numpy scan of the catalog per waypoint instead of the KD-tree
+(for `cluster`: every track's distance, non-members masked), with no candidate reuse.
 The baseline must return the same playlists (checked). Memory: tracemalloc peak while the
 index is built and warmed (the catalog's own input arrays excluded), and the process's max RSS.
 

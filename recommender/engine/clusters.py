@@ -267,8 +267,11 @@ def run_cluster(ctx: Context) -> dict:
             centre = model.centres_full[c.number]
             q = centre if taste is None else TASTE_WEIGHT * taste + (1 - TASTE_WEIGHT) * centre
             space = _member_space(index, model, c.number)
-            if space.search == "brute":  # the baseline: a full scan per waypoint
-                got = ctx.pick(space, q, k=16)
+            if space.search == "brute":  # the baseline: a full scan of the catalog per waypoint
+                saved = ctx.eligible
+                ctx.eligible = saved & (model.assignments == c.number)
+                got = ctx._scan(index.spaces["features"], q, None)
+                ctx.eligible = saved
             else:
                 if c.number not in candidates:  # the query point is fixed per cluster: one search serves every step
                     candidates[c.number] = space.query(q, 4 * ctx.n + 16)
@@ -298,3 +301,48 @@ def run_cluster(ctx: Context) -> dict:
         "current_cluster": cur.name,
         "target_cluster": tgt.name,
     }
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Design 003's persona card: where a listener's history sits among the mood clusters."""
+
+    dominant_cluster: str
+    dominant_share: float  # share of the history in the dominant cluster
+    variety: float  # normalised Shannon entropy of the cluster mix: 0 one cluster, 1 evenly spread
+    shares: dict[str, float]
+    typical_minutes: float | None  # median session length, when session lengths are given
+    tracks: int
+
+
+def persona(
+    index: CatalogIndex,
+    history_ids: Sequence[int],
+    *,
+    session_minutes: Sequence[float] | None = None,
+    method: str = "kmeans",
+) -> Persona | None:
+    """The persona card for a listening history (track ids, repeats count), or None if no
+    history track is in the catalog."""
+    pos = index.positions_of(np.asarray(list(history_ids), dtype=np.int64))
+    if pos.size == 0:
+        return None
+    model = cluster_model(index, method=method)
+    counts = np.bincount(model.assignments[pos].astype(np.int64), minlength=len(model.clusters))
+    shares = counts / counts.sum()
+    nz = shares[shares > 0]
+    variety = float(-(nz * np.log(nz)).sum() / np.log(len(shares))) if len(shares) > 1 else 0.0
+    top = int(np.argmax(counts))
+    minutes = None
+    if session_minutes is not None and len(session_minutes):
+        arr = np.asarray(session_minutes, dtype=np.float64)
+        arr = arr[np.isfinite(arr) & (arr > 0)]
+        minutes = float(np.median(arr)) if arr.size else None
+    return Persona(
+        dominant_cluster=model.clusters[top].name,
+        dominant_share=float(shares[top]),
+        variety=variety,
+        shares={c.name: float(s) for c, s in zip(model.clusters, shares, strict=True)},
+        typical_minutes=minutes,
+        tracks=int(pos.size),
+    )

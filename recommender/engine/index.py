@@ -262,7 +262,10 @@ class CatalogIndex:
         n = len(self)
         mask = np.ones(n, dtype=bool)
         notes: list[str] = []
-        excluded = set(int(x) for x in constraints.exclude_ids) | set(int(x) for x in extra_excluded)
+        try:
+            excluded = set(int(x) for x in constraints.exclude_ids) | set(int(x) for x in extra_excluded)
+        except (TypeError, ValueError):
+            raise EngineError("Excluded tracks must be given as track ids (whole numbers)") from None
         if excluded:
             pos = self.positions_of(np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
             mask[pos] = False

@@ -37,7 +37,8 @@ PRIOR_STRENGTH = 10.0
 RIDGE = 3.0
 STEP_LIMIT = 4.0  # max standardized distance of x* from the reference track
 CANDIDATES = 32  # nearest by population valence/arousal, per waypoint
-SOUND_CANDIDATES = 8  # nearest in sound to the personal imaginary track
+SOUND_CANDIDATES = 24  # nearest in sound to the personal imaginary track
+SOUND_STRIDE = 4
 
 
 def population_weight(n_ratings: int, prior_strength: float = PRIOR_STRENGTH) -> float:
@@ -98,9 +99,13 @@ def run_personal(ctx: Context) -> dict:
         steps = gaps @ np.linalg.solve(a_mat @ a_mat.T + 1e-3 * np.eye(2), a_mat)
         norms = np.linalg.norm(steps, axis=1, keepdims=True)
         steps *= np.minimum(1.0, STEP_LIMIT / np.maximum(norms, 1e-12))
-        _, near_p = index.spaces["features"].query_many(ref + steps, SOUND_CANDIDATES)
+        # x* moves along a line as the waypoint moves: search in sound at every SOUND_STRIDE-th
+        # waypoint (and the last) and share those candidates with the waypoints around it
+        anchors = np.unique(np.append(np.arange(0, len(path), SOUND_STRIDE), len(path) - 1))
+        _, near_p = index.spaces["features"].query_many(ref + steps[anchors], SOUND_CANDIDATES)
+        nearest_anchor = np.abs(np.arange(len(path))[:, None] - anchors[None, :]).argmin(axis=1)
     for i, wp in enumerate(path):
-        cand = va_p[i] if a_mat is None else np.concatenate([va_p[i], near_p[i]])
+        cand = va_p[i] if a_mat is None else np.concatenate([va_p[i], near_p[nearest_anchor[i]]])
         cand = np.unique(cand)
         cand = cand[ctx.acceptable(cand)]
         if cand.size:

@@ -150,7 +150,7 @@ def run_interpolation(ctx: Context) -> dict:
     gpath = gems_path(ctx.request.start.to_gems(), ctx.request.target.to_gems(), ctx.n, easing)
     ctx.notes.append(f"Start anchor: {a_why}; target anchor: {b_why}")
     space = index.spaces["features"]
-    cand_d, cand_p = space.query_many(imaginary, 4)
+    cand_d, cand_p = space.query_many(imaginary, 8)
     for i, x in enumerate(imaginary):
         got = ctx.pick_from(space, x, (cand_d[i], cand_p[i]))
         if got is None:

@@ -117,6 +117,12 @@ class Constraints:
     max_minutes: float | None = None
 
     def validate(self) -> None:
+        for what in ("preferred_genres", "disliked_genres"):
+            value = getattr(self, what)
+            if isinstance(value, str) or not all(isinstance(g, str) for g in value):
+                raise EngineError(f"{what} must be a list of genre names")
+        if isinstance(self.exclude_ids, str):
+            raise EngineError("exclude_ids must be a set of track ids")
         if self.max_per_artist is not None and (
             isinstance(self.max_per_artist, bool)
             or not isinstance(self.max_per_artist, int | np.integer)

@@ -101,3 +101,16 @@ class TestPersonal:
         # toward joy, the inverted listener is given tracks the population hears as darker
         assert last(mine) < last(pop) - 0.3
         assert "w_pop" in mine.steps[-1].reason
+
+
+def test_persona_card_from_history(index):
+    from recommender.engine.clusters import persona
+
+    model = cluster_model(index, method="kmeans")
+    one = index.track_ids[model.assignments == 2][:30]
+    p = persona(index, one, session_minutes=[20, 40, 35, float("nan")])
+    assert p.dominant_cluster == model.clusters[2].name and p.dominant_share == 1.0
+    assert p.variety == 0.0 and p.typical_minutes == 35.0 and p.tracks == 30
+    mixed = np.concatenate([index.track_ids[model.assignments == c][:10] for c in range(4)])
+    assert math.isclose(persona(index, mixed).variety, 1.0)
+    assert persona(index, [-1, -2]) is None

@@ -130,6 +130,8 @@ def test_longer_than_the_catalog_returns_what_exists(strategy):
         ({"params": {"similarity_weight": "lots"}}, "similarity_weight"),
         ({"constraints": Constraints(exclude_ids=frozenset(range(10, 40000, 10)))}, "Every track is excluded"),
         ({"constraints": Constraints(max_per_artist=-1)}, "max_per_artist"),
+        ({"constraints": Constraints(disliked_genres="pop")}, "genre names"),
+        ({"constraints": Constraints(exclude_ids=frozenset({"abc"}))}, "track ids"),
         ({"start": State(float("nan"), 0.0, tuple([1 / 9] * 9))}, "start state"),
         ({"target": State(0.2, 3.0, tuple([1 / 9] * 9))}, "target state"),
     ],

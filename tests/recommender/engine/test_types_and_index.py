@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from emotion import vocab
-from recommender.engine import CatalogIndex, Constraints, EngineError, PlaylistRequest, State, build_playlist
+from recommender.engine import (
+    CatalogIndex,
+    Constraints,
+    EngineError,
+    ListenerProfile,
+    PlaylistRequest,
+    State,
+    build_playlist,
+)
 
 
 class TestState:
@@ -60,10 +68,16 @@ class TestCatalogIndex:
         build_playlist(PlaylistRequest("iso", State.from_fer("sad"), State.from_fer("happy"), n_tracks=5), index)
         assert index.spaces["va"].tree() is t1
 
-    def test_kdtree_and_brute_force_agree(self, index, brute_index):
-        for strategy in ("iso", "interpolation"):
-            req = PlaylistRequest(strategy, State.from_fer("angry"), State.from_fer("happy"), n_tracks=12, seed=4)
-            assert build_playlist(req, index).track_ids == build_playlist(req, brute_index).track_ids
+    @pytest.mark.parametrize("strategy", ["iso", "interpolation", "mapping", "seed_track", "cluster", "personal"])
+    def test_kdtree_and_brute_force_agree(self, index, brute_index, strategy):
+        target = None if strategy in ("mapping", "seed_track") else State.from_fer("happy")
+        req = PlaylistRequest(
+            strategy, State.from_fer("angry"), target, n_tracks=12, seed=4, seed_track_id=int(index.track_ids[9])
+        )
+        prof = ListenerProfile(
+            track_ids=index.track_ids[:30], gems=index.labels[::-1][:30], liked_ids=(int(index.track_ids[3]),)
+        )
+        assert build_playlist(req, index, prof).track_ids == build_playlist(req, brute_index, prof).track_ids
 
     def test_positions_of(self, catalog, index):
         ids = catalog.track_ids[[5, 0, 17]]
