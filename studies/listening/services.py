@@ -11,13 +11,14 @@ import math
 import secrets
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -365,35 +366,34 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
     if len(set(ids)) != len(ids):
         raise ValidationError({"event_id": "The same event_id appears twice in one batch."})
 
-    session = _own_session(user=user, session_id=session_id)
-    existing = {ev.event_id: ev for ev in PlaybackEvent.objects.filter(session=session, event_id__in=ids)}
-    new = [e for e in events if e.event_id not in existing]
-    if not new:
-        return EventsResult(session, [(existing[i], False) for i in ids])
+    session, queue, durations = _session_and_queue(user=user, session_id=session_id)
+
+    def stored(wanted) -> dict[uuid.UUID, PlaybackEvent]:
+        return {ev.event_id: ev for ev in PlaybackEvent.objects.filter(session_id=session.pk, event_id__in=wanted)}
+
+    # Fast path: no lookup of earlier events unless needed (a closed session, an invalid
+    # event that might be a retry of one stored before a re-plan, or a conflicting insert).
+    existing: dict[uuid.UUID, PlaybackEvent] = {}
     if session.status != SessionStatus.ACTIVE:
+        existing = stored(ids)
+        if len(existing) == len(ids):
+            return EventsResult(session, [(existing[i], False) for i in ids])
         raise SessionClosed(session)
-
-    queue: dict[int, int] = {}
-    durations: dict[int, float | None] = {}
-    for position, track_id, duration in PlannedTrack.objects.filter(session=session).values_list(
-        "position", "track_id", "track__duration_s"
-    ):
-        queue[position] = track_id
-        durations[track_id] = duration
     now = timezone.now()
-    errors = {}
-    for i, e in enumerate(events):
-        if e.event_id in existing:
-            continue
-        problems = _event_errors(e, session, queue, durations, now)
-        if problems:
-            errors[f"events[{i}]" if len(events) > 1 else "event"] = "; ".join(f"{k}: {v}" for k, v in problems.items())
-    if errors:
-        raise ValidationError(errors)
-
+    problems_at = {i: _event_errors(e, session, queue, durations, now) for i, e in enumerate(events)}
+    if any(problems_at.values()):
+        existing = stored(ids)
+        errors = {
+            f"events[{i}]" if len(events) > 1 else "event": "; ".join(f"{k}: {v}" for k, v in problems.items())
+            for i, problems in problems_at.items()
+            if problems and events[i].event_id not in existing
+        }
+        if errors:
+            raise ValidationError(errors)
+    new = [e for e in events if e.event_id not in existing]
     rows = [
         PlaybackEvent(
-            session=session,
+            session_id=session.pk,
             event_id=e.event_id,
             kind=e.kind,
             track_id=e.track_id,
@@ -404,27 +404,62 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
         )
         for e in new
     ]
+    created: dict[uuid.UUID, PlaybackEvent] = {}
+    # One row outside a transaction is one statement in autocommit (no BEGIN/COMMIT round trips).
+    single = len(rows) == 1 and not connection.in_atomic_block
     try:
-        with transaction.atomic():
-            PlaybackEvent.objects.bulk_create(rows)
+        with nullcontext() if single else transaction.atomic():
+            if len(rows) == 1:
+                rows[0].save(force_insert=True)
+            elif rows:
+                PlaybackEvent.objects.bulk_create(rows)
         created = {r.event_id: r for r in rows}
     except IntegrityError:
-        # A concurrent retry stored some of them first: insert one by one, keep what is there.
-        created = {}
+        # Retries (or a concurrent retry) of stored events: insert one by one, keep what is there.
+        existing.update(stored([r.event_id for r in rows]))
         for r in rows:
+            if r.event_id in existing:
+                continue
             try:
                 with transaction.atomic():
+                    r.pk = None
                     r.save(force_insert=True)
                 created[r.event_id] = r
             except IntegrityError:
-                existing[r.event_id] = PlaybackEvent.objects.get(session=session, event_id=r.event_id)
+                existing[r.event_id] = PlaybackEvent.objects.get(session_id=session.pk, event_id=r.event_id)
     result = [(created[i], True) if i in created else (existing[i], False) for i in ids]
 
     replan = None
     boundaries = [e.position for e in new if e.kind in TRACK_BOUNDARY_KINDS and e.event_id in created]
     if boundaries:
         replan = session_replan_check(session=session, finished_position=max(boundaries))
+        if replan is not None:
+            session = ListeningSession.objects.get(pk=session.pk)
     return EventsResult(session, result, replan)
+
+
+def _session_and_queue(*, user, session_id) -> tuple[ListeningSession, dict[int, int], dict[int, float | None]]:
+    """The user's own session (Http404 otherwise) with its queue {position: track} and the
+    queued tracks' durations, in one query on the usual path. The session object carries the
+    fields the event checks need (status, started_at, replan_count); fetch it for more."""
+    try:
+        pk = int(session_id)
+    except (TypeError, ValueError):
+        raise Http404("No such session.") from None
+    rows = list(
+        PlannedTrack.objects.filter(session_id=pk, session__user_id=getattr(user, "pk", None)).values_list(
+            "position", "track_id", "track__duration_s", "session__status", "session__started_at",
+            "session__replan_count",
+        )
+    )
+    if not rows:
+        return _own_session(user=user, session_id=pk), {}, {}
+    _, _, _, status, started_at, replan_count = rows[0]
+    session = ListeningSession(pk=pk, user_id=user.pk, status=status, started_at=started_at, replan_count=replan_count)
+    session._state.adding = False
+    queue = {position: track_id for position, track_id, *_ in rows}
+    durations = {track_id: duration for _, track_id, duration, *_ in rows}
+    return session, queue, durations
 
 
 def event_record(

@@ -344,3 +344,14 @@ def test_without_webcam_trace_nothing_is_replanned(participant, catalog, setting
     _finish(s, 1)
     assert s.events.filter(kind="replanned").count() == 0
     assert PlannedTrack.objects.filter(session=s, plan=0).count() == 4
+
+
+def test_a_retry_of_an_event_whose_track_was_replanned_still_answers_with_the_original(participant, catalog):
+    s = start(participant)
+    args = ev(s, position=3)
+    original, _ = services.event_record(**args)
+    PlannedTrack.objects.filter(session=s, position=3).update(track=catalog[-1] if catalog[-1].pk != args["track_id"] else catalog[0])
+    again, created = services.event_record(**args)
+    assert created is False and again.pk == original.pk
+    with pytest.raises(ValidationError):
+        services.event_record(**{**args, "event_id": uuid.uuid4()})
