@@ -18,6 +18,13 @@ def _require_researcher(viewer: Any) -> None:
         raise PermissionDenied("Only researchers may read experiment data.")
 
 
+def analysable_exposures(*, experiment: Experiment):
+    """Exposures whose participant still holds the research_data consent (a revocation removes the
+    person's sessions from every later analysis and export)."""
+    return Exposure.objects.filter(experiment=experiment, user__consents__purpose="research_data",
+                                   user__consents__granted=True)
+
+
 def experiment_get(*, viewer: Any, experiment_id: int) -> Experiment | None:
     _require_researcher(viewer)
     return Experiment.objects.prefetch_related("variants").filter(pk=experiment_id).first()
@@ -37,7 +44,7 @@ class ExposureCounts:
 def exposure_counts(*, viewer: Any, experiment: Experiment) -> dict[int, ExposureCounts]:
     _require_researcher(viewer)
     out: dict[int, ExposureCounts] = {}
-    rows = Exposure.objects.filter(experiment=experiment).values_list("variant_id", "participant_code")
+    rows = analysable_exposures(experiment=experiment).values_list("variant_id", "participant_code")
     sessions: dict[int, int] = {}
     codes: dict[int, set[str]] = {}
     for variant_id, code in rows:
@@ -64,7 +71,7 @@ def session_rows(*, viewer: Any, experiment: Experiment) -> Iterator[tuple]:
     from studies.listening.selectors import session_outcomes
 
     _require_researcher(viewer)
-    exposures = {e.session_id: e for e in Exposure.objects.filter(experiment=experiment).select_related("variant")}
+    exposures = {e.session_id: e for e in analysable_exposures(experiment=experiment).select_related("variant")}
     for o in session_outcomes(session_ids=list(exposures)) if exposures else []:
         e = exposures[o.session_id]
         yield (e.participant_code, o.session_id, e.variant.name, e.variant.strategy, _iso(e.created_at), o.completed,
@@ -79,7 +86,7 @@ def event_rows(*, viewer: Any, experiment: Experiment) -> Iterator[tuple]:
     from studies.listening.models import PlaybackEvent
 
     _require_researcher(viewer)
-    exposures = {e.session_id: e for e in Exposure.objects.filter(experiment=experiment).select_related("variant")}
+    exposures = {e.session_id: e for e in analysable_exposures(experiment=experiment).select_related("variant")}
     events = (PlaybackEvent.objects.filter(session_id__in=list(exposures)).order_by("session_id", "occurred_at", "id")
               .values_list("session_id", "event_id", "kind", "track_id", "position", "seconds_played", "occurred_at",
                            "payload"))
@@ -87,3 +94,23 @@ def event_rows(*, viewer: Any, experiment: Experiment) -> Iterator[tuple]:
         e = exposures[session_id]
         yield (e.participant_code, session_id, e.variant.name, str(event_id), kind, track_id, position, seconds,
                _iso(occurred_at), json.dumps(payload, sort_keys=True, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    experiment: Experiment
+    sessions: int
+    verdict: str | None
+    computed_at: datetime | None
+
+
+def experiments_panel_for(*, viewer: Any) -> dict[str, Any]:
+    """The researcher's dashboard panel: running and paused experiments with their latest verdict."""
+    _require_researcher(viewer)
+    rows = []
+    for experiment in Experiment.objects.filter(status__in=["running", "paused"]).order_by("-started_at")[:10]:
+        latest = AnalysisResult.objects.filter(experiment=experiment).order_by("-computed_at", "-id").first()
+        rows.append(PanelRow(experiment=experiment, sessions=analysable_exposures(experiment=experiment).count(),
+                             verdict=(latest.result or {}).get("verdict") if latest else None,
+                             computed_at=latest.computed_at if latest else None))
+    return {"rows": rows, "drafts": Experiment.objects.filter(status="draft").count()}

@@ -276,11 +276,12 @@ def choose_strategy(*, user: Any, mode: str):
 def analysis_compute(*, experiment: Experiment) -> AnalysisResult:
     """Analyse the exposed sessions now and store the snapshot (numbers, verdicts, plots)."""
     from studies.experiments import analysis
+    from studies.experiments.selectors import analysable_exposures
     from studies.listening.selectors import session_outcomes
 
     experiment = Experiment.objects.prefetch_related("variants").get(pk=experiment.pk)
-    exposures = list(Exposure.objects.filter(experiment=experiment).values_list("session_id", "variant_id",
-                                                                               "participant_code"))
+    exposures = list(analysable_exposures(experiment=experiment).values_list("session_id", "variant_id",
+                                                                              "participant_code"))
     outcomes = session_outcomes(session_ids=[e[0] for e in exposures]) if exposures else []
     variant_of = {e[0]: e[1] for e in exposures}
     participants: dict[int, set[str]] = {}
@@ -293,3 +294,20 @@ def analysis_compute(*, experiment: Experiment) -> AnalysisResult:
     snapshot = AnalysisResult(experiment=experiment, result=result)
     snapshot.save()
     return snapshot
+
+
+# ---------------------------------------------------------------------------------------------
+# the person's own data (accounts.privacy section)
+
+
+def exposures_export(user: Any) -> list[dict[str, Any]]:
+    """Which experiments assigned which of the person's sessions, for their data export."""
+    return [{"experiment": e.experiment.name, "variant": e.variant.name, "strategy": e.variant.strategy,
+             "session_id": e.session_id, "assigned_at": e.created_at.isoformat()}
+            for e in Exposure.objects.filter(user=user).select_related("experiment", "variant").order_by("created_at")]
+
+
+def exposures_erase(user: Any) -> int:
+    """Erasure without research consent: the person's exposures go with their sessions."""
+    deleted, _ = Exposure.objects.filter(user=user).delete()
+    return deleted
