@@ -20,3 +20,5 @@ MER_MODEL_FILE: str = getattr(settings, "ATTUNE_SURVEYS_MER_MODEL_FILE", "mer/me
 MER_FOLDS: int = getattr(settings, "ATTUNE_SURVEYS_MER_FOLDS", 5)
 # Tracks one browser session may pass over per survey (kept in the session, not the database).
 MAX_SKIPS: int = getattr(settings, "ATTUNE_SURVEYS_MAX_SKIPS", 50)
+# next_track_for looks at this many least-rated eligible tracks (active learning ranks them).
+NEXT_TRACK_CANDIDATES: int = getattr(settings, "ATTUNE_SURVEYS_NEXT_TRACK_CANDIDATES", 2000)

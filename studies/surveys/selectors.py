@@ -83,6 +83,25 @@ def rating_counts(*, survey: Survey) -> dict[int, int]:
     return dict(rows)
 
 
+def eligible_tracks(*, survey: Survey, exclude: set[int] | frozenset[int] = frozenset()) -> QuerySet[Track]:
+    """Pool tracks (minus `exclude`) that still lack ratings, annotated with `n_ratings`:
+    counting (consenting, non-attention) ratings in this survey."""
+    counted = Count(
+        "survey_ratings",
+        filter=Q(
+            survey_ratings__survey=survey,
+            survey_ratings__is_attention_check=False,
+            survey_ratings__user__in=users_with_consent(purpose=RESEARCH).values("pk"),
+        ),
+    )
+    return (
+        survey_pool(survey=survey)
+        .exclude(pk__in=exclude)
+        .annotate(n_ratings=counted)
+        .filter(n_ratings__lt=survey.ratings_per_track)
+    )
+
+
 def answers_given(*, user, survey: Survey) -> int:
     return Rating.objects.filter(survey=survey, user=user).count()
 

@@ -45,7 +45,7 @@ from studies.surveys.selectors import (
     RESEARCH,
     catalog_feature_matrix,
     counting_ratings,
-    rating_counts,
+    eligible_tracks,
     survey_pool,
     track_in_survey,
 )
@@ -294,7 +294,8 @@ def next_track_for(*, user, survey: Survey, skipped: Collection[int] = ()) -> Ne
     first two answers); a new planned repeat (at the survey's repeat rate, after three answers,
     decided deterministically per answer count); otherwise a pool track they have not rated
     that still lacks ratings — least-rated first, or in active-learning mode the one whose
-    current label is most uncertain. Never the same track twice except planned repeats.
+    current label is most uncertain (among the NEXT_TRACK_CANDIDATES least-rated). Never the
+    same track twice except planned repeats.
     """
     if not has_consent(user, RESEARCH):
         raise PermissionDenied(CONSENT_REFUSAL)
@@ -307,13 +308,10 @@ def next_track_for(*, user, survey: Survey, skipped: Collection[int] = ()) -> Ne
     rated_ids = {t for t, kind in mine if kind != AttentionKind.REPEAT}
     cap = survey.tracks_per_participant or None
 
-    pool_ids = list(survey_pool(survey=survey).values_list("id", flat=True))
-    counts = rating_counts(survey=survey)
     skipped = set(skipped)
-    eligible = [
-        t for t in pool_ids if t not in rated_ids and t not in skipped and counts.get(t, 0) < survey.ratings_per_track
-    ]
-    regular_left = len(eligible) if cap is None else max(0, min(len(eligible), cap - len(regular_rated)))
+    eligible_qs = eligible_tracks(survey=survey, exclude=rated_ids | skipped)
+    n_eligible = eligible_qs.count()
+    regular_left = n_eligible if cap is None else max(0, min(n_eligible, cap - len(regular_rated)))
     gold_left = list(
         survey.gold_tracks.exclude(pk__in=rated_ids | skipped).order_by("id").values_list("id", flat=True)
     )
@@ -344,11 +342,13 @@ def next_track_for(*, user, survey: Survey, skipped: Collection[int] = ()) -> Ne
     def tie(t: int) -> float:
         return _stable_unit("tie", survey.pk, user.pk, t)
 
+    # The least-rated candidates, bounded so a catalog-wide pool stays one indexed query.
+    counts = dict(eligible_qs.order_by("n_ratings", "id").values_list("id", "n_ratings")[: conf.NEXT_TRACK_CANDIDATES])
     if survey.next_track_mode == NextTrackMode.ACTIVE:
-        uncertainty = label_uncertainty(eligible)
-        best = min(eligible, key=lambda t: (-round(uncertainty.get(t, 1.0), 6), counts.get(t, 0), tie(t)))
+        uncertainty = label_uncertainty(list(counts))
+        best = min(counts, key=lambda t: (-round(uncertainty.get(t, 1.0), 6), counts[t], tie(t)))
     else:
-        best = min(eligible, key=lambda t: (counts.get(t, 0), tie(t)))
+        best = min(counts, key=lambda t: (counts[t], tie(t)))
     return result(best)
 
 
