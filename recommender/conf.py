@@ -56,5 +56,5 @@ MAX_PLAYLIST_MINUTES: float = float(getattr(settings, "ATTUNE_MAX_PLAYLIST_MINUT
 DEFAULT_TRACK_SECONDS: float = float(getattr(settings, "ATTUNE_DEFAULT_TRACK_SECONDS", 200.0))
 
 # GAN model (design 004), trained by recommender.tasks.ml_train_gan.
-GAN_MODEL_PATH: Path = Path(getattr(settings, "ATTUNE_GAN_MODEL_PATH", Path(settings.MODELS_DIR) / "playlist_gan"))
+GAN_MODEL_PATH: Path = Path(getattr(settings, "ATTUNE_GAN_MODEL_PATH", Path(settings.MODELS_DIR) / "playlist_gan.npz"))
 GAN_EPOCHS: int = int(getattr(settings, "ATTUNE_GAN_EPOCHS", 200))

@@ -13,15 +13,15 @@ catalog's mean label with confidence 0).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from emotion.vocab import N_GEMS
-from recommender.models import SOURCE_PRIORITY, Playlist, Track, TrackLabel
+from emotion.vocab import GEMS, N_GEMS
+from recommender.models import SOURCE_PRIORITY, Playlist, PlaylistItem, Track, TrackLabel
 
 _RANK = {str(source): rank for rank, source in enumerate(SOURCE_PRIORITY)}
 
@@ -141,4 +141,104 @@ def playlist_get(*, viewer, playlist_id: int) -> Playlist | None:
         .prefetch_related("items__track")
         .filter(pk=playlist_id)
         .first()
+    )
+
+
+# --- listener history and profile (filled in by apps above this one) ---------------------
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One listening: a track and how many seconds of it were heard."""
+
+    track_id: int
+    seconds: float
+    session_key: str  # items with the same key were one sitting (a session or a playlist)
+
+
+_history_providers: list[Callable[[Any], list[HistoryItem]]] = []
+_profile_providers: list[Callable[[Any], Any]] = []
+
+
+def register_history_provider(provider: Callable[[Any], list[HistoryItem]]) -> None:
+    """`studies` registers its playback events here (recommender cannot import studies)."""
+    if provider not in _history_providers:
+        _history_providers.append(provider)
+
+
+def register_profile_provider(provider: Callable[[Any], Any]) -> None:
+    """`studies` registers fn(user) -> engine ListenerProfile | None (the listener's own ratings)."""
+    if provider not in _profile_providers:
+        _profile_providers.append(provider)
+
+
+def listening_history(*, user) -> tuple[list[HistoryItem], str]:
+    """(items, source): played tracks from registered providers, else the person's own playlists."""
+    items: list[HistoryItem] = []
+    for provider in _history_providers:
+        items.extend(provider(user))
+    if items:
+        return items, "sessions"
+    rows = (
+        PlaylistItem.objects.filter(playlist__owner=user)
+        .values_list("track_id", "track__duration_s", "playlist_id")
+        .order_by("playlist_id", "position")
+    )
+    return [HistoryItem(t, float(d or 0.0), f"playlist-{p}") for t, d, p in rows], "playlists"
+
+
+def listener_profile(*, user):
+    """The engine ListenerProfile of this person from registered providers, or None."""
+    for provider in _profile_providers:
+        profile = provider(user)
+        if profile is not None:
+            return profile
+    return None
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Design 003's persona card: dominant mood cluster, variety and typical listening time."""
+
+    dominant: str  # a GEMS emotion name
+    dominant_share: float  # share of listened tracks whose label's dominant emotion is `dominant`
+    variety: float  # normalised entropy (0 = always the same mood, 1 = evenly spread over nine)
+    typical_minutes: float  # median minutes per sitting
+    sittings: int
+    tracks: int
+    mix: tuple[float, ...]  # share of each GEMS emotion among dominant moods
+    source: str
+
+
+def persona_for(*, user) -> Persona | None:
+    """None while the person has no history yet (the card shows an empty state)."""
+    items, source = listening_history(user=user)
+    if not items:
+        return None
+    ids = np.array(sorted({i.track_id for i in items}), dtype=np.int64)
+    resolved = resolve_labels(ids)
+    position = {int(t): k for k, t in enumerate(ids)}
+    counts = np.zeros(N_GEMS)
+    for item in items:
+        row = resolved.gems[position[item.track_id]]
+        if np.all(np.isfinite(row)):
+            counts[int(np.argmax(row))] += 1
+    if counts.sum() == 0:
+        return None
+    mix = counts / counts.sum()
+    nz = mix[mix > 0]
+    variety = float(-(nz * np.log(nz)).sum() / np.log(N_GEMS))
+    per_sitting: dict[str, float] = {}
+    for item in items:
+        per_sitting[item.session_key] = per_sitting.get(item.session_key, 0.0) + item.seconds
+    dominant = int(np.argmax(mix))
+    return Persona(
+        dominant=GEMS[dominant],
+        dominant_share=float(mix[dominant]),
+        variety=variety,
+        typical_minutes=float(np.median(list(per_sitting.values()))) / 60.0,
+        sittings=len(per_sitting),
+        tracks=len(items),
+        mix=tuple(float(x) for x in mix),
+        source=source,
     )

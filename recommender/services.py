@@ -10,18 +10,18 @@ import csv
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from emotion.vocab import N_GEMS, gems_distribution, gems_to_va
-from recommender import catalog_csv, conf
+from recommender import catalog_csv, conf, selectors
 from recommender.models import (
     LOUDNESS_RANGE,
     TEMPO_RANGE,
@@ -30,6 +30,8 @@ from recommender.models import (
     ImportRun,
     ImportStatus,
     LabelSource,
+    Playlist,
+    PlaylistItem,
     Track,
     TrackLabel,
 )
@@ -37,9 +39,9 @@ from recommender.prior import PriorCues, prior_gems
 
 
 def catalog_touch() -> int:
-    """Bump the catalog version (after commit of the surrounding transaction, if any)."""
+    """Bump the catalog version; readers (index_cache) rebuild when it changes."""
     state, _ = CatalogState.objects.get_or_create(pk=1)
-    CatalogState.objects.filter(pk=1).update(version=F("version") + 1)
+    CatalogState.objects.filter(pk=1).update(version=F("version") + 1, updated_at=timezone.now())
     state.refresh_from_db(fields=["version"])
     return state.version
 
@@ -47,6 +49,15 @@ def catalog_touch() -> int:
 def catalog_version() -> int:
     version = CatalogState.objects.filter(pk=1).values_list("version", flat=True).first()
     return int(version or 0)
+
+
+def catalog_stamp() -> tuple[int, str]:
+    """(version, time of the last bump): what the index cache compares, one primary-key read.
+
+    The time guards against a version number being reused after a database restore.
+    """
+    row = CatalogState.objects.filter(pk=1).values_list("version", "updated_at").first()
+    return (0, "") if row is None else (int(row[0]), row[1].isoformat())
 
 
 def _entropy(p: np.ndarray) -> float:
@@ -526,3 +537,276 @@ def prior_labels_fill(*, recompute: bool = False) -> int:
     return track_labels_bulk_set(
         track_ids=[r["id"] for r in rows], source=LabelSource.PRIOR, gems=gems, confidence=confidence
     )
+
+
+# --- demo catalog ------------------------------------------------------------------------
+
+
+def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None) -> str:
+    """Build (or reuse) the cached demo catalog and upsert its tracks; prior labels for new ones."""
+    from types import SimpleNamespace
+
+    from recommender import demo
+
+    count = conf.DEMO_CATALOG_SIZE if count is None else count
+    if count < 0:
+        raise ValidationError({"count": "The demo catalog size cannot be negative."})
+    directory = Path(conf.DEMO_CATALOG_DIR)
+
+    def say(message: str) -> None:
+        if stdout is not None:
+            stdout.write(message)
+
+    started = timezone.now()
+    entries = demo.build_cache(
+        directory=directory, count=count, clip_seconds=conf.DEMO_CLIP_SECONDS, workers=workers, progress=say
+    )
+    created = 0
+    for entry in entries:
+        desc = SimpleNamespace(
+            values=entry["descriptors"], tempo_bpm=entry["tempo_bpm"], key=entry["key"], mode=entry["mode"]
+        )
+        fields = track_fields_from_descriptors(desc)
+        with transaction.atomic():
+            track = Track.objects.filter(external_id=entry["external_id"]).first()
+            if track is None:
+                track = Track(external_id=entry["external_id"])
+                created += 1
+            track.title = entry["title"]
+            track.artist = entry["artist"]
+            track.album = entry["album"]
+            track.genre = entry["genre"]
+            track.duration_s = entry["duration_s"]
+            for name, value in fields.items():
+                setattr(track, name, value)
+            media_name = f"tracks/demo/{Path(entry['clip']).name}"
+            if track.audio_file.name != media_name or not track.audio_file.storage.exists(media_name):
+                if track.audio_file.storage.exists(media_name):
+                    track.audio_file.name = media_name
+                else:
+                    with open(directory / entry["clip"], "rb") as fh:
+                        track.audio_file.save(media_name.removeprefix("tracks/"), File(fh), save=False)
+            track.full_clean(exclude=["audio_file"])
+            track.save()
+    labelled = prior_labels_fill()
+    catalog_touch()
+    seconds = (timezone.now() - started).total_seconds()
+    return (
+        f"{len(entries)} demo tracks from the music21 corpus ({created} new, {labelled} prior labels) "
+        f"in {seconds:.0f} s; cached under {directory}"
+    )
+
+
+# --- playlists ---------------------------------------------------------------------------
+
+GAN_NOT_TRAINED = "The GAN model has not been trained yet: a researcher starts the ml_train_gan task first."
+
+
+def _finite(value, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError({what: f"{what} must be a number."}) from None
+    if not math.isfinite(number):
+        raise ValidationError({what: f"{what} must be a finite number, not NaN or infinity."})
+    return number
+
+
+def playlist_create(
+    *,
+    owner,
+    strategy: str,
+    start,
+    target=None,
+    n_tracks: int | None = None,
+    minutes: float | None = None,
+    constraints=None,
+    seed: int = 0,
+    params: dict | None = None,
+    seed_track_id: int | None = None,
+    title: str = "",
+) -> Playlist:
+    """Build a playlist with the engine and save it for `owner`, all or nothing.
+
+    `start` and `target` are engine `State`s (GEMS, valence/arousal or FER). Bad requests
+    (unknown strategy, start equal to target, every track excluded, no GAN trained, ...) raise
+    ValidationError with the engine's message and write nothing. A length longer than the
+    eligible catalog is not an error: the playlist holds what exists and its notes say so.
+    """
+    from recommender import index_cache
+    from recommender.engine import STRATEGIES, Constraints, EngineError, PlaylistRequest, build_playlist, quality
+
+    if strategy not in STRATEGIES:
+        raise ValidationError({"strategy": f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."})
+    if n_tracks is None and minutes is None:
+        raise ValidationError({"length": "Give the length as a number of tracks or of minutes."})
+    if n_tracks is not None and not (1 <= int(n_tracks) <= conf.MAX_PLAYLIST_TRACKS):
+        raise ValidationError({"n_tracks": f"A playlist has 1 to {conf.MAX_PLAYLIST_TRACKS} tracks."})
+    if minutes is not None:
+        minutes = _finite(minutes, "minutes")
+        if not 0 < minutes <= conf.MAX_PLAYLIST_MINUTES:
+            raise ValidationError({"minutes": f"A playlist lasts more than 0 and at most {conf.MAX_PLAYLIST_MINUTES:g} minutes."})
+    if seed_track_id is not None and not Track.objects.filter(pk=seed_track_id).exists():
+        raise ValidationError({"seed_track_id": "No track with that id in the catalog."})
+    constraints = constraints or Constraints()
+    models = {}
+    if strategy == "gan":
+        gan = index_cache.get_gan()
+        if gan is None:
+            raise ValidationError({"strategy": GAN_NOT_TRAINED})
+        models["gan"] = gan
+    try:
+        index = index_cache.get_index()
+        request = PlaylistRequest(
+            strategy=strategy,
+            start=start,
+            target=target,
+            n_tracks=None if n_tracks is None else int(n_tracks),
+            minutes=minutes,
+            constraints=constraints,
+            seed=int(seed),
+            params=dict(params or {}),
+            seed_track_id=seed_track_id,
+        )
+        result = build_playlist(request, index, profile=selectors.listener_profile(user=owner), models=models)
+        report = quality(result, index) if len(result.steps) >= 2 else None
+    except EngineError as exc:
+        raise ValidationError({"detail": str(exc)}) from None
+    if not result.steps:
+        raise ValidationError({"detail": "No track fits this request; relax the constraints."})
+    effective_target = target
+    with transaction.atomic():
+        playlist = Playlist(
+            owner=owner,
+            title=(title or "").strip()[:200],
+            strategy=strategy,
+            start_gems=[float(v) for v in start.gems],
+            start_va=[float(start.valence), float(start.arousal)],
+            target_gems=None if effective_target is None else [float(v) for v in effective_target.gems],
+            target_va=None if effective_target is None else [float(effective_target.valence), float(effective_target.arousal)],
+            requested_tracks=n_tracks,
+            requested_minutes=minutes,
+            constraints={
+                "exclude_ids": sorted(int(i) for i in constraints.exclude_ids),
+                "max_per_artist": constraints.max_per_artist,
+                "allow_explicit": constraints.allow_explicit,
+                "preferred_genres": list(constraints.preferred_genres),
+                "disliked_genres": list(constraints.disliked_genres),
+                "max_minutes": constraints.max_minutes,
+            },
+            params={k: v for k, v in dict(params or {}).items() if isinstance(v, str | int | float | bool)},
+            seed=int(seed),
+            notes=[str(n) for n in result.notes],
+            diagnostics=_jsonable(result.diagnostics),
+            quality={} if report is None else _jsonable(asdict(report)),
+            catalog_version=catalog_version(),
+        )
+        playlist.full_clean()
+        playlist.save()
+        PlaylistItem.objects.bulk_create(
+            [
+                PlaylistItem(
+                    playlist=playlist,
+                    position=i,
+                    track_id=int(step.track_id),
+                    waypoint_valence=float(step.waypoint_va[0]),
+                    waypoint_arousal=float(step.waypoint_va[1]),
+                    waypoint_gems=None if step.waypoint_gems is None else [float(v) for v in step.waypoint_gems],
+                    distance=float(step.distance),
+                    reason=str(step.reason),
+                )
+                for i, step in enumerate(result.steps, start=1)
+            ]
+        )
+    return playlist
+
+
+def _jsonable(value):
+    """Engine diagnostics -> JSON: numpy scalars and arrays to numbers and lists, NaN to None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def playlist_delete(*, playlist: Playlist, by) -> None:
+    if playlist.owner_id != getattr(by, "pk", None):
+        raise PermissionDenied("Only the owner can delete a playlist.")
+    playlist.delete()
+
+
+def playlists_erase(*, user) -> int:
+    """Privacy erasure: every playlist of this person (items go with them)."""
+    deleted, _ = Playlist.objects.filter(owner=user).delete()
+    return deleted
+
+
+def playlists_export(*, user) -> list[dict]:
+    """Privacy export: the person's playlists with their tracks and reasons."""
+    out = []
+    for playlist in Playlist.objects.filter(owner=user).prefetch_related("items__track").order_by("created_at"):
+        out.append(
+            {
+                "id": playlist.pk,
+                "title": playlist.title,
+                "strategy": playlist.strategy,
+                "created_at": playlist.created_at.isoformat(),
+                "start_va": playlist.start_va,
+                "target_va": playlist.target_va,
+                "start_gems": playlist.start_gems,
+                "target_gems": playlist.target_gems,
+                "requested_tracks": playlist.requested_tracks,
+                "requested_minutes": playlist.requested_minutes,
+                "constraints": playlist.constraints,
+                "notes": playlist.notes,
+                "items": [
+                    {
+                        "position": item.position,
+                        "track": {"id": item.track_id, "title": item.track.title, "artist": item.track.artist},
+                        "waypoint": [item.waypoint_valence, item.waypoint_arousal],
+                        "distance": item.distance,
+                        "reason": item.reason,
+                    }
+                    for item in playlist.items.all()
+                ],
+            }
+        )
+    return out
+
+
+# --- GAN (design 004) --------------------------------------------------------------------
+
+
+def gan_train(*, epochs: int | None = None, seed: int = 0) -> dict:
+    """Train the conditional GAN on the current catalog index's features and labels; save it."""
+    from recommender import index_cache
+    from recommender.engine import EngineError
+    from recommender.engine.gan import train_gan
+
+    arrays = index_cache.catalog_arrays()
+    if len(arrays.track_ids) < 2:
+        raise ValidationError("The catalog needs at least two tracks before a GAN can be trained.")
+    try:
+        model = train_gan(
+            arrays.features,
+            arrays.labels,
+            epochs=int(epochs or conf.GAN_EPOCHS),
+            seed=seed,
+            feature_names=arrays.feature_names,
+        )
+    except EngineError as exc:
+        raise ValidationError(str(exc)) from None
+    path = index_cache.gan_model_path()
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    model.save(tmp)
+    tmp.replace(path)
+    return {"path": str(path), "rows": len(arrays.track_ids), "features": list(arrays.feature_names), **_jsonable(model.meta)}

@@ -30,3 +30,11 @@ def ml_extract_audio_features(run_id: int, folder: str) -> str:
 
     run = tracks_import_audio(run=ImportRun.objects.get(pk=run_id), folder=Path(folder))
     return run.status
+
+
+@shared_task(name="recommender.tasks.ml_train_gan")
+def ml_train_gan(epochs: int | None = None, seed: int = 0) -> dict:
+    """Train the playlist GAN (design 004) on the catalog; stored under settings.MODELS_DIR."""
+    from recommender.services import gan_train
+
+    return gan_train(epochs=epochs, seed=seed)

@@ -1,3 +1,15 @@
 """Pages of the recommender app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from recommender import views
+
+app_name = "recommender"
+
+urlpatterns = [
+    path("playlists/", views.playlist_list_view, name="playlist-list"),
+    path("playlists/new/", views.playlist_new_view, name="playlist-new"),
+    path("playlists/<int:playlist_id>/", views.playlist_detail_view, name="playlist-detail"),
+    path("playlists/<int:playlist_id>/export.<str:fmt>", views.playlist_export_view, name="playlist-export"),
+    path("tracks/<int:track_id>/audio", views.track_audio_view, name="track-audio"),
+]

@@ -1,0 +1,229 @@
+"""Pages of the recommender: make a playlist, see why each track was chosen, play, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import mimetypes
+import re
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework import serializers
+
+from emotion.vocab import FER_INFO, GEMS_INFO
+from recommender.api import PlaylistInputSerializer, create_from_validated
+from recommender.charts import va_path_svg
+from recommender.engine import STRATEGIES
+from recommender.models import Track
+from recommender.selectors import playlist_get, playlists_visible_to, resolve_labels
+
+STRATEGY_HELP = {
+    "iso": "Start where you are and move step by step toward where you want to be (the iso principle).",
+    "interpolation": "Find tracks for your mood now and your goal, then fill the gap with evenly spaced steps.",
+    "cluster": "Move from your current mood cluster to the target cluster, the mix shifting over the playlist.",
+    "personal": "Like iso, using what your own ratings say about which music moves you.",
+    "gan": "A generative model imagines a track for each step; the closest real tracks are taken.",
+    "mapping": "No target needed: Attune picks a therapeutic goal from how you feel (sad → uplifting, tense → calming).",
+    "seed_track": "Start from a favourite track: stay near its mood or lift it, with similar-sounding music.",
+    "random": "Random tracks under the same constraints (the control arm of studies).",
+}
+
+
+def _flatten_errors(detail, prefix: str = "") -> list[str]:
+    if isinstance(detail, dict):
+        out = []
+        for key, value in detail.items():
+            label = "" if key in ("non_field_errors", "detail") else f"{prefix}{key}: "
+            out.extend(_flatten_errors(value, label))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for value in detail:
+            out.extend(_flatten_errors(value, prefix))
+        return out
+    return [f"{prefix}{detail}"]
+
+
+def _form_to_input(post) -> dict:
+    """The HTML form's flat fields -> the API's JSON shape (validated by the same serializer)."""
+    data: dict = {"strategy": post.get("strategy", ""), "title": post.get("title", "")}
+    data["start"] = {"emotion": post.get("start", "")}
+    if post.get("start_fer"):
+        data["start"] = {"fer": post["start_fer"]}
+    if post.get("target"):
+        data["target"] = {"emotion": post["target"]}
+    length = post.get("length", "").strip()
+    if length:
+        data["minutes" if post.get("unit") == "minutes" else "n_tracks"] = length
+    constraints: dict = {"allow_explicit": post.get("allow_explicit") == "on"}
+    if post.get("max_per_artist", "").strip():
+        constraints["max_per_artist"] = post["max_per_artist"].strip()
+    if post.getlist("preferred_genres"):
+        constraints["preferred_genres"] = post.getlist("preferred_genres")
+    if post.getlist("disliked_genres"):
+        constraints["disliked_genres"] = post.getlist("disliked_genres")
+    data["constraints"] = constraints
+    if post.get("seed_track_id", "").strip():
+        data["seed_track_id"] = post["seed_track_id"].strip()
+    if post.get("seed", "").strip():
+        data["seed"] = post["seed"].strip()
+    return data
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def playlist_new_view(request: HttpRequest) -> HttpResponse:
+    errors: list[str] = []
+    values = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        serializer = PlaylistInputSerializer(data=_form_to_input(request.POST))
+        try:
+            serializer.is_valid(raise_exception=True)
+            playlist = create_from_validated(owner=request.user, data=serializer.validated_data)
+        except serializers.ValidationError as exc:
+            errors = _flatten_errors(exc.detail)
+        except ValidationError as exc:
+            errors = _flatten_errors(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        else:
+            return redirect("recommender:playlist-detail", playlist_id=playlist.pk)
+    genres = sorted(g for g in Track.objects.exclude(genre="").values_list("genre", flat=True).distinct() if g)
+    seed_tracks = Track.objects.order_by("artist", "title").only("id", "title", "artist")[:500]
+    context = {
+        "strategies": [(s, STRATEGY_HELP.get(s, "")) for s in STRATEGIES],
+        "gems": GEMS_INFO,
+        "fer": FER_INFO,
+        "genres": genres,
+        "seed_tracks": seed_tracks,
+        "errors": errors,
+        "values": values,
+        "track_count": Track.objects.count(),
+    }
+    return render(request, "recommender/playlist_new.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_GET
+def playlist_list_view(request: HttpRequest) -> HttpResponse:
+    from django.db.models import Count
+
+    playlists = playlists_visible_to(viewer=request.user).annotate(track_count=Count("items"))[:200]
+    return render(request, "recommender/playlist_list.html", {"playlists": playlists})
+
+
+def _dominant(gems) -> tuple[str, str] | None:
+    if not gems:
+        return None
+    i = max(range(len(gems)), key=lambda k: gems[k])
+    return GEMS_INFO[i].emoji, GEMS_INFO[i].label
+
+
+@login_required
+@require_GET
+def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse:
+    playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
+    if playlist is None:
+        raise Http404("No such playlist.")
+    items = list(playlist.items.all())
+    labels = resolve_labels([i.track_id for i in items])
+    track_points = [
+        None if not labels.labelled[k] else (float(labels.va[k, 0]), float(labels.va[k, 1])) for k in range(len(items))
+    ]
+    rows = []
+    for k, item in enumerate(items):
+        rows.append({
+            "item": item,
+            "track": item.track,
+            "label_source": labels.sources[k],
+            "track_va": track_points[k],
+            "mood": _dominant(list(labels.gems[k])) if labels.labelled[k] else None,
+        })
+    waypoints = [(i.waypoint_valence, i.waypoint_arousal) for i in items if i.waypoint_valence is not None]
+    svg = va_path_svg(
+        waypoints=waypoints,
+        tracks=track_points,
+        titles=[i.track.title for i in items],
+        start=tuple(playlist.start_va),
+        target=tuple(playlist.target_va) if playlist.target_va else None,
+    )
+    total_minutes = sum((i.track.duration_s or 0) for i in items) / 60.0
+    context = {
+        "playlist": playlist,
+        "rows": rows,
+        "svg": svg,
+        "total_minutes": total_minutes,
+        "start_mood": _dominant(playlist.start_gems),
+        "target_mood": _dominant(playlist.target_gems),
+        "strategy_help": STRATEGY_HELP.get(playlist.strategy, ""),
+    }
+    return render(request, "recommender/playlist_detail.html", context)
+
+
+def _safe_filename(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "playlist"
+
+
+@login_required
+@require_GET
+def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> HttpResponse:
+    playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
+    if playlist is None:
+        raise Http404("No such playlist.")
+    items = list(playlist.items.all())
+    name = _safe_filename(playlist.title or f"attune-playlist-{playlist.pk}")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["position", "track_id", "external_id", "title", "artist", "album", "genre", "duration_s",
+                         "waypoint_valence", "waypoint_arousal", "distance", "reason"])
+        for item in items:
+            t = item.track
+            writer.writerow([item.position, t.pk, t.external_id or "", _cell(t.title), _cell(t.artist), _cell(t.album),
+                             _cell(t.genre), t.duration_s, item.waypoint_valence, item.waypoint_arousal, item.distance,
+                             _cell(item.reason)])
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    if fmt == "m3u":
+        lines = ["#EXTM3U", f"#PLAYLIST:{(playlist.title or f'Attune playlist {playlist.pk}').replace(chr(10), ' ')}"]
+        for item in items:
+            t = item.track
+            artist_title = f"{t.artist} - {t.title}" if t.artist else t.title
+            lines.append(f"#EXTINF:{int(round(t.duration_s or -1))},{artist_title.replace(chr(10), ' ')}")
+            if t.audio_file:
+                lines.append(request.build_absolute_uri(reverse("recommender:track-audio", args=[t.pk])))
+            elif t.preview_url:
+                lines.append(t.preview_url)
+            else:
+                lines.append(f"attune:track:{t.external_id or t.pk}")
+        response = HttpResponse("\n".join(lines) + "\n", content_type="audio/x-mpegurl; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.m3u"'
+        return response
+    raise Http404("Unknown export format.")
+
+
+def _cell(text: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) in exported text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@login_required
+@require_GET
+def track_audio_view(request: HttpRequest, track_id: int) -> FileResponse:
+    track = Track.objects.filter(pk=track_id).only("id", "audio_file").first()
+    if track is None or not track.audio_file:
+        raise Http404("This track has no audio file.")
+    try:
+        handle = track.audio_file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The audio file is missing.") from None
+    content_type = mimetypes.guess_type(track.audio_file.name)[0] or "application/octet-stream"
+    if track.audio_file.name.endswith(".ogg"):
+        content_type = "audio/ogg"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
