@@ -45,7 +45,7 @@ class VariantInline(admin.TabularInline):
 
 
 ACTIONS = {
-    "start": (services.experiment_start, "started"),
+    "start": (services.experiment_start, "started"),  # called with by=request.user: pre-flight on the catalog
     "pause": (services.experiment_pause, "paused"),
     "stop": (services.experiment_stop, "stopped"),
     "add-control": (lambda *, experiment: services.variant_add_random_control(experiment=experiment),
@@ -176,7 +176,10 @@ class ExperimentAdmin(admin.ModelAdmin):
             raise Http404("Unknown action.")
         fn, done = ACTIONS[action]
         try:
-            fn(experiment=experiment)
+            if action == "start":
+                fn(experiment=experiment, by=request.user)
+            else:
+                fn(experiment=experiment)
         except ValidationError as exc:
             self.message_user(request, "; ".join(exc.messages), messages.ERROR)
         else:

@@ -129,8 +129,38 @@ def variant_add_random_control(*, experiment: Experiment, weight: float = 1.0) -
                        is_control=True)
 
 
-def experiment_start(*, experiment: Experiment) -> Experiment:
-    """draft or paused -> running. Freezes the variants from the first start on."""
+def experiment_preflight(*, experiment: Experiment, by: Any) -> list[str]:
+    """Build one short playlist per variant, as a session would, and throw it away.
+
+    A variant the engine cannot serve (no GAN trained, parameters it rejects, an empty catalog)
+    would otherwise make every eligible participant's session fail once the experiment runs.
+    Returns the problems, one line per failing variant (empty when all variants work)."""
+    from recommender.engine import State
+    from recommender.services import playlist_create
+
+    problems = []
+    for variant in experiment.variants.all():
+        try:
+            with transaction.atomic():
+                playlist_create(owner=by, strategy=variant.strategy, start=State.from_va(-0.5, -0.4),
+                                target=State.from_va(0.5, 0.3), n_tracks=3, params=dict(variant.params), seed=0,
+                                title="experiment pre-flight (rolled back)")
+                transaction.set_rollback(True)
+        except ValidationError as exc:
+            problems.append(f"variant {variant.name!r} ({variant.strategy}): {'; '.join(exc.messages)}")
+    return problems
+
+
+def experiment_start(*, experiment: Experiment, by: Any = None) -> Experiment:
+    """draft or paused -> running. Freezes the variants from the first start on.
+
+    With ``by`` (the researcher starting it from the admin) every variant is first tried once
+    on the catalog (experiment_preflight), and a variant that cannot build a playlist blocks
+    the start with the engine's message."""
+    if by is not None and experiment.status == Status.DRAFT:
+        problems = experiment_preflight(experiment=experiment, by=by)
+        if problems:
+            raise ValidationError([f"{experiment.name!r} cannot start: {p}" for p in problems])
     with transaction.atomic():
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
         if experiment.status == Status.RUNNING:

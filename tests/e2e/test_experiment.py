@@ -46,8 +46,8 @@ def test_researcher_runs_an_experiment_and_reads_the_results(page, e2e_server):
     assert page.locator("#id_variants-0-weight").count() == 0  # the variant rows are read-only now
     shot(page, "experiment-running")
 
-    out = e2e_server.manage("simulate_experiment", experiment_id, "--participants", "40", "--tracks", "3")
-    assert "40 participants took 40 sessions" in out
+    out = e2e_server.manage("simulate_experiment", experiment_id, "--participants", "60", "--tracks", "3")
+    assert "60 participants took 60 sessions" in out
 
     page.get_by_test_id("results-link").click()
     page.wait_for_url(f"**/experiment/{experiment_id}/results/")
@@ -73,5 +73,5 @@ def test_researcher_runs_an_experiment_and_reads_the_results(page, e2e_server):
         page.get_by_test_id("export-sessions").click()
     text = open(download.value.path(), encoding="utf-8").read()
     assert text.splitlines()[0].startswith("participant_code,session_id,variant")
-    assert len(text.splitlines()) == 41 and "sim-" not in text
+    assert len(text.splitlines()) == 61 and "sim-" not in text
     assert page.js_errors == []

@@ -80,7 +80,7 @@ def test_power_endpoint(researcher_client):
         assert response.status_code == 400 and response.json()["error"]
 
 
-def test_start_pause_stop_buttons_and_their_errors(researcher_client, make_experiment):
+def test_start_pause_stop_buttons_and_their_errors(researcher_client, make_experiment, catalog):
     exp = make_experiment(variants=(), control=False)
     do = lambda action: researcher_client.post(  # noqa: E731
         reverse("admin:experiments_experiment_do", args=[exp.pk, action]), follow=True)
@@ -104,7 +104,13 @@ def test_start_pause_stop_buttons_and_their_errors(researcher_client, make_exper
 
 def test_results_page_and_exports_show_codes_only(researcher_client, make_experiment, consenting, make_session):
     exp = make_experiment(start=True, secondary_metrics=["completion_rate", "reflection_rating"])
-    users = [consenting(username=f"secret-name-{i}") for i in range(24)]
+    # participant codes are random: enrol until each arm has 12 (past the mSPRT burn-in of 10)
+    users, per_arm = [], {}
+    while len(per_arm) < 2 or min(per_arm.values()) < 12:
+        user = consenting(username=f"secret-name-{len(users)}")
+        planned = services.assignment_for(user=user, mode="personal")
+        per_arm[planned.variant.pk] = per_arm.get(planned.variant.pk, 0) + 1
+        users.append(user)
     _run_sessions(exp, users, make_session)
     results = reverse("admin:experiments_experiment_results", args=[exp.pk])
     assert "No analysis yet" in researcher_client.get(results).content.decode()
@@ -130,13 +136,13 @@ def test_results_page_and_exports_show_codes_only(researcher_client, make_experi
     sessions_csv = b"".join(researcher_client.get(
         reverse("admin:experiments_experiment_export", args=[exp.pk, "sessions"])).streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(sessions_csv)))
-    assert len(rows) == 24 and "secret-name" not in sessions_csv
+    assert len(rows) == len(users) and "secret-name" not in sessions_csv
     assert {r["participant_code"] for r in rows} == {u.participant_code for u in users}
     assert "username" not in rows[0] and "user_id" not in rows[0]
     events_csv = b"".join(researcher_client.get(
         reverse("admin:experiments_experiment_export", args=[exp.pk, "events"])).streaming_content).decode()
     events = list(csv.DictReader(io.StringIO(events_csv)))
-    assert len(events) == 24 * 4 and {e["kind"] for e in events} == {"started", "completed", "skipped"}
+    assert len(events) == len(users) * 4 and {e["kind"] for e in events} == {"started", "completed", "skipped"}
     assert "secret-name" not in events_csv
     assert researcher_client.get(reverse("admin:experiments_experiment_export", args=[exp.pk, "users"])).status_code == 404
     assert researcher_client.get(reverse("admin:experiments_experiment_results", args=[99999])).status_code == 404
@@ -184,3 +190,24 @@ def test_periodic_task_recomputes_running_experiments(make_experiment, consentin
     snapshot = AnalysisResult.objects.get(pk=ids[0])
     assert snapshot.experiment_id == running.pk
     assert snapshot.result["n_sessions"] == 8 == Exposure.objects.filter(experiment=running).count()
+
+
+def test_start_is_refused_when_a_variant_cannot_build_a_playlist(researcher_client, make_experiment, catalog):
+    from recommender.models import Playlist
+
+    exp = make_experiment(variants=(("gan", "gan", 1.0),))
+    page = researcher_client.post(reverse("admin:experiments_experiment_do", args=[exp.pk, "start"]),
+                                  follow=True).content.decode()
+    assert "cannot start: variant &#x27;gan&#x27; (gan)" in page or "cannot start: variant 'gan' (gan)" in page
+    exp.refresh_from_db()
+    assert exp.status == Status.DRAFT and exp.started_at is None
+    assert not Playlist.objects.exists()  # the pre-flight playlists were rolled back
+
+
+def test_start_is_refused_on_an_empty_catalog(researcher_client, make_experiment):
+    exp = make_experiment()
+    page = researcher_client.post(reverse("admin:experiments_experiment_do", args=[exp.pk, "start"]),
+                                  follow=True).content.decode()
+    assert "cannot start" in page
+    exp.refresh_from_db()
+    assert exp.status == Status.DRAFT
