@@ -12,6 +12,8 @@ same name (so bench/webcam.py can configure a server process), else the default 
 | ATTUNE_FER_MAX_FPS | 5 | frames analysed per second per connection; the rest are dropped with a notice |
 | ATTUNE_FER_MAX_CONCURRENT | 2 | inferences running at once in one server process (thread-pool size) |
 | ATTUNE_FER_DETECT_MAX_SIDE | 240 | frames are scaled down to this longer side before Haar detection (0 = never) |
+| ATTUNE_FER_HAAR_SCALE_FACTOR | 1.2 | Haar pyramid step (OpenCV's default is 1.1: slower, a little more sensitive) |
+| ATTUNE_FER_MIN_FACE_FRACTION | 0.15 | smallest face searched for, as a fraction of the frame's shorter side |
 | ATTUNE_FER_MAX_FACES | 8 | faces analysed per frame, largest first |
 | ATTUNE_FER_SMOOTHING_TAU | 1.0 | time constant (s) of the moving average |
 | ATTUNE_FER_HOLD_SECONDS | 1.5 | how long a new expression must lead before the stable label changes |
@@ -67,6 +69,14 @@ def max_concurrent() -> int:
 
 def detect_max_side() -> int:
     return int(_get("FER_DETECT_MAX_SIDE", 240, int))
+
+
+def haar_scale_factor() -> float:
+    return float(_get("FER_HAAR_SCALE_FACTOR", 1.2, float))
+
+
+def min_face_fraction() -> float:
+    return float(_get("FER_MIN_FACE_FRACTION", 0.15, float))
 
 
 def max_faces() -> int:

@@ -73,19 +73,23 @@ class InferenceEngine:
         workers: int,
         max_bytes: int,
         max_pixels: int,
+        scale_factor: float = 1.2,
+        min_face_fraction: float = 0.15,
     ):
         self.model_path, self.backend, self.cache_dir = model_path, backend, cache_dir
         self.max_bytes, self.max_pixels = max_bytes, max_pixels
-        self.detector = fer.FaceDetector(max_side=max_side, max_faces=max_faces)
+        self.detector = fer.FaceDetector(
+            max_side=max_side, max_faces=max_faces, scale_factor=scale_factor, min_face_fraction=min_face_fraction
+        )
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fer")
         self.workers = workers
 
     def model(self) -> fer.ExpressionModel:
         return fer.get_model(self.model_path, backend=self.backend, cache_dir=self.cache_dir)
 
-    def analyze(self, data: bytes) -> fer.FrameAnalysis:
+    def analyze(self, data: bytes, tracker: fer.FaceTracker | None = None) -> fer.FrameAnalysis:
         return fer.analyze_frame(
-            data, self.detector, self.model(), max_bytes=self.max_bytes, max_pixels=self.max_pixels
+            data, self.detector, self.model(), max_bytes=self.max_bytes, max_pixels=self.max_pixels, tracker=tracker
         )
 
 
@@ -95,29 +99,23 @@ _engines_lock = threading.Lock()
 
 def get_engine() -> InferenceEngine:
     """The engine for the current settings (tests change settings; production has one)."""
-    key = (
-        conf.fer_model_path(),
-        conf.fer_backend(),
-        conf.tflite_cache_dir(),
-        conf.detect_max_side(),
-        conf.max_faces(),
-        conf.max_concurrent(),
-        conf.max_frame_bytes(),
-        conf.max_pixels(),
-    )
+    options = {
+        "model_path": conf.fer_model_path(),
+        "backend": conf.fer_backend(),
+        "cache_dir": conf.tflite_cache_dir(),
+        "max_side": conf.detect_max_side(),
+        "max_faces": conf.max_faces(),
+        "workers": conf.max_concurrent(),
+        "max_bytes": conf.max_frame_bytes(),
+        "max_pixels": conf.max_pixels(),
+        "scale_factor": conf.haar_scale_factor(),
+        "min_face_fraction": conf.min_face_fraction(),
+    }
+    key = tuple(options.items())
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = InferenceEngine(
-                model_path=key[0],
-                backend=key[1],
-                cache_dir=key[2],
-                max_side=key[3],
-                max_faces=key[4],
-                workers=key[5],
-                max_bytes=key[6],
-                max_pixels=key[7],
-            )
+            engine = InferenceEngine(**options)
             _engines[key] = engine
     return engine
 
@@ -198,6 +196,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         self.last_notice = 0.0
         self.buffer = fer.StabilizationBuffer(tau_s=conf.smoothing_tau(), hold_s=conf.hold_seconds())
         self.aggregator = fer.SecondAggregator()
+        self.tracker = fer.FaceTracker()  # searches near the last face; a full scan every 2 s
         self.session_ref: str | None = None
         self.trace = False
         await self.accept()
@@ -260,7 +259,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         while item is not None and not self.closed:
             n, data, received = item
             try:
-                analysis = await loop.run_in_executor(self.engine.executor, self.engine.analyze, data)
+                analysis = await loop.run_in_executor(self.engine.executor, self.engine.analyze, data, self.tracker)
             except fer.FrameError as exc:
                 await self._error("bad_frame", str(exc), frame=n)
             except Exception:
@@ -300,6 +299,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
             await self.send(json.dumps({"type": "pong", "frames": self.frame_no, "dropped": self.dropped}))
         elif kind == "reset":
             self.buffer.reset()
+            self.tracker = fer.FaceTracker()
             await self.send(json.dumps({"type": "reset"}))
         elif kind == "attach":
             await self._attach(message.get("session"))

@@ -254,9 +254,9 @@ class TestBadInput:
         engine = consumers.get_engine()
         real = engine.analyze
 
-        def slow(data):
+        def slow(data, tracker=None):
             time.sleep(0.3)
-            return real(data)
+            return real(data, tracker)
 
         monkeypatch.setattr(engine, "analyze", slow)
 

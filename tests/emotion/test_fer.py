@@ -114,6 +114,42 @@ class TestAnalysis:
         assert tiny.faces == [] and (tiny.width, tiny.height) == (10, 10) and tiny.primary is None
 
 
+class TestTracking:
+    def test_tracked_frames_search_locally_and_agree_with_full_scans(self, expression_model, detector):
+        tracker = fer.FaceTracker(rescan_s=2.0)
+        frame = encode(astronaut_frame())
+        first = fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=0.0)
+        assert (tracker.full_scans, tracker.local_scans) == (1, 0)
+        second = fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=0.5)
+        assert (tracker.full_scans, tracker.local_scans) == (1, 1)
+        assert np.abs(np.array(second.primary.box) - np.array(first.primary.box)).max() <= 4
+        assert second.primary.dominant == "happy"
+        np.testing.assert_allclose(second.primary.probabilities, first.primary.probabilities, atol=0.05)
+        fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=2.5)  # rescan is due
+        assert tracker.full_scans == 2
+
+    def test_lost_face_falls_back_to_a_full_scan(self, expression_model, detector, blank_jpeg):
+        tracker = fer.FaceTracker()
+        fer.analyze_frame(encode(astronaut_frame()), detector, expression_model, tracker=tracker, now=0.0)
+        gone = fer.analyze_frame(blank_jpeg, detector, expression_model, tracker=tracker, now=0.5)
+        assert gone.faces == [] and tracker.full_scans == 2 and tracker.boxes is None
+        back = fer.analyze_frame(encode(astronaut_frame()), detector, expression_model, tracker=tracker, now=1.0)
+        assert back.primary.dominant == "happy" and tracker.full_scans == 3
+
+    def test_moved_face_is_found_and_size_change_rescans(self, expression_model, detector):
+        import cv2
+
+        tracker = fer.FaceTracker()
+        image = astronaut_frame()
+        fer.analyze_frame(encode(image), detector, expression_model, tracker=tracker, now=0.0)
+        moved = np.roll(image, (12, -15), axis=(0, 1))
+        result = fer.analyze_frame(encode(moved), detector, expression_model, tracker=tracker, now=0.5)
+        assert tracker.local_scans == 1 and result.primary.dominant == "happy"
+        big = cv2.resize(image, (640, 480))
+        fer.analyze_frame(encode(big), detector, expression_model, tracker=tracker, now=1.0)
+        assert tracker.full_scans == 2
+
+
 class TestDecodeRefusals:
     def test_random_bytes(self):
         with pytest.raises(fer.FrameError, match="Not a JPEG"):
