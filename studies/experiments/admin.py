@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from studies import stats
+from studies import plots, stats
 from studies.experiments import exports, selectors, services
 from studies.experiments.forms import FROZEN_AFTER_START, ExperimentForm, PowerQueryForm, VariantForm
 from studies.experiments.models import Experiment, Exposure, Status, Variant
@@ -105,10 +105,12 @@ class ExperimentAdmin(admin.ModelAdmin):
         url = reverse("admin:experiments_experiment_power")
         text = describe_plan(plan) if plan is not None else (error or "Add two variants to see the planned sample size "
                                                              "(the preview below assumes two equal arms).")
-        return format_html('<output id="power-plan" data-url="{}" aria-live="polite" data-weights="{}" '
-                           'data-control="{}">{}</output>', url,
-                           ",".join(f"{w:g}" for w in (plan.weights if plan else ())),
-                           _control_index(obj), text)
+        output = format_html('<output id="power-plan" data-url="{}" aria-live="polite" data-weights="{}" '
+                             'data-control="{}">{}</output>', url,
+                             ",".join(f"{w:g}" for w in (plan.weights if plan else ())),
+                             _control_index(obj), text)
+        curve = _power_curve(obj, plan) if plan is not None else ""
+        return format_html("{}{}", output, curve)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -238,6 +240,21 @@ def _control_index(obj: Experiment | None) -> int:
     if obj is None or not obj.pk:
         return 0
     return next((i for i, v in enumerate(obj.variants.all()) if v.is_control), 0)
+
+
+def _power_curve(obj: Experiment, plan: stats.ExperimentPlan) -> str:
+    """Power against sample size for the saved design (first treatment vs the control), as an SVG."""
+    control = _control_index(obj)
+    treatment = next(i for i in range(len(plan.weights)) if i != control)
+    try:
+        pair = stats.sample_size_two_sample(mde=obj.minimum_detectable_effect, sd=obj.outcome_sd, alpha=obj.alpha,
+                                            power=obj.power, ratio=plan.weights[treatment] / plan.weights[control])
+        svg = plots.power_curve_plot(pair, title="Power against sample size (saved design)",
+                                     effect_sizes=(pair.effect_size / 2, pair.effect_size * 1.5))
+    except ValueError:
+        return ""
+    return format_html('<div class="experiment-plot" data-testid="power-curve">{}</div>',
+                       mark_safe(svg))  # noqa: S308 (SVG from studies.plots, its text escaped there)
 
 
 def describe_plan(plan: stats.ExperimentPlan) -> str:

@@ -57,7 +57,17 @@ def test_create_experiment_with_variants_through_the_admin(researcher_client):
     assert exp.secondary_metrics == ["completion_rate", "skip_rate"]
     assert exp.variants.count() == 2 and exp.planned_sample_size is not None and exp.planned_sample_size > 100
     change = researcher_client.get(reverse("admin:experiments_experiment_change", args=[exp.pk]))
-    assert f"{exp.planned_sample_size} sessions in total" in change.content.decode()
+    body = change.content.decode()
+    assert f"{exp.planned_sample_size} sessions in total" in body
+    assert 'data-testid="power-curve"' in body and "Power against sample size" in body
+
+    # oversized input is refused with a message, nothing saved
+    huge = {**data, "name": "x" * 500}
+    assert researcher_client.post(url, huge).status_code == 200
+    big_params = {**data, "name": "big params", "variants-0-params": '{"k": "' + "y" * 5000 + '"}'}
+    response = researcher_client.post(url, big_params)
+    assert response.status_code == 200 and "too large" in response.content.decode()
+    assert Experiment.objects.count() == 1
 
     # malformed params JSON and a bad strategy: the form says so, nothing saved
     bad = {**data, "name": "broken", "variants-0-params": "{not json", "variants-1-strategy": "nope"}
@@ -211,3 +221,22 @@ def test_start_is_refused_on_an_empty_catalog(researcher_client, make_experiment
     assert "cannot start" in page
     exp.refresh_from_db()
     assert exp.status == Status.DRAFT
+
+
+def test_design_is_frozen_once_started(researcher_client, make_experiment):
+    from django.core.exceptions import ValidationError
+
+    exp = make_experiment(start=True)
+    exp.alpha = 0.1
+    with pytest.raises(ValidationError, match="frozen"):
+        exp.full_clean()
+    page = researcher_client.get(reverse("admin:experiments_experiment_change", args=[exp.pk])).content.decode()
+    assert 'name="alpha"' not in page and 'name="hypothesis_null"' not in page and 'name="name"' in page
+    # a crafted POST cannot change the frozen design
+    researcher_client.post(reverse("admin:experiments_experiment_change", args=[exp.pk]), {
+        "name": "renamed", "alpha": "0.2", "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "2",
+        "variants-MIN_NUM_FORMS": "0", "variants-MAX_NUM_FORMS": "1000",
+        **{f"variants-{i}-id": str(v.pk) for i, v in enumerate(exp.variants.all())},
+        **{f"variants-{i}-experiment": str(exp.pk) for i in range(2)}})
+    exp.refresh_from_db()
+    assert exp.alpha == 0.05
