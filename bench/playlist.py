@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import sys
 import time
@@ -125,10 +126,11 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
             cpu.append(timed.cpu_ms)
             playlists.append(p)
             qual.append(quality(p, index).as_dict())
-        base_times, same = [], True
+        base_times, base_cpu, same = [], [], True
         for req, p in zip(reqs[:baseline_runs], playlists, strict=False):
             ms, pb = timed(req, brute, prof)
             base_times.append(ms)
+            base_cpu.append(timed.cpu_ms)
             same &= pb.track_ids == p.track_ids
         q = {k: float(np.nanmean([d[k] for d in qual])) for k in qual[0]}
         rows[s] = {
@@ -138,6 +140,7 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
             "cpu_p95": float(np.percentile(cpu, 95)),
             "first": first[s],
             "base_p50": float(np.percentile(base_times, 50)),
+            "base_cpu_p50": float(np.percentile(base_cpu, 50)),
             "same": same,
             **q,
         }
@@ -162,13 +165,14 @@ def print_size(res: dict) -> None:
         f"index build (KD-trees + fitting 3 cluster models): {res['build_s']:.2f} s wall, {res['build_cpu_s']:.2f} s CPU; "
         f"tracemalloc peak during build/warm-up {res['mem_peak_mb']:.0f} MB; process max RSS so far {res['rss_mb']:.0f} MB"
     )
-    head = f"{'strategy':<14}{'p50 ms':>9}{'p95 ms':>9}{'cpu p50':>9}{'cpu p95':>9}{'first ms':>10}{'brute p50':>11}{'speedup':>9}{'same':>6}  {'smooth':>7}{'even':>8}{'wp dist':>8}{'artists':>8}"
+    head = f"{'strategy':<14}{'p50 ms':>9}{'p95 ms':>9}{'cpu p50':>9}{'cpu p95':>9}{'first ms':>10}{'brute p50':>11}{'speedup':>9}{'cpu x':>7}{'same':>6}  {'smooth':>7}{'even':>8}{'wp dist':>8}{'artists':>8}"
     print(head)
     print("-" * len(head))
     for s, r in res["rows"].items():
         speed = r["base_p50"] / r["p50"] if r["p50"] > 0 else float("inf")
+        speed_cpu = r["base_cpu_p50"] / r["cpu_p50"] if r["cpu_p50"] > 0 else float("inf")
         print(
-            f"{s:<14}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['cpu_p50']:>9.2f}{r['cpu_p95']:>9.2f}{r['first']:>10.1f}{r['base_p50']:>11.2f}{speed:>8.1f}x"
+            f"{s:<14}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['cpu_p50']:>9.2f}{r['cpu_p95']:>9.2f}{r['first']:>10.1f}{r['base_p50']:>11.2f}{speed:>8.1f}x{speed_cpu:>6.1f}x"
             f"{'yes' if r['same'] else 'NO':>6}  {r['smoothness']:>7.3f}{r['evenness']:>8.4f}{r['mean_waypoint_distance']:>8.3f}{r['artist_diversity']:>8.2f}"
         )
 
@@ -178,6 +182,7 @@ def check_targets(res: dict) -> None:
     worst_p95 = max(r["p95"] for r in rows.values())
     worst_cpu = max(r["cpu_p95"] for r in rows.values())
     min_speed = min(r["base_p50"] / r["p50"] for r in rows.values())
+    min_speed_cpu = min(r["base_cpu_p50"] / r["cpu_p50"] for r in rows.values())
     print(f"\nTargets at {res['n']:,} tracks (random excluded from the speed-up: it does no search):")
     checks = [
         ("p95 <= 50 ms (worst strategy)", worst_p95, worst_p95 <= TARGETS["p95_ms"], "ms"),
@@ -187,7 +192,13 @@ def check_targets(res: dict) -> None:
             worst_cpu <= TARGETS["p95_ms"],
             "ms",
         ),
-        (">= 10x faster than brute force (slowest ratio)", min_speed, min_speed >= TARGETS["speedup"], "x"),
+        (">= 10x faster than brute force (slowest ratio, wall p50)", min_speed, min_speed >= TARGETS["speedup"], "x"),
+        (
+            ">= 10x faster than brute force (slowest ratio, CPU p50)",
+            min_speed_cpu,
+            min_speed_cpu >= TARGETS["speedup"],
+            "x",
+        ),
         ("index build <= 30 s (wall)", res["build_s"], res["build_s"] <= TARGETS["build_s"], "s"),
         (
             "peak memory <= 500 MB (tracemalloc, index)",
@@ -260,14 +271,20 @@ def main(argv=None) -> None:
     ap.add_argument("--gan-size", type=int, default=10000)
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    import sklearn.cluster  # noqa: F401  imported up front so no size's build time pays for imports
+    import sklearn.metrics  # noqa: F401
+    import sklearn.mixture  # noqa: F401
+
     print(
-        f"Playlist engine benchmark, {args.tracks}-track playlists, {args.runs} runs per strategy "
+        f"Playlist engine benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"load average {os.getloadavg()[0]:.1f}), {args.tracks}-track playlists, {args.runs} runs per strategy "
         f"({args.baseline_runs} for the brute-force baseline). Machine: shared, 2 cores."
     )
     last = None
     for n in sizes:
         res = bench_size(n, args.runs, args.baseline_runs, args.tracks)
         print_size(res)
+        print(f"load average now {os.getloadavg()[0]:.1f} (2 cores, shared)")
         last = res
         del res["index"]
         gc.collect()

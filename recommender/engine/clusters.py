@@ -281,11 +281,19 @@ def run_cluster(ctx: Context) -> dict:
                     ctx.notes.append(f"Cluster '{chosen.name}' ran out of eligible tracks at step {i + 1}")
                 chosen = c
                 break
+        wp = (1 - t[i]) * a_va + t[i] * b_va
+        outside = False
+        if got is None:
+            got = ctx.pick("va", wp, k=16)
+            outside = True
         if got is None:
             ctx.ran_out()
             break
         pos, dist = got
-        wp = (1 - t[i]) * a_va + t[i] * b_va
+        if outside:
+            ctx.notes.append(f"Step {i + 1}: neither cluster has an eligible track left; took the nearest by label")
+            ctx.take(pos, wp, gpath[i], dist, f"Step {i + 1}: outside both clusters, nearest by label to {describe_va(wp)}")
+            continue
         reason = (
             f"Step {i + 1}: {t[i]:.0%} into the shift, drawn from cluster '{chosen.name}'; "
             f"nearest unused track to {'your taste' if taste is not None else 'the cluster centre'} "

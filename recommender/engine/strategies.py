@@ -129,6 +129,8 @@ def _anchor(ctx: Context, state: State, which: str, avoid: int | None) -> tuple[
     got = ctx.pick("va", point, k=16)
     if avoid is not None:
         ctx.used[avoid] = False
+    if got is None and avoid is not None:
+        return avoid, f"the same track as the start anchor ({int(index.track_ids[avoid])}): no other track is eligible"
     if got is None:
         raise EngineError(f"No eligible track can stand for the {which} state")
     return got[0], f"catalog track {int(index.track_ids[got[0]])}, whose label is nearest the {which} state"

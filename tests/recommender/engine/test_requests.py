@@ -156,3 +156,12 @@ def test_steps_explain_themselves(index):
     assert all(s.reason and s.position == i for i, s in enumerate(p.steps))
     assert all(s.waypoint_gems is not None and np.isclose(sum(s.waypoint_gems), 1, atol=1e-4) for s in p.steps)
     assert p.steps[0].waypoint_gems[vocab.gems_index("sadness")] > 0.3
+
+
+def test_a_single_eligible_track_is_returned_with_a_note():
+    idx = _tiny()
+    keep_one = Constraints(exclude_ids=frozenset(range(2, 7)))
+    for strategy in ("iso", "interpolation", "random", "mapping", "cluster", "personal"):
+        p = build_playlist(_req(strategy, idx, n_tracks=5, constraints=keep_one), idx)
+        assert p.track_ids == [1], strategy
+        assert any("only 1" in n.lower() for n in p.notes)
