@@ -199,6 +199,14 @@ class Aggregation:
         return self.n_raters > 0
 
 
+def _group_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sums of the rows of `values` grouped by `index`, as (n, columns); one bincount per column."""
+    out = np.empty((n, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(index, weights=values[:, j], minlength=n)
+    return out
+
+
 def _check_indices(rater, track, n_answers: int, n_raters: int | None, n_tracks: int | None):
     rater = np.asarray(rater)
     track = np.asarray(track)
@@ -234,8 +242,7 @@ def plain_soft_labels(
     if prior is None:
         prior = dist[informative].mean(axis=0) if informative.any() else np.full(N_GEMS, 1.0 / N_GEMS)
     prior = np.asarray(prior, dtype=np.float64) / np.sum(prior)
-    sums = np.zeros((nt, N_GEMS))
-    np.add.at(sums, track[informative], dist[informative])
+    sums = _group_sum(track[informative], dist[informative], nt)
     totals = sums.sum(axis=1, keepdims=True)
     smoothed = sums + kappa * prior
     denom = totals + kappa
@@ -301,8 +308,7 @@ def aggregate(
     r_i, t_i, a_i = rater[informative], track[informative], dist[informative]
     n_per_rater = np.bincount(r_i, minlength=nr).astype(np.float64)
     # Each rater's habitual answer B_r, smoothed toward the prior with 2 pseudo-answers.
-    habit = np.zeros((nr, N_GEMS))
-    np.add.at(habit, r_i, a_i)
+    habit = _group_sum(r_i, a_i, nr)
     habit = (habit + 2.0 * prior) / (n_per_rater[:, None] + 2.0)
     ll_bad = np.einsum("ik,ik->i", a_i, np.log(habit[r_i]))
 
@@ -313,8 +319,7 @@ def aggregate(
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         w = gamma * attention_mult[r_i]
-        sums = np.zeros((nt, N_GEMS))
-        np.add.at(sums, t_i, w[:, None] * a_i)
+        sums = _group_sum(t_i, w[:, None] * a_i, nt)
         totals = np.bincount(t_i, weights=w, minlength=nt)
         loo = (sums[t_i] - w[:, None] * a_i + kappa * prior) / (totals[t_i] - w + kappa)[:, None]
         loo = np.clip(loo, 1e-12, None)
@@ -330,8 +335,7 @@ def aggregate(
             break
 
     w = gamma * attention_mult[r_i]
-    sums = np.zeros((nt, N_GEMS))
-    np.add.at(sums, t_i, w[:, None] * a_i)
+    sums = _group_sum(t_i, w[:, None] * a_i, nt)
     totals = np.bincount(t_i, weights=w, minlength=nt)
     labels = (sums + kappa * prior) / (totals + kappa)[:, None]
     unrated = totals <= 0
