@@ -86,7 +86,12 @@ def candidate_pieces() -> Iterator[DemoPiece]:
 
     bach = [piece(p, None, "bach") for p, _ in files if p.startswith("bach/bwv") and p.endswith(".mxl")]
     ryans = [piece(p, None, "fiddle") for p, _ in files if p.startswith("ryansMammoth/")]
-    oneills = [piece(p, n, "fiddle") for p, _ in files if p.startswith("oneills1850/") for n in range(1, 400, 7)]
+    oneills = [
+        piece(p, n, "fiddle")
+        for p, _ in files
+        if p.startswith("oneills1850/") and (m := re.match(r"oneills1850/(\d+)-(\d+)\.abc$", p))
+        for n in range(int(m.group(1)), int(m.group(2)) + 1, 5)
+    ]
     # Interleave the two fiddle sources.
     fiddle = [x for pair in zip(ryans, oneills, strict=False) for x in pair]
     essen = [
