@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import DEMO_PASSWORD, log_in, shot
+from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +101,39 @@ def test_researcher_creates_a_survey_and_a_participant_rates_in_the_browser(brow
     assert errors == []
     researcher.close()
     participant.close()
+
+
+def test_without_consent_the_survey_asks_for_it_first_then_works(page, e2e_server):
+    out = e2e_server.manage("survey_demo_tracks", "--count", "3", "--no-analysis", "--survey")
+    survey_id = re.search(r"survey (\d+):", out).group(1)
+    sign_up(page, "careful-heron", "a-long-and-unusual-passphrase-77")
+    page.get_by_test_id("save-consent").click()  # everything left off
+    page.wait_for_url("**/dashboard/")
+
+    page.goto(f"/surveys/{survey_id}/")
+    notice = page.get_by_test_id("consent-needed")
+    assert notice.is_visible() and page.locator("#survey-app").count() == 0
+    shot(page, "survey-consent-needed")
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    refused = page.request.post(
+        f"/api/surveys/{survey_id}/ratings/",
+        data={"client_id": "7d8f3a52-6a57-4f0e-9d3a-2b8e5c1d9f10", "track_id": 1, "picks": ["wonder"],
+              "listened_seconds": 30, "liking": 3, "familiarity": 3},
+        headers={"X-CSRFToken": csrf, "Referer": e2e_server.url + f"/surveys/{survey_id}/"},
+    )
+    assert refused.status == 403 and "research use" in refused.text()
+
+    page.get_by_test_id("consent-link").click()
+    page.get_by_label("Use my ratings and sessions in research").check()
+    page.get_by_test_id("save-consent").click()
+    page.wait_for_url("**/dashboard/")
+    page.goto(f"/surveys/{survey_id}/")
+    title = page.locator("[data-field=track-title]")
+    title.wait_for()
+    first = title.inner_text()
+    page.get_by_test_id("skip").click()
+    page.wait_for_function(
+        "t => document.querySelector('[data-field=track-title]').textContent !== t", arg=first
+    )
+    assert page.get_by_test_id("submit-answer").is_disabled()
+    assert page.js_errors == []
