@@ -648,7 +648,7 @@ def playlist_create(
             raise ValidationError({"minutes": f"A playlist lasts more than 0 and at most {conf.MAX_PLAYLIST_MINUTES:g} minutes."})
     if seed_track_id is not None and not Track.objects.filter(pk=seed_track_id).exists():
         raise ValidationError({"seed_track_id": "No track with that id in the catalog."})
-    constraints = constraints or Constraints()
+    constraints = constraints_with_profile(owner=owner, constraints=constraints or Constraints())
     models = {}
     if strategy == "gan":
         gan = index_cache.get_gan()
@@ -719,6 +719,31 @@ def playlist_create(
             ]
         )
     return playlist
+
+
+def constraints_with_profile(*, owner, constraints):
+    """Merge the listener's ClientProfile (issue 7) into a request's constraints.
+
+    Disliked genres are the union; the profile's preferred genres apply when the request names
+    none; the longest listening time is the smaller of the two. A profile can only narrow a
+    request, never widen it.
+    """
+    from dataclasses import replace
+
+    from accounts.models import ClientProfile
+
+    profile = ClientProfile.objects.filter(user_id=getattr(owner, "pk", None)).first()
+    if profile is None:
+        return constraints
+    disliked = tuple(dict.fromkeys([*constraints.disliked_genres, *(str(g) for g in profile.disliked_genres or [])]))
+    preferred = constraints.preferred_genres or tuple(str(g) for g in profile.preferred_genres or [])
+    limits = [m for m in (constraints.max_minutes, profile.max_listening_minutes) if m]
+    return replace(
+        constraints,
+        disliked_genres=disliked,
+        preferred_genres=preferred,
+        max_minutes=float(min(limits)) if limits else None,
+    )
 
 
 def _jsonable(value):

@@ -160,3 +160,14 @@ def test_list_and_detail_show_only_own_playlists(api, labelled_catalog, quick_us
     assert client.get(reverse("recommender:playlist-detail", args=[mine["id"]])).status_code == 404
     assert client.get(reverse("recommender:playlist-export", args=[mine["id"], "csv"])).status_code == 404
     assert api.get(f"{URL}999999/").status_code == 404
+
+
+def test_client_profile_constraints_are_honoured(api, labelled_catalog):
+    from accounts.models import ClientProfile
+
+    ClientProfile.objects.create(user=api.user, disliked_genres=["jazz"], max_listening_minutes=7)
+    data = post(api, base(n_tracks=20)).json()
+    chosen = [t for t in labelled_catalog if t.pk in {i["track"]["id"] for i in data["items"]}]
+    assert chosen and not any(t.genre == "jazz" for t in chosen)
+    assert len(chosen) <= 3  # two-minute tracks within seven minutes
+    assert data["constraints"]["disliked_genres"] == ["jazz"] and data["constraints"]["max_minutes"] == 7

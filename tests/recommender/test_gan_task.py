@@ -18,3 +18,14 @@ def test_train_gan_task_then_gan_strategy_works(api, labelled_catalog):
     )
     assert response.status_code == 201, response.content
     assert len(response.json()["items"]) == 4
+
+
+def test_train_command_refuses_an_empty_catalog(db):
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="at least two tracks"):
+        call_command("train_playlist_gan", "--epochs", "1")
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("train_playlist_gan", "--epochs", "0")
+    assert not index_cache.gan_model_path().exists()
