@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from studies import plots, stats
 from studies.experiments import exports, selectors, services
 from studies.experiments.forms import FROZEN_AFTER_START, ExperimentForm, PowerQueryForm, VariantForm
-from studies.experiments.models import Experiment, Exposure, Status, Variant
+from studies.experiments.models import Experiment, Exposure, SecondaryMetric, Status, Variant
 from studies.experiments.tasks import analysis_recompute
 
 
@@ -76,8 +76,19 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         base = ["power_plan", "status", "started_at", "stopped_at"]
         if obj is not None and obj.has_started:
-            return [*base, *FROZEN_AFTER_START]
+            return [*base, *FROZEN_AFTER_START, "secondary_metrics_shown"]
         return base
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or not obj.has_started:
+            return self.fieldsets
+        return [(name, {**opts, "fields": tuple("secondary_metrics_shown" if f == "secondary_metrics" else f
+                                                for f in opts["fields"])}) for name, opts in self.fieldsets]
+
+    @admin.display(description="secondary metrics")
+    def secondary_metrics_shown(self, obj: Experiment) -> str:
+        labels = dict(SecondaryMetric.choices)
+        return ", ".join(labels.get(m, m) for m in obj.secondary_metrics) or "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("variants")

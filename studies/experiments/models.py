@@ -77,7 +77,7 @@ class Experiment(models.Model):
     salt = models.CharField(max_length=32, default=new_salt, editable=False)
     primary_metric = models.CharField(max_length=32, choices=PrimaryMetric.choices, default=PrimaryMetric.SHIFT)
     secondary_metrics = models.JSONField(default=list, blank=True, validators=[validate_secondary_metrics])
-    alpha = models.FloatField("α", default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.2)])
+    alpha = models.FloatField("significance level α", default=0.05, validators=[MinValueValidator(0.001), MaxValueValidator(0.2)])
     minimum_detectable_effect = models.FloatField(
         default=0.1, validators=[MinValueValidator(1e-6), MaxValueValidator(10.0)],
         help_text="Smallest difference in the primary metric worth detecting, in the metric's own units.")
