@@ -222,3 +222,10 @@ def test_skip_refuses_bad_input(rater_client, client, make_user, survey, tracks)
     assert rater_client.post(skip_url, data="[]", content_type="application/json").status_code == 400
     client.force_login(make_user("participant"))
     assert client.post(skip_url, data={"track_id": tracks[0].pk}, content_type="application/json").status_code == 403
+
+
+def test_take_page_in_the_intensity_format_has_a_0_to_4_scale_per_emotion(rater_client, make_survey):
+    survey = make_survey(response_format="intensity", emotion_focus="expressed", ask_familiarity=False)
+    html = rater_client.get(reverse("surveys:survey-take", args=[survey.pk])).content.decode()
+    assert html.count("data-intensity=") == 9 and 'name="intensity-sadness" value="4"' in html
+    assert "<em>express</em>" in html and 'name="familiarity"' not in html and 'name="liking"' in html
