@@ -25,6 +25,14 @@ def _circumplex_points() -> list[dict]:
     ]
 
 
+def mood_panel_context(request: HttpRequest) -> dict:
+    """Dashboard panel (participants): is the camera allowed, and are traces recorded?"""
+    return {
+        "camera_allowed": has_consent(request.user, "webcam_inference"),
+        "trace_allowed": has_consent(request.user, "emotion_trace"),
+    }
+
+
 @login_required
 @require_GET
 def mood_check_view(request: HttpRequest) -> HttpResponse:

@@ -67,3 +67,19 @@ def test_navigation_links_the_page(client, participant):
     client.force_login(participant)
     html = client.get(reverse("emotion:mood-check")).content.decode()
     assert f'href="{reverse("emotion:mood-check")}" aria-current="page"' in html
+
+
+def test_dashboard_panel_tells_whether_the_camera_is_allowed(client, make_user):
+    user = make_user(webcam_inference=True)
+    client.force_login(user)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert 'id="panel-mood-check"' in html and "Camera mood reading is on" in html
+    assert reverse("emotion:mood-check") in html
+    client.force_login(make_user())
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "Camera mood reading is off" in html and reverse("consent") in html
+
+
+def test_dashboard_panel_is_for_participants_only(client, researcher):
+    client.force_login(researcher)
+    assert 'id="panel-mood-check"' not in client.get(reverse("dashboard")).content.decode()
