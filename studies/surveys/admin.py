@@ -53,6 +53,7 @@ def _status_action(service, verb: str):
             modeladmin.message_user(request, f"{done} survey(s) {verb}.", messages.SUCCESS)
 
     action.__name__ = f"survey_{verb}"
+    action.allowed_permissions = ("change",)  # type: ignore[attr-defined]
     action.short_description = f"{verb.capitalize()} selected surveys"  # type: ignore[attr-defined]
     return action
 
@@ -65,6 +66,7 @@ def _run_action(kind: str, label: str, per_survey: bool):
             modeladmin.message_user(request, f"{run.get_kind_display()} queued (run #{run.pk}).", messages.INFO)
 
     action.__name__ = f"run_{kind}"
+    action.allowed_permissions = ("change",)  # type: ignore[attr-defined]
     action.short_description = label  # type: ignore[attr-defined]
     return action
 

@@ -177,3 +177,20 @@ def test_response_format_cannot_change_once_answers_exist(researcher_client, rat
     assert response.status_code == 200 and "already has answers" in response.content.decode()
     rated.refresh_from_db()
     assert rated.response_format == "pick"
+
+
+def test_view_only_staff_cannot_run_or_change_status(client, make_user, survey):
+    from django.contrib.auth.models import Permission
+
+    viewer = make_user("participant")
+    viewer.is_staff = True
+    viewer.save()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_survey"))
+    client.force_login(viewer)
+    assert client.post(reverse("admin:surveys_survey_status", args=[survey.pk, "close"])).status_code == 403
+    assert client.post(reverse("admin:surveys_survey_run", args=[survey.pk, RunKind.AGGREGATE])).status_code == 403
+    response = client.post(reverse("admin:surveys_survey_changelist"),
+                           {"action": "run_aggregate", "_selected_action": [survey.pk]})
+    assert response.status_code in (200, 302)
+    survey.refresh_from_db()
+    assert survey.status == SurveyStatus.OPEN and not LabelRun.objects.exists()
