@@ -37,7 +37,18 @@ def test_propagation_beats_the_prior_on_held_out_tracks(catalog):
     assert ours.top1 > prior.top1 + 0.2
     # Soft spreading is not worse than spreading arg-max labels (the information it keeps).
     assert ours.mean_jsd < ev.score(SKLEARN_SPREADING).mean_jsd
-    assert ev.n_labelled == 200 and ev.folds == 3
+    assert ev.n_labelled == 200 and ev.folds == 3 and ev.skipped == ()
+    supervised = ev.score(SUPERVISED_KNN)
+    assert supervised.mean_jsd < prior.mean_jsd  # the baselines are real, not strawmen
+
+
+def test_sklearn_baseline_skip_is_reported(catalog):
+    X, labels, labelled = catalog
+    ev = evaluate(X[:600], labelled[labelled < 600], labels[labelled[labelled < 600]], folds=2, sklearn_limit=100)
+    assert SKLEARN_SPREADING not in [s.method for s in ev.scores]
+    assert len(ev.skipped) == 1 and "not run above 100 tracks" in ev.skipped[0]
+    with pytest.raises(KeyError):
+        ev.score(SKLEARN_SPREADING)
 
 
 def test_unlabelled_tracks_get_labels_close_to_the_truth(catalog):
