@@ -118,6 +118,15 @@ def _words(z: np.ndarray, names: Sequence[str]) -> str:
 
 
 def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) -> ClusterModel:
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS/OpenMP thread: the fits are small, and oversubscribed thread pools on a busy
+    # web or worker process are far slower than a single thread
+    with threadpool_limits(limits=1):
+        return _fit_single_thread(index, method, features, k)
+
+
+def _fit_single_thread(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) -> ClusterModel:
     from sklearn.metrics import davies_bouldin_score, silhouette_score
 
     cols = [index.feature_column(f) for f in features]
@@ -292,7 +301,9 @@ def run_cluster(ctx: Context) -> dict:
         pos, dist = got
         if outside:
             ctx.notes.append(f"Step {i + 1}: neither cluster has an eligible track left; took the nearest by label")
-            ctx.take(pos, wp, gpath[i], dist, f"Step {i + 1}: outside both clusters, nearest by label to {describe_va(wp)}")
+            ctx.take(
+                pos, wp, gpath[i], dist, f"Step {i + 1}: outside both clusters, nearest by label to {describe_va(wp)}"
+            )
             continue
         reason = (
             f"Step {i + 1}: {t[i]:.0%} into the shift, drawn from cluster '{chosen.name}'; "

@@ -19,5 +19,7 @@ def index(catalog):
 
 
 @pytest.fixture(scope="session")
-def brute_index(catalog):
-    return CatalogIndex.build(**catalog.as_kwargs(), search="brute")
+def brute_index(catalog, index):
+    brute = CatalogIndex.build(**catalog.as_kwargs(), search="brute")
+    brute._cache = index._cache  # same fitted cluster models; only the neighbour search differs
+    return brute

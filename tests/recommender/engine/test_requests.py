@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
@@ -41,6 +44,8 @@ def test_same_seed_same_playlist(index, strategy):
     b = build_playlist(_req(strategy, index, seed=5), index, prof)
     assert a.steps == b.steps and a.notes == b.notes
     assert len(a.steps) == 12 and len(set(a.track_ids)) == 12
+    json.dumps(a.diagnostics, allow_nan=False)  # storable as JSON by the catalog side
+    json.dumps([dataclasses.asdict(s) for s in a.steps], allow_nan=False)
 
 
 @pytest.mark.parametrize("strategy", FAST)
