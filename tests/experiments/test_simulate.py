@@ -46,3 +46,19 @@ def test_refuses_without_debug_or_yes_and_when_not_running(make_experiment, sett
     with pytest.raises(CommandError, match="No experiment"):
         call_command("simulate_experiment", 999999, "--participants", "3")
     assert not ListeningSession.objects.exists() and not Exposure.objects.exists()
+
+
+def test_demo_step_creates_a_paused_experiment_with_results(catalog, db, monkeypatch):
+    from studies.experiments import demo
+    from studies.experiments.demo import DEMO_NAME, demo_step
+    from studies.experiments.models import Experiment
+
+    monkeypatch.setattr(demo, "DEMO_PARTICIPANTS", 10)  # speed only; load_demo simulates 40
+
+    message = demo_step(None)
+    exp = Experiment.objects.get(name=DEMO_NAME)
+    assert exp.status == "paused" and exp.variants.count() == 2
+    assert Exposure.objects.filter(experiment=exp).count() == 10
+    assert AnalysisResult.objects.filter(experiment=exp).exists() and "simulated sessions" in message
+    assert "exists already" in demo_step(None)
+    assert Experiment.objects.filter(name=DEMO_NAME).count() == 1
