@@ -211,19 +211,43 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
 @login_required
 @require_GET
-def track_audio_view(request: HttpRequest, track_id: int) -> FileResponse:
+def track_audio_view(request: HttpRequest, track_id: int) -> HttpResponse:
+    """A track's audio, with single byte-range support so the browser's player can seek."""
     track = Track.objects.filter(pk=track_id).only("id", "audio_file").first()
     if track is None or not track.audio_file:
         raise Http404("This track has no audio file.")
+    storage, name = track.audio_file.storage, track.audio_file.name
     try:
-        handle = track.audio_file.open("rb")
+        size = storage.size(name)
+        handle = storage.open(name, "rb")
     except (FileNotFoundError, OSError):
         raise Http404("The audio file is missing.") from None
-    content_type = mimetypes.guess_type(track.audio_file.name)[0] or "application/octet-stream"
-    if track.audio_file.name.endswith(".ogg"):
-        content_type = "audio/ogg"
-    response = FileResponse(handle, content_type=content_type)
+    content_type = "audio/ogg" if name.endswith(".ogg") else mimetypes.guess_type(name)[0] or "application/octet-stream"
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.group(1), match.group(2)
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:
+            start, end = max(size - int(last), 0), size - 1
+        if start > end or start >= size:
+            handle.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        handle.seek(start)
+        body = handle.read(end - start + 1)
+        handle.close()
+        response = HttpResponse(body, status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response

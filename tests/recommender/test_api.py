@@ -171,3 +171,12 @@ def test_client_profile_constraints_are_honoured(api, labelled_catalog):
     assert chosen and not any(t.genre == "jazz" for t in chosen)
     assert len(chosen) <= 3  # two-minute tracks within seven minutes
     assert data["constraints"]["disliked_genres"] == ["jazz"] and data["constraints"]["max_minutes"] == 7
+
+
+def test_oversized_body_is_refused(api, labelled_catalog):
+    payload = base(constraints={"exclude_ids": list(range(1, 12_000))})
+    response = post(api, payload)
+    assert response.status_code == 400 and "no more than 10000" in response.content.decode()
+    huge = json.dumps({**base(), "title": "x" * (6 * 1024 * 1024)})
+    assert post(api, huge, raw=True).status_code in (400, 413)
+    assert not Playlist.objects.exists()

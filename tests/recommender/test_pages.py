@@ -59,7 +59,17 @@ def test_form_makes_a_playlist_and_detail_shows_reasons_path_and_audio(page_clie
     assert body.count("<audio") == 1 and reverse("recommender:track-audio", args=[track.pk]) in body
     audio = page_client.get(reverse("recommender:track-audio", args=[track.pk]))
     assert audio.status_code == 200 and audio["Content-Type"] == "audio/x-wav"
-    assert b"".join(audio.streaming_content)[:4] == b"RIFF"
+    assert b"".join(audio.streaming_content)[:4] == b"RIFF" and audio["Accept-Ranges"] == "bytes"
+    size = track.audio_file.size
+    part = page_client.get(reverse("recommender:track-audio", args=[track.pk]), HTTP_RANGE="bytes=4-11")
+    with track.audio_file.open("rb") as fh:
+        expected = fh.read()[4:12]
+    assert part.status_code == 206 and part.content == expected
+    assert part["Content-Range"] == f"bytes 4-11/{size}"
+    tail = page_client.get(reverse("recommender:track-audio", args=[track.pk]), HTTP_RANGE="bytes=-10")
+    assert tail.status_code == 206 and len(tail.content) == 10
+    bad = page_client.get(reverse("recommender:track-audio", args=[track.pk]), HTTP_RANGE=f"bytes={size + 5}-")
+    assert bad.status_code == 416
     assert page_client.get(reverse("recommender:track-audio", args=[labelled_catalog[1].pk])).status_code == 404
 
 
