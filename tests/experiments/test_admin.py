@@ -240,3 +240,33 @@ def test_design_is_frozen_once_started(researcher_client, make_experiment):
         **{f"variants-{i}-experiment": str(exp.pk) for i in range(2)}})
     exp.refresh_from_db()
     assert exp.alpha == 0.05
+
+
+def test_srm_flag_shows_on_the_results_page(researcher_client, make_experiment, consenting, make_session):
+    exp = make_experiment(start=True)
+    _run_sessions(exp, [consenting() for _ in range(40)], make_session)
+    control = exp.variants.get(is_control=True)
+    # a logging bug sends almost everyone to the control: 38 vs 2 where 1:1 was planned
+    ids = list(Exposure.objects.filter(experiment=exp).values_list("id", flat=True))
+    Exposure.objects.filter(id__in=ids[:38]).update(variant=control)
+    Exposure.objects.filter(id__in=ids[38:]).update(variant=exp.variants.exclude(pk=control.pk).get())
+    page = researcher_client.post(reverse("admin:experiments_experiment_recompute", args=[exp.pk]),
+                                  follow=True).content.decode()
+    assert 'data-testid="srm-status" class="experiment-warning"' in page
+    assert "Sample ratio mismatch: the split of participants does not match the weights" in page
+
+
+def test_csv_cells_cannot_carry_formulas():
+    from studies.experiments.exports import csv_lines, safe_cell
+
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe_cell("@x") == "'@x"
+    assert safe_cell(-0.5) == -0.5 and safe_cell(None) == "" and safe_cell("iso") == "iso"
+    lines = list(csv_lines(["a", "b"], [("=1+1", 2)]))
+    assert lines == ["a,b\r\n", "'=1+1,2\r\n"]
+
+
+def test_power_endpoint_control_out_of_range(researcher_client):
+    url = reverse("admin:experiments_experiment_power")
+    response = researcher_client.get(url, {"alpha": 0.05, "mde": 0.1, "sd": 0.3, "power": 0.8, "weights": "1,1",
+                                           "control": 5})
+    assert response.status_code == 400 and "control" in response.json()["error"]
