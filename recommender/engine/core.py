@@ -322,7 +322,7 @@ def build_playlist(
         while len(steps) > 1 and sum(durs) > cap_s:
             steps = steps[:-1]
             durs = durs[:-1]
-        if len(steps) < n_asked:
+        if n < n_asked or len(steps) < len(ctx.steps):
             ctx.notes.append(
                 f"Shortened to {len(steps)} tracks to stay within {request.constraints.max_minutes:g} minutes"
             )

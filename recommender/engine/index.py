@@ -181,9 +181,12 @@ class CatalogIndex:
         self.labels = lab
         self.va = lab @ vocab.GEMS_VA
         self.dominant = lab.argmax(axis=1).astype(np.int8)
-        self.label_confidence = (
-            None if label_confidence is None else np.asarray(label_confidence, dtype=np.float64).reshape(-1)
-        )
+        self.label_confidence = None
+        if label_confidence is not None:
+            conf = np.asarray(label_confidence, dtype=np.float64).reshape(-1)
+            if conf.shape[0] != n or not np.all(np.isfinite(conf)) or np.any((conf < 0) | (conf > 1)):
+                raise EngineError("label_confidence needs one number in [0, 1] per track")
+            self.label_confidence = conf
         self.artist_names, self.artist_codes = _codes(art)
         self.genre_names, self.genre_codes = _codes(gen.astype(str))
         self.explicit = expl

@@ -10,6 +10,8 @@ from emotion import vocab
 from .core import Context, describe_va, fractions, gems_path, start_target_va, va_path
 from .types import EngineError, State
 
+CONFIDENCE_WEIGHT = 0.2
+
 # --------------------------------------------------------------------------------------
 # iso: follow the valence/arousal path (the iso principle of receptive music therapy)
 
@@ -24,21 +26,31 @@ def _follow_va(
     what: str = "",
 ) -> None:
     """Walk the waypoints: for each, the track whose label valence/arousal is nearest,
-    re-ranked by standardized feature distance to the previous track (or to `reference`).
+    re-ranked by standardized feature distance to the previous track (or to `reference`)
+    and, when the catalog gives label confidences, by how sure the label is:
 
     score = va_distance + similarity_weight * feature_distance / sqrt(d)
+            + confidence_weight * (1 - label_confidence)
     """
     index = ctx.index
     scale = 1.0 / np.sqrt(max(1, index.n_features))
+    conf = index.label_confidence
+    conf_w = ctx.param("confidence_weight", CONFIDENCE_WEIGHT, float, 0.0, 10.0) if conf is not None else 0.0
     prev = reference
     for i, wp in enumerate(path):
         score = None
         ref = prev if reference is None else reference
-        if ref is not None and similarity_weight > 0 and index.n_features:
-            ref_z = index.z[ref]
+        use_sound = ref is not None and similarity_weight > 0 and index.n_features
+        if use_sound or conf_w > 0:
+            ref_z = index.z[ref] if use_sound else None
 
             def score(pos, d, ref_z=ref_z):
-                return d + similarity_weight * scale * np.linalg.norm(index.z[pos] - ref_z, axis=1)
+                out = d
+                if ref_z is not None:
+                    out = out + similarity_weight * scale * np.linalg.norm(index.z[pos] - ref_z, axis=1)
+                if conf_w > 0:
+                    out = out + conf_w * (1.0 - conf[pos])
+                return out
 
         got = ctx.pick("va", wp, k=48, score=score)
         if got is None:

@@ -147,3 +147,19 @@ def test_path_strategies_are_far_smoother_than_random(index, strategy):
         floor.append(quality(build_playlist(_req("random", a, b, n_tracks=20, seed=seed), index), index).smoothness)
     assert np.mean(smooth) > 0.6
     assert np.mean(smooth) > np.mean(floor) + 0.5
+
+
+def test_iso_prefers_confident_labels(catalog):
+    from recommender.engine import CatalogIndex
+
+    base = CatalogIndex.build(**catalog.as_kwargs())
+    req = _req("iso", params={"similarity_weight": 0.0})
+    plain = build_playlist(req, base)
+    conf = np.ones(len(base))
+    conf[base.positions_of(plain.track_ids)] = 0.0  # the labels of every track it chose are guesses
+    unsure = CatalogIndex.build(**catalog.as_kwargs(), label_confidence=conf)
+    again = build_playlist(req, unsure)
+    assert not set(again.track_ids) & set(plain.track_ids)
+    assert quality(again, unsure).mean_waypoint_distance < 0.35
+    with pytest.raises(EngineError, match="label_confidence"):
+        CatalogIndex.build(**catalog.as_kwargs(), label_confidence=conf * 3)
