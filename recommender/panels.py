@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
-from emotion.vocab import GEMS, GEMS_INFO
-from recommender.selectors import persona_for
+from recommender.engine import EngineError
+from recommender.engine.clusters import persona
+from recommender.selectors import listening_history
 
 
 def persona_context(request) -> dict:
-    persona = persona_for(user=request.user)
-    if persona is None:
+    """Design 003's persona card from the person's history: the mood cluster (k-means on the
+    catalog's features, named from its centroid) most of their tracks fall in, the variety of
+    clusters, and the median minutes per sitting. Empty state while there is no history."""
+    from recommender import index_cache
+
+    items, source = listening_history(user=request.user)
+    if not items:
         return {"persona": None}
-    info = GEMS_INFO[GEMS.index(persona.dominant)]
-    if persona.variety < 0.35:
+    minutes_by_sitting: dict[str, float] = {}
+    for item in items:
+        minutes_by_sitting[item.session_key] = minutes_by_sitting.get(item.session_key, 0.0) + item.seconds / 60.0
+    try:
+        card = persona(
+            index_cache.get_index(),
+            [item.track_id for item in items],
+            session_minutes=list(minutes_by_sitting.values()),
+        )
+    except EngineError:
+        card = None
+    if card is None:
+        return {"persona": None}
+    if card.variety < 0.35:
         variety_word = "focused"
-    elif persona.variety < 0.7:
+    elif card.variety < 0.7:
         variety_word = "varied"
     else:
         variety_word = "wide-ranging"
     return {
-        "persona": persona,
-        "label": f"The {info.label.lower()} listener",
-        "emoji": info.emoji,
-        "share": persona.dominant_share * 100,
+        "persona": card,
+        "source": source,
+        "sittings": len(minutes_by_sitting),
+        "share": card.dominant_share * 100,
         "variety_word": variety_word,
         "mix": [
-            {"label": i.label, "emoji": i.emoji, "share": share, "percent": share * 100}
-            for i, share in zip(GEMS_INFO, persona.mix, strict=True)
+            {"label": name, "percent": share * 100}
+            for name, share in sorted(card.shares.items(), key=lambda kv: -kv[1])
+            if share > 0
         ],
     }

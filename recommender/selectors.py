@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from emotion.vocab import GEMS, N_GEMS
+from emotion.vocab import N_GEMS
 from recommender.models import SOURCE_PRIORITY, Playlist, PlaylistItem, Track, TrackLabel
 
 _RANK = {str(source): rank for rank, source in enumerate(SOURCE_PRIORITY)}
@@ -194,51 +194,3 @@ def listener_profile(*, user):
         if profile is not None:
             return profile
     return None
-
-
-@dataclass(frozen=True)
-class Persona:
-    """Design 003's persona card: dominant mood cluster, variety and typical listening time."""
-
-    dominant: str  # a GEMS emotion name
-    dominant_share: float  # share of listened tracks whose label's dominant emotion is `dominant`
-    variety: float  # normalised entropy (0 = always the same mood, 1 = evenly spread over nine)
-    typical_minutes: float  # median minutes per sitting
-    sittings: int
-    tracks: int
-    mix: tuple[float, ...]  # share of each GEMS emotion among dominant moods
-    source: str
-
-
-def persona_for(*, user) -> Persona | None:
-    """None while the person has no history yet (the card shows an empty state)."""
-    items, source = listening_history(user=user)
-    if not items:
-        return None
-    ids = np.array(sorted({i.track_id for i in items}), dtype=np.int64)
-    resolved = resolve_labels(ids)
-    position = {int(t): k for k, t in enumerate(ids)}
-    counts = np.zeros(N_GEMS)
-    for item in items:
-        row = resolved.gems[position[item.track_id]]
-        if np.all(np.isfinite(row)):
-            counts[int(np.argmax(row))] += 1
-    if counts.sum() == 0:
-        return None
-    mix = counts / counts.sum()
-    nz = mix[mix > 0]
-    variety = float(-(nz * np.log(nz)).sum() / np.log(N_GEMS))
-    per_sitting: dict[str, float] = {}
-    for item in items:
-        per_sitting[item.session_key] = per_sitting.get(item.session_key, 0.0) + item.seconds
-    dominant = int(np.argmax(mix))
-    return Persona(
-        dominant=GEMS[dominant],
-        dominant_share=float(mix[dominant]),
-        variety=variety,
-        typical_minutes=float(np.median(list(per_sitting.values()))) / 60.0,
-        sittings=len(per_sitting),
-        tracks=len(items),
-        mix=tuple(float(x) for x in mix),
-        source=source,
-    )

@@ -37,7 +37,7 @@ def test_participant_makes_a_playlist_and_sees_reasons(demo_catalog, page):
 
     page.goto("/dashboard/")
     page.get_by_test_id("persona-card").wait_for()
-    assert "listener" in page.get_by_test_id("persona-card").inner_text()
+    assert "mood cluster" in page.get_by_test_id("persona-card").inner_text()
     assert page.js_errors == []
 
 

@@ -123,7 +123,7 @@ def test_persona_panel_empty_then_filled(page_client, labelled_catalog):
     assert 'data-testid="persona-empty"' in dashboard
     make_playlist(page_client)
     dashboard = page_client.get(reverse("dashboard")).content.decode()
-    assert 'data-testid="persona-card"' in dashboard and "listener" in dashboard
+    assert 'data-testid="persona-card"' in dashboard and "mood cluster" in dashboard
     assert "10 min per playlist" in dashboard  # five two-minute tracks
 
 
@@ -139,3 +139,23 @@ def test_privacy_section_exports_and_erases_only_own(page_client, labelled_catal
     assert section.erase(page_client.user) >= 1
     assert not Playlist.objects.filter(owner=page_client.user).exists()
     assert Playlist.objects.filter(owner=other).count() == 1
+
+
+def test_persona_uses_registered_history_provider(page_client, labelled_catalog):
+    from recommender import selectors
+
+    tracks = labelled_catalog[:6]
+
+    def provider(user):
+        if user != page_client.user:
+            return []
+        return [selectors.HistoryItem(t.pk, 300.0, f"session-{i % 2}") for i, t in enumerate(tracks)]
+
+    selectors.register_history_provider(provider)
+    try:
+        items, source = selectors.listening_history(user=page_client.user)
+        assert source == "sessions" and len(items) == 6
+        dashboard = page_client.get(reverse("dashboard")).content.decode()
+        assert "15 min per session (2 in all)" in dashboard and "of 6 tracks" in dashboard
+    finally:
+        selectors._history_providers.remove(provider)
