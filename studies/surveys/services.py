@@ -208,6 +208,13 @@ def rating_submit(
                 kind = AttentionKind.REPEAT
             elif survey.gold_tracks.filter(pk=track_id).exists():
                 kind = AttentionKind.GOLD
+            elif survey.tracks_per_participant and (
+                Rating.objects.filter(survey=survey, user=user, attention_kind=AttentionKind.NONE).count()
+                >= survey.tracks_per_participant
+            ):
+                raise ValidationError(
+                    {"track": f"You have already rated the {survey.tracks_per_participant} songs this survey asks for."}
+                )
             rating = Rating(
                 survey=survey,
                 track_id=track_id,

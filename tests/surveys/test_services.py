@@ -165,11 +165,14 @@ class TestNextTrack:
         submit(other, survey, tracks[1])
         assert next_track_for(user=rater, survey=survey).track.pk == tracks[2].pk
 
-    def test_cap_per_participant(self, make_survey, rater, submit):
+    def test_cap_per_participant(self, make_survey, rater, submit, tracks):
         survey = make_survey(tracks_per_participant=2)
         for _ in range(2):
             submit(rater, survey, next_track_for(user=rater, survey=survey).track)
         assert next_track_for(user=rater, survey=survey).done
+        rated = set(Rating.objects.values_list("track_id", flat=True))
+        other = next(t for t in tracks[:6] if t.pk not in rated)
+        _refused(lambda: submit(rater, survey, other), match="already rated the 2 songs")
 
     def test_active_learning_asks_about_the_most_uncertain_label(self, make_survey, tracks, rater):
         from recommender.services import track_label_set
