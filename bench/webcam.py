@@ -190,6 +190,7 @@ class ClientStats:
     rtts: list[float] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)  # receipt -> reply ready, as the server reports it
     dropped: int = 0
+    last_result: float = 0.0
     broken: int = 0  # sockets that failed (could not connect, closed early, no pong)
     failures: list[str] = field(default_factory=list)
 
@@ -221,6 +222,7 @@ async def run_client(
                         if t is not None:
                             stats.rtts.append((time.perf_counter() - t) * 1000)
                         stats.results += 1
+                        stats.last_result = time.perf_counter()
                         stats.server_ms.append(msg["processing_ms"])
                     elif kind == "error":
                         stats.errors += 1
@@ -228,7 +230,6 @@ async def run_client(
                     elif kind == "pong":
                         stats.dropped = msg["dropped"]["rate"] + msg["dropped"]["busy"]
                         done.set()
-                        return
 
             task = asyncio.create_task(reader())
             await asyncio.sleep(max(0.0, start_at - time.perf_counter()) + random.random() / fps)
@@ -243,15 +244,21 @@ async def run_client(
                 await ws.send(frames[n % len(frames)])
                 stats.sent += 1
                 next_t += period
-            settle_until = time.perf_counter() + 15  # let the last answers arrive
-            while time.perf_counter() < settle_until and time.perf_counter() - last_message[0] < 2.0:
-                await asyncio.sleep(0.1)
-            await ws.send(json.dumps({"type": "ping"}))
-            try:
-                await asyncio.wait_for(done.wait(), 10)
-            except TimeoutError:
-                stats.broken += 1
-                stats.failures.append("no pong")
+            # Settle: ask for the drop totals until every sent frame is answered, dropped or
+            # refused (frames still queued on an overloaded server are waited for, up to 30 s).
+            settle_until = time.perf_counter() + 30
+            while True:
+                done.clear()
+                await ws.send(json.dumps({"type": "ping"}))
+                try:
+                    await asyncio.wait_for(done.wait(), 10)
+                except TimeoutError:
+                    stats.broken += 1
+                    stats.failures.append("no pong")
+                    break
+                if stats.results + stats.dropped + stats.errors >= stats.sent or time.perf_counter() > settle_until:
+                    break
+                await asyncio.sleep(0.5)
             task.cancel()
     except Exception as exc:  # a socket that fails is an error, counted, not a crash of the bench
         stats.broken += 1
@@ -287,7 +294,8 @@ async def run_step(
     return {
         "clients": clients,
         "sent": sent,
-        "fps": results / seconds,
+        # results over the time it took to deliver them (late answers stretch the window)
+        "fps": results / max(seconds, max(s.last_result for s in stats) - start_at),
         "p50": statistics.median(rtts) if rtts else float("nan"),
         "p95": rtts[min(len(rtts) - 1, int(0.95 * len(rtts)))] if rtts else float("nan"),
         "dropped": sum(s.dropped for s in stats),

@@ -26,7 +26,10 @@ Protocol (everything the server sends is a JSON text message with a "type"):
 
 Inference runs in one process-wide thread pool of ATTUNE_FER_MAX_CONCURRENT threads (OpenCV
 and the TFLite interpreter release the GIL), so the event loop never blocks and the number of
-concurrent inferences per server process is bounded whatever the number of sockets. Frames
+concurrent inferences per server process is bounded whatever the number of sockets. Sockets
+take turns for the pool's slots (a FIFO semaphore) and each takes its newest frame when its
+turn comes, so one busy client cannot starve the rest and, when the server is saturated,
+answers stay fresh while the surplus frames are dropped ("busy") rather than queued. Frames
 live only in memory for the time of one analysis: nothing is written to disk or database.
 """
 
@@ -38,6 +41,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -83,6 +87,14 @@ class InferenceEngine:
         )
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fer")
         self.workers = workers
+        self._slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def slots(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+        """As many slots as pool threads, so frames never queue inside the pool (one per event loop)."""
+        semaphore = self._slots.get(loop)
+        if semaphore is None:
+            semaphore = self._slots[loop] = asyncio.Semaphore(self.workers)
+        return semaphore
 
     def model(self) -> fer.ExpressionModel:
         return fer.get_model(self.model_path, backend=self.backend, cache_dir=self.cache_dir)
@@ -247,28 +259,39 @@ class EmotionConsumer(AsyncWebsocketConsumer):
             await self._drop("rate")
             return
         self.tokens -= 1.0
-        if self.worker is not None and not self.worker.done():
-            if self.pending is not None:
-                await self._drop("busy")
-            self.pending = (n, data, received)  # latest frame wins
-            return
-        self.worker = asyncio.create_task(self._work((n, data, received)))
+        if self.pending is not None:
+            await self._drop("busy")
+        self.pending = (n, data, received)  # latest frame wins
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.create_task(self._work())
 
-    async def _work(self, item):
+    async def _work(self):
+        """Analyse this socket's newest frame whenever a server-wide slot is free.
+
+        A socket waits for a slot (FIFO, so sockets take turns) without holding a frame: when
+        its turn comes it takes the newest frame it has, so under overload answers stay fresh
+        and the surplus is dropped (and counted) instead of piling up in the pool's queue.
+        """
         loop = asyncio.get_running_loop()
-        while item is not None and not self.closed:
-            n, data, received = item
-            try:
-                analysis = await loop.run_in_executor(self.engine.executor, self.engine.analyze, data, self.tracker)
-            except fer.FrameError as exc:
-                await self._error("bad_frame", str(exc), frame=n)
-            except Exception:
-                logger.exception("Expression inference failed")
-                await self._error("inference_failed", "The frame could not be analysed.", frame=n)
+        slots = self.engine.slots(loop)
+        while self.pending is not None and not self.closed:
+            async with slots:
+                if self.pending is None or self.closed:
+                    return
+                (n, data, received), self.pending = self.pending, None
+                try:
+                    analysis = await loop.run_in_executor(self.engine.executor, self.engine.analyze, data, self.tracker)
+                    error = None
+                except fer.FrameError as exc:
+                    error = ("bad_frame", str(exc))
+                except Exception:
+                    logger.exception("Expression inference failed")
+                    error = ("inference_failed", "The frame could not be analysed.")
+                del data
+            if error is not None:
+                await self._error(*error, frame=n)
             else:
                 await self._result(n, analysis, received)
-            del data
-            item, self.pending = self.pending, None
 
     async def _result(self, n: int, analysis: fer.FrameAnalysis, received: float):
         if self.closed:
