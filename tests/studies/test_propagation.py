@@ -149,3 +149,13 @@ def test_bad_parameters(catalog):
         spread(S, idx, labels[idx], alpha=1.0)
     with pytest.raises(ValueError, match="folds"):
         evaluate(X[:200], idx, labels[idx], folds=1)
+
+
+def test_cache_friendly_reordering_does_not_change_the_result(catalog):
+    X, labels, labelled = catalog
+    S = normalized_affinity(knn_graph(prepare_features(X), k=10))
+    plain = spread(S, labelled, labels[labelled], reorder_min=10**9)
+    reordered = spread(S, labelled, labels[labelled], reorder_min=0)
+    assert np.allclose(plain.soft_labels, reordered.soft_labels, atol=1e-5)
+    assert np.allclose(plain.confidence, reordered.confidence, atol=1e-5)
+    assert np.array_equal(plain.labelled, reordered.labelled)
