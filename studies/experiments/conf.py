@@ -12,3 +12,5 @@ PLANNED_POWER: float = float(getattr(settings, "ATTUNE_EXPERIMENT_PLANNED_POWER"
 SEQUENTIAL_LOOKS: int = int(getattr(settings, "ATTUNE_EXPERIMENT_SEQUENTIAL_LOOKS", 20))
 # Largest number of participants `simulate_experiment` creates in one run.
 SIMULATE_MAX_PARTICIPANTS: int = int(getattr(settings, "ATTUNE_EXPERIMENT_SIMULATE_MAX", 2000))
+# Analysis snapshots kept per experiment (older ones are deleted when a new one is stored).
+SNAPSHOTS_KEPT: int = int(getattr(settings, "ATTUNE_EXPERIMENT_SNAPSHOTS_KEPT", 48))

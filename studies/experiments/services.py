@@ -321,8 +321,12 @@ def analysis_compute(*, experiment: Experiment) -> AnalysisResult:
                                 max_looks=conf.SEQUENTIAL_LOOKS)
     result = analysis.analyse(design=design, outcomes=outcomes, variant_of=variant_of,
                               participants={k: len(v) for k, v in participants.items()})
-    snapshot = AnalysisResult(experiment=experiment, result=result)
-    snapshot.save()
+    with transaction.atomic():
+        snapshot = AnalysisResult(experiment=experiment, result=result)
+        snapshot.save()
+        stale = (AnalysisResult.objects.filter(experiment=experiment).order_by("-computed_at", "-id")
+                 .values_list("id", flat=True)[conf.SNAPSHOTS_KEPT:])
+        AnalysisResult.objects.filter(id__in=list(stale)).delete()
     return snapshot
 
 

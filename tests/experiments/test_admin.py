@@ -270,3 +270,12 @@ def test_power_endpoint_control_out_of_range(researcher_client):
     response = researcher_client.get(url, {"alpha": 0.05, "mde": 0.1, "sd": 0.3, "power": 0.8, "weights": "1,1",
                                            "control": 5})
     assert response.status_code == 400 and "control" in response.json()["error"]
+
+
+def test_old_snapshots_are_pruned(make_experiment, monkeypatch):
+    from studies.experiments import conf
+
+    monkeypatch.setattr(conf, "SNAPSHOTS_KEPT", 2)
+    exp = make_experiment(start=True)
+    ids = [services.analysis_compute(experiment=exp).pk for _ in range(4)]
+    assert list(AnalysisResult.objects.filter(experiment=exp).order_by("id").values_list("id", flat=True)) == ids[2:]
