@@ -138,7 +138,7 @@ def main() -> None:
     ap.add_argument("--labelled", type=float, default=0.10, help="survey-labelled fraction")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--alpha", type=float, default=0.8)
-    ap.add_argument("--n-probe", type=int, default=8)
+    ap.add_argument("--n-probe", type=int, default=12)
     ap.add_argument("--sklearn-max", type=int, default=100_000, help="largest size to run sklearn at")
     ap.add_argument("--no-sklearn", action="store_true")
     ap.add_argument("--seed", type=int, default=0)

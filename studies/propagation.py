@@ -216,7 +216,7 @@ def knn_graph(
     k: int = 10,
     exact_limit: int = 50_000,
     n_cells: int | None = None,
-    n_probe: int = 8,
+    n_probe: int = 12,
     seed: int = 0,
     n_jobs: int | None = None,
     progress: Progress | None = None,
