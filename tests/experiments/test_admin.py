@@ -279,3 +279,11 @@ def test_old_snapshots_are_pruned(make_experiment, monkeypatch):
     exp = make_experiment(start=True)
     ids = [services.analysis_compute(experiment=exp).pk for _ in range(4)]
     assert list(AnalysisResult.objects.filter(experiment=exp).order_by("id").values_list("id", flat=True)) == ids[2:]
+
+
+def test_results_page_of_an_experiment_without_sessions(researcher_client, make_experiment):
+    exp = make_experiment(start=True)
+    page = researcher_client.post(reverse("admin:experiments_experiment_recompute", args=[exp.pk]),
+                                  follow=True).content.decode()
+    assert "not enough data yet" in page and 'data-testid="plot-' not in page
+    assert "no exposures recorded yet" in page
