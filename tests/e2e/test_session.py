@@ -122,3 +122,71 @@ def test_participant_runs_a_whole_session(demo_catalog, page):
     stored = json.loads(e2e_server.manage("shell", "-c", COUNT_EVENTS.format(pk=session_id)).strip().splitlines()[-1])
     assert stored["status"] == "completed" and stored["reflection"] == [4, "Calmer than before."] and stored["post"]
     assert page.js_errors == []
+
+
+COUNT_TRACE = """
+import json
+from studies.listening.models import EmotionTraceSecond
+rows = EmotionTraceSecond.objects.filter(session_id={pk})
+print(json.dumps({{"n": rows.count(), "labels": sorted(set(rows.values_list("stable_label", flat=True))),
+                  "with_face": rows.filter(frames_with_face__gt=0).count()}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def camera_browser(playwright_instance, tmp_path_factory):
+    from tests.e2e.browser import launch_chromium
+    from tests.e2e.test_moodcheck import write_y4m
+
+    video = tmp_path_factory.mktemp("camera") / "astronaut.y4m"
+    write_y4m(video)
+    browser = launch_chromium(
+        playwright_instance,
+        ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         f"--use-file-for-fake-video-capture={video}"],
+    )
+    yield browser
+    browser.close()
+
+
+def test_webcam_trace_is_stored_with_consent(demo_catalog, camera_browser):
+    e2e_server = demo_catalog
+    context = camera_browser.new_context(base_url=e2e_server.url, viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        sign_up(page, "bright-wren", "a-long-and-unusual-passphrase-78")
+        page.get_by_label("Let the webcam read my facial expression").check()
+        page.get_by_label("Keep a per-second mood trace with my sessions").check()
+        page.get_by_test_id("save-consent").click()
+        page.wait_for_url("**/dashboard/")
+
+        page.goto("/sessions/new/")
+        # the optional webcam mood check on the start page gives the current mood
+        page.get_by_test_id("webcam-check").locator("summary").click()
+        page.get_by_test_id("cam-start").click()
+        page.wait_for_function("() => document.querySelector('[data-testid=cam-stable]').textContent.trim() !== '—'",
+                               timeout=40_000)
+        page.get_by_test_id("cam-use").click()
+        assert page.locator("#id_current_source").input_value() == "fer"
+        label = page.locator("#id_current_fer").input_value()
+        assert label in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+        page.get_by_test_id("length-value").fill("2")
+        page.get_by_test_id("start-session").click()
+        page.wait_for_url("**/sessions/*/")
+        session_id = int(page.url.rstrip("/").split("/")[-1])
+
+        page.get_by_test_id("cam-start").click()
+        page.wait_for_function("() => document.querySelector('[data-testid=cam-stable]').textContent.trim() !== '—'",
+                               timeout=40_000)
+        page.wait_for_timeout(4_000)  # a few seconds of per-second aggregates
+        shot(page, "session-player-webcam")
+        page.locator('[data-role="cam-stop"]').click()
+        page.wait_for_timeout(1_000)
+        trace = json.loads(e2e_server.manage("shell", "-c", COUNT_TRACE.format(pk=session_id)).strip().splitlines()[-1])
+        assert trace["n"] >= 2 and trace["with_face"] >= 1
+        assert errors == []
+    finally:
+        context.close()
