@@ -208,7 +208,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         self.last_notice = 0.0
         self.buffer = fer.StabilizationBuffer(tau_s=conf.smoothing_tau(), hold_s=conf.hold_seconds())
         self.aggregator = fer.SecondAggregator()
-        self.tracker = fer.FaceTracker()  # searches near the last face; a full scan every 2 s
+        self.tracker = fer.FaceTracker()  # searches near the last face; whole-frame scans now and then
         self.session_ref: str | None = None
         self.trace = False
         await self.accept()

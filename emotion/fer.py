@@ -212,12 +212,16 @@ class FaceTracker:
     """Per-stream memory of where the faces were, so most frames search only near them.
 
     A whole-frame scan happens on the first frame, whenever the local search finds nothing,
-    when the frame size changes, and at least every `rescan_s` seconds (to notice new faces).
+    when the frame size changes, and every `rescan_s` seconds once at least `rescan_frames`
+    local searches have been made (to notice new faces; the frame count keeps a server that
+    analyses each stream only now and then from scanning every frame in full).
     Not thread-safe: one tracker per stream, one frame at a time.
     """
 
-    def __init__(self, *, rescan_s: float = 2.0):
+    def __init__(self, *, rescan_s: float = 2.0, rescan_frames: int = 3):
         self.rescan_s = rescan_s
+        self.rescan_frames = rescan_frames
+        self._since_full = 0
         self.boxes: list[Box] | None = None  # in the image's own pixels
         self.size: tuple[int, int] | None = None
         self.last_full = -math.inf
@@ -225,7 +229,9 @@ class FaceTracker:
         self.local_scans = 0
 
     def hint(self, t: float, size: tuple[int, int]) -> list[Box] | None:
-        if not self.boxes or size != self.size or t - self.last_full >= self.rescan_s:
+        if not self.boxes or size != self.size:
+            return None
+        if t - self.last_full >= self.rescan_s and self._since_full >= self.rescan_frames:
             return None
         return self.boxes
 
@@ -235,8 +241,10 @@ class FaceTracker:
         if full:
             self.last_full = t
             self.full_scans += 1
+            self._since_full = 0
         else:
             self.local_scans += 1
+            self._since_full += 1
 
 
 def crop_faces(gray: np.ndarray, boxes: list[Box], size: int) -> np.ndarray:

@@ -125,8 +125,12 @@ class TestTracking:
         assert np.abs(np.array(second.primary.box) - np.array(first.primary.box)).max() <= 4
         assert second.primary.dominant == "happy"
         np.testing.assert_allclose(second.primary.probabilities, first.primary.probabilities, atol=0.05)
-        fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=2.5)  # rescan is due
-        assert tracker.full_scans == 2
+        fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=2.5)  # time, but 1 local search
+        assert (tracker.full_scans, tracker.local_scans) == (1, 2)
+        fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=2.6)
+        assert (tracker.full_scans, tracker.local_scans) == (1, 3)
+        fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=2.7)  # time and 3 searches
+        assert (tracker.full_scans, tracker.local_scans) == (2, 3)
 
     def test_lost_face_falls_back_to_a_full_scan(self, expression_model, detector, blank_jpeg):
         tracker = fer.FaceTracker()
