@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from emotion.vocab import N_GEMS
 
@@ -110,6 +111,14 @@ class Track(models.Model):
     @property
     def has_audio(self) -> bool:
         return bool(self.audio_file) or bool(self.preview_url)
+
+    @property
+    def audio_url(self) -> str:
+        """Where a browser plays this track: our login-checked audio view (media files are
+        never served publicly), else the external preview link, else nothing."""
+        if self.audio_file:
+            return reverse("recommender:track-audio", args=[self.pk])
+        return self.preview_url or ""
 
 
 class LabelSource(models.TextChoices):

@@ -30,9 +30,7 @@ def _survey_or_404(survey_id: int) -> Survey:
 
 
 def _audio_url(track) -> str:
-    if track.audio_file:
-        return track.audio_file.url
-    return track.preview_url or ""
+    return track.audio_url
 
 
 @extend_schema_serializer(component_name="SurveyTrack")
