@@ -6,8 +6,6 @@ from django.conf import settings
 
 # Bootstrap resamples for the interval of the difference (fixed seed: the same data give the same interval).
 BOOTSTRAP_RESAMPLES: int = int(getattr(settings, "ATTUNE_EXPERIMENT_BOOTSTRAP_RESAMPLES", 4000))
-# Planned power used for the sample-size calculation shown in the admin form.
-PLANNED_POWER: float = float(getattr(settings, "ATTUNE_EXPERIMENT_PLANNED_POWER", 0.8))
 # Number of looks drawn on the cumulative-effect plot when the data span fewer than three days.
 SEQUENTIAL_LOOKS: int = int(getattr(settings, "ATTUNE_EXPERIMENT_SEQUENTIAL_LOOKS", 20))
 # Largest number of participants `simulate_experiment` creates in one run.
