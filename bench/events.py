@@ -334,12 +334,15 @@ def main() -> None:
                 cookie_name, clients, batch=args.batch, seconds=args.seconds, rate=args.rate, closed_loop=False, seed=3)
             return [warm, base, single, batched]
 
+        load_before = os.getloadavg()
         phases = asyncio.run(all_phases())
+        load_after = os.getloadavg()
         stored = pg_count(dbname, "SELECT count(*) FROM listening_playbackevent WHERE kind <> 'replanned'")
         acknowledged = sum(p.acknowledged_new for p in phases)
         replans = pg_count(dbname, "SELECT count(*) FROM listening_playbackevent WHERE kind = 'replanned'")
 
-        print(f"\nPlayback events -> uvicorn --workers {args.workers} -> PostgreSQL ({os.cpu_count()} cores, shared machine)")
+        print(f"\nPlayback events -> uvicorn --workers {args.workers} -> PostgreSQL ({os.cpu_count()} cores, shared machine; "
+              f"1-min load average {load_before[0]:.1f} before, {load_after[0]:.1f} after)")
         header = f"{'phase':<60} {'req':>6} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'retries':>8} {'errors':>7}"
         print(header)
         print("-" * len(header))
