@@ -86,13 +86,21 @@
   }
 
   function replan(info) {
+    // The server's queue is authoritative: positions after the finished track were replaced.
     const current = track();
-    const keepUpTo = current ? current.position : -1;
-    const fresh = info.queue.filter((t) => t.position > keepUpTo);
-    queue = queue.filter((t) => t.position <= keepUpTo).concat(fresh);
+    const wasPlaying = !audio.paused;
+    queue = info.queue.slice();
+    index = current ? queue.findIndex((t) => t.position === current.position) : -1;
+    if (index < 0) index = queue.findIndex((t) => !finished.has(t.position));
     replannedEl.hidden = false;
     replannedEl.textContent = "The rest of the playlist was adapted to how you seem to feel (" + info.mode + "): " + info.reason + ".";
-    renderQueue();
+    const now = track();
+    if (current && now && now.track_id !== current.track_id) {
+      load();
+      if (wasPlaying && now.audio_url) audio.play().catch(() => {});
+    } else {
+      renderQueue();
+    }
   }
 
   function renderQueue() {
