@@ -7,9 +7,10 @@ class ListeningConfig(AppConfig):
     verbose_name = "Listening sessions"
 
     def ready(self) -> None:
-        from accounts import dashboard, privacy
+        from accounts import dashboard, demo, privacy
         from emotion.signals import second_aggregated
         from studies.listening import receivers, selectors, services, views
+        from studies.listening.demo import demo_step
 
         second_aggregated.connect(receivers.store_trace_second, dispatch_uid="listening.store_trace_second")
         # Order matters for erasure: traces and events first, then the sessions themselves.
@@ -39,6 +40,7 @@ class ListeningConfig(AppConfig):
                 always_erase=True,
             )
         )
+        demo.register(demo.DemoStep(name="listening", run=demo_step, order=70))
         dashboard.register(
             dashboard.Panel(
                 key="listening-sessions",

@@ -50,3 +50,14 @@ def test_stale_sessions_are_abandoned(participant, make_session):
     old.refresh_from_db()
     fresh.refresh_from_db()
     assert old.status == "abandoned" and fresh.status == "active"
+
+
+def test_demo_step_makes_one_finished_session(make_user, catalog):
+    from studies.listening.demo import demo_step
+
+    assert "no demo-participant" in demo_step()
+    user = make_user(username="demo-participant")
+    assert "finished demo session of 4 tracks" in demo_step()
+    s = ListeningSession.objects.get(user=user)
+    assert s.status == "completed" and s.events.filter(kind="skipped").count() == 1
+    assert "already" in demo_step()
