@@ -25,8 +25,9 @@ class Panel:
     key: str
     roles: tuple[str, ...]
     template: str
-    context: Callable[[Any], dict[str, Any]]
+    context: Callable[..., dict[str, Any]]
     order: int = 100
+    needs_sharing: bool = False  # client panels only: shown while therapist_sharing is on
 
 
 _panels: dict[str, Panel] = {}
@@ -54,8 +55,9 @@ def panels_for(request) -> list[dict[str, Any]]:
 
 # Panels on a therapist's page for one client (sessions, outcomes, assignments), contributed
 # by the apps that own that data. Their context function receives (request, link) and is
-# only called when the link is active; each panel must itself check
-# accounts.selectors.therapist_may_see_sessions before showing session data.
+# only called for an active link. Panels that show the client's sessions set
+# `needs_sharing=True` and are then only called while the client's `therapist_sharing`
+# consent is on: the rule is enforced here, once, not left to each panel.
 _client_panels: dict[str, Panel] = {}
 
 
@@ -64,8 +66,15 @@ def register_client_panel(panel: Panel) -> None:
 
 
 def client_panels_for(request, link) -> list[dict[str, Any]]:
+    from accounts.selectors import is_linked, therapist_may_see_sessions
+
+    if not is_linked(therapist=request.user, client=link.client):
+        return []
+    sharing = therapist_may_see_sessions(therapist=request.user, client=link.client)
     rendered = []
     for panel in sorted(_client_panels.values(), key=lambda p: (p.order, p.key)):
+        if panel.needs_sharing and not sharing:
+            continue
         try:
             context, ok = panel.context(request, link), True
         except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,10 +30,15 @@ class HealthReport:
     def ok(self) -> bool:
         return all(p.ok for p in self.parts.values())
 
-    def as_dict(self) -> dict:
+    def as_dict(self, *, detailed: bool = True) -> dict:
+        """Anonymous callers (load balancers) get ok/latency only: error details can name
+        hosts, so they are for staff and the logs."""
         return {
             "status": "ok" if self.ok else "degraded",
-            **{name: {"ok": p.ok, "detail": p.detail, "ms": round(p.ms, 1)} for name, p in self.parts.items()},
+            **{
+                name: {"ok": p.ok, "ms": round(p.ms, 1), **({"detail": p.detail} if detailed else {})}
+                for name, p in self.parts.items()
+            },
         }
 
 
@@ -41,6 +49,7 @@ def _timed(fn) -> PartStatus:
         ok = True
     except Exception as exc:  # a health check reports failures, it does not raise them
         detail, ok = f"{type(exc).__name__}: {exc}", False
+        logger.warning("health check failed: %s", detail)
     return PartStatus(ok=ok, detail=detail, ms=(time.perf_counter() - start) * 1000)
 
 

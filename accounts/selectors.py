@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.consent import PURPOSES
 from accounts.models import ClientProfile, Consent, ConsentEvent, TherapistInvite, TherapistLink, TherapistNote, User
@@ -44,10 +44,18 @@ def therapist_may_see_sessions(*, therapist: User, client: User) -> bool:
 
 
 def clients_of(*, therapist: User) -> QuerySet[TherapistLink]:
-    """Active links of this therapist (a therapist never sees anyone else)."""
+    """Active links of this therapist (a therapist never sees anyone else), each annotated
+    with `sharing`: whether the client's therapist_sharing consent is on (one query)."""
     if not therapist.is_therapist:
         return TherapistLink.objects.none()
-    return TherapistLink.objects.filter(therapist=therapist, ended_at__isnull=True).select_related("client")
+    sharing = Exists(
+        Consent.objects.filter(user=OuterRef("client"), purpose="therapist_sharing", granted=True)
+    )
+    return (
+        TherapistLink.objects.filter(therapist=therapist, ended_at__isnull=True)
+        .select_related("client")
+        .annotate(sharing=sharing)
+    )
 
 
 def client_link_for(*, therapist: User, link_id: int) -> TherapistLink | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 
-# Researchers run surveys, catalogs and experiments from the admin.
-RESEARCHER_APPS = ("recommender", "surveys", "listening", "experiments")
-RESEARCHER_VIEW_ONLY_APPS = ("django_celery_beat",)
+# Researchers run catalogs, surveys and experiments from the admin; participants' sessions
+# are theirs, so researchers may read (consenting people's) sessions but never change them.
+RESEARCHER_APPS = ("recommender", "surveys", "experiments")
+RESEARCHER_VIEW_ONLY_APPS = ("django_celery_beat", "listening")
 
 
 def sync_group_permissions(sender=None, **kwargs) -> None:

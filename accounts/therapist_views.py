@@ -21,7 +21,6 @@ from accounts.selectors import (
     therapist_may_see_sessions,
     therapists_of,
 )
-from accounts.services import has_consent
 
 
 class InviteCodeForm(forms.Form):
@@ -153,7 +152,6 @@ def clients_view(request: HttpRequest) -> HttpResponse:
         {
             "links": links,
             "invites": open_invites_of(therapist=request.user),
-            "sharing_ids": {link.client_id for link in links if has_consent(link.client, "therapist_sharing")},
         },
     )
 

@@ -30,7 +30,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     report = health.check_all()
-    return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+    detailed = request.user.is_authenticated and request.user.is_staff
+    return JsonResponse(report.as_dict(detailed=detailed), status=200 if report.ok else 503)
 
 
 @login_required

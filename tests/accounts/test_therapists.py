@@ -199,3 +199,35 @@ def test_client_enters_code_in_settings(client, make_user):
     assert b"You are now linked" in response.content
     bad = client.post("/settings/therapist/", {"action": "link", "code": "NOPE-NOPE"}, follow=True)
     assert b"not valid" in bad.content
+
+
+def test_client_panels_that_need_sharing_are_gated_centrally(rf, linked):
+    from accounts import dashboard
+
+    therapist, client, link = linked
+    calls = []
+    dashboard.register_client_panel(
+        dashboard.Panel(
+            key="test-sessions", roles=("therapist",), template="x.html",
+            context=lambda request, link: calls.append(link.pk) or {}, needs_sharing=True,
+        )
+    )
+    try:
+        request = rf.get("/")
+        request.user = therapist
+        assert [p["key"] for p in dashboard.client_panels_for(request, link)] == []
+        consent_set(user=client, purpose="therapist_sharing", granted=True)
+        assert [p["key"] for p in dashboard.client_panels_for(request, link)] == ["test-sessions"]
+        therapists.link_end(user=client, link_id=link.pk)
+        assert dashboard.client_panels_for(request, link) == []
+        assert calls == [link.pk]
+    finally:
+        dashboard._client_panels.pop("test-sessions", None)
+
+
+def test_client_list_shows_sharing_state(client, linked):
+    therapist, person, _ = linked
+    client.force_login(therapist)
+    assert b">on<" not in client.get("/clients/").content
+    consent_set(user=person, purpose="therapist_sharing", granted=True)
+    assert b">on<" in client.get("/clients/").content
