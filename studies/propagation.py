@@ -520,3 +520,17 @@ def evaluate(
         )
     )
     return Evaluation(folds=folds, n_tracks=len(X), n_labelled=len(idx), scores=scores, skipped=skipped)
+
+
+def uncertainty(soft_labels, confidence) -> np.ndarray:
+    """How much one more survey answer would teach about each track, in [0, 1], for the
+    active-learning next-track choice: the mean of the label's normalised entropy (a split
+    label) and one minus the propagation confidence (little survey evidence nearby).
+    Survey-labelled tracks have confidence 1, so only their entropy counts."""
+    from studies.labels import entropy_bits
+
+    p = np.asarray(soft_labels, dtype=np.float64)
+    c = np.asarray(confidence, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != N_GEMS or c.shape != (len(p),):
+        raise ValueError("soft_labels (n, 9) and confidence (n,) are needed")
+    return 0.5 * entropy_bits(p) / np.log2(N_GEMS) + 0.5 * (1.0 - np.clip(c, 0.0, 1.0))

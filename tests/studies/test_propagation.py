@@ -18,6 +18,7 @@ from studies.propagation import (
     prepare_features,
     propagate,
     spread,
+    uncertainty,
 )
 
 
@@ -159,3 +160,13 @@ def test_cache_friendly_reordering_does_not_change_the_result(catalog):
     assert np.allclose(plain.soft_labels, reordered.soft_labels, atol=1e-5)
     assert np.allclose(plain.confidence, reordered.confidence, atol=1e-5)
     assert np.array_equal(plain.labelled, reordered.labelled)
+
+
+def test_uncertainty_ranks_split_and_unsupported_labels_first():
+    sharp = np.eye(N_GEMS)[2]
+    flat = np.full(N_GEMS, 1 / N_GEMS)
+    u = uncertainty(np.vstack([sharp, flat, sharp, flat]), np.array([1.0, 1.0, 0.1, 0.1]))
+    assert u[0] == pytest.approx(0.0) and u[3] == pytest.approx(0.95)
+    assert np.argsort(-u).tolist() == [3, 1, 2, 0]
+    with pytest.raises(ValueError):
+        uncertainty(np.ones((2, 3)), np.ones(2))
