@@ -385,18 +385,15 @@ class Agreement:
     n_units: int
 
 
-def _alpha(data: np.ndarray, level: str) -> float:
+def _alpha(value_counts: np.ndarray, domain: np.ndarray, level: str) -> float:
+    """Alpha from a (units, values) count matrix; nan where undefined."""
     import krippendorff
 
-    pairable = np.sum(~np.isnan(data), axis=0) >= 2
-    if pairable.sum() < 1:
-        return float("nan")
-    values = data[:, pairable]
-    finite = values[~np.isnan(values)]
-    if np.unique(finite).size < 2:
-        return float("nan")  # every answer identical: alpha is undefined, not perfect
+    counts = value_counts[value_counts.sum(axis=1) >= 2]  # only units with a pair of answers count
+    if len(counts) == 0 or np.count_nonzero(counts.sum(axis=0)) < 2:
+        return float("nan")  # no pairs, or every answer identical: undefined, not perfect
     try:
-        return float(krippendorff.alpha(reliability_data=values, level_of_measurement=level))
+        return float(krippendorff.alpha(value_counts=counts, value_domain=domain, level_of_measurement=level))
     except (ValueError, ZeroDivisionError):
         return float("nan")
 
@@ -406,13 +403,17 @@ def agreement(
 ) -> Agreement:
     """Krippendorff's alpha (Krippendorff 2004, "Content Analysis", ch. 11) per GEMS category
     (units = tracks, values = picked 0/1 as nominal, or intensity 0-4 as ordinal) and overall
-    (units = track x category pairs). Undefined alphas come back as nan."""
+    (units = track x category pairs). Undefined alphas come back as nan. Built from value counts
+    per unit, so memory grows with the number of ratings, not raters x tracks."""
     arr = validate_answers(np.atleast_2d(answers), fmt)
     rater, track, nr, nt = _check_indices(rater, track, len(arr), n_raters, n_tracks)
     level = "nominal" if fmt == PICK else "ordinal"
-    data = np.full((nr, nt, N_GEMS), np.nan)
-    data[rater, track] = arr
-    per_category = {name: _alpha(data[:, :, k], level) for k, name in enumerate(GEMS)}
-    overall = _alpha(data.reshape(nr, nt * N_GEMS), level)
-    n_units = int(np.sum(np.sum(~np.isnan(data[:, :, 0]), axis=0) >= 2))
+    domain = np.arange(2 if fmt == PICK else MAX_INTENSITY + 1)
+    values = arr.astype(np.int64)
+    # counts[t, k, v] = how many answers gave category k the value v on track t
+    flat = (track[:, None] * N_GEMS + np.arange(N_GEMS)[None, :]) * len(domain) + values
+    counts = np.bincount(flat.ravel(), minlength=nt * N_GEMS * len(domain)).reshape(nt, N_GEMS, len(domain))
+    per_category = {name: _alpha(counts[:, k, :], domain, level) for k, name in enumerate(GEMS)}
+    overall = _alpha(counts.reshape(nt * N_GEMS, len(domain)), domain, level)
+    n_units = int(np.sum(counts[:, 0, :].sum(axis=1) >= 2))
     return Agreement(overall=overall, per_category=per_category, level=level, n_units=n_units)

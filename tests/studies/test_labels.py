@@ -219,3 +219,15 @@ class TestAgreement:
         )
         agr = agreement([0, 1, 0, 1], [0, 0, 1, 1], ans, INTENSITY)
         assert agr.level == "ordinal" and agr.overall > 0.7
+
+
+def test_agreement_scales_with_ratings_not_raters_times_tracks():
+    # 5,000 raters x 20,000 tracks would be a 7 GB dense reliability matrix; 40,000 ratings are not.
+    rng = np.random.default_rng(3)
+    track = np.repeat(np.arange(20_000), 2)
+    rater = rng.integers(0, 5_000, size=40_000)
+    truth = rng.integers(0, N_GEMS, size=20_000)
+    ans = np.zeros((40_000, N_GEMS))
+    ans[np.arange(40_000), truth[track]] = 1
+    agr = agreement(rater, track, ans, PICK, n_raters=5_000)
+    assert agr.overall == pytest.approx(1.0) and agr.n_units == 20_000
