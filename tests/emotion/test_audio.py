@@ -135,3 +135,11 @@ def test_silent_or_empty_signal_is_an_audio_error(tmp_path):
     sf.write(path, np.zeros(SR, dtype=np.float32), SR)
     with pytest.raises(AudioError, match="silent"):
         extract_file(path)
+
+
+@pytest.mark.parametrize("ext,fmt", [("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3")])
+def test_compressed_formats_load(tmp_path, ext, fmt):
+    path = tmp_path / f"clip.{ext}"
+    sf.write(path, _chords(C_MAJOR[:4]), SR, format=fmt)
+    d = extract_file(path)
+    assert abs(d.duration_s - 4.0) < 0.2 and d.mode == 1
