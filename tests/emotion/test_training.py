@@ -143,3 +143,19 @@ def test_limit_keeps_n_rows_per_usage(tmp_path):
 def test_confusion_matrix():
     m = training.confusion_matrix(np.array([0, 0, 3, 6]), np.array([0, 3, 3, 6]))
     assert m[0, 0] == 1 and m[0, 3] == 1 and m[3, 3] == 1 and m[6, 6] == 1 and m.sum() == 4
+
+
+def test_the_webcam_engine_serves_the_selected_model(trained, settings, astronaut_jpeg):
+    from emotion import consumers
+
+    models_dir, _ = trained
+    settings.MODELS_DIR = models_dir
+    settings.ATTUNE_FER_MODEL = "tiny.keras"
+    settings.ATTUNE_FER_BACKEND = "function"  # skip the TFLite conversion in this test
+    engine = consumers.get_engine()
+    model = engine.model()
+    assert model.path == models_dir / "tiny.keras" and model.input_size == 48
+    result = engine.analyze(astronaut_jpeg)
+    assert len(result.faces) == 1
+    assert result.faces[0].probabilities.shape == (7,)
+    assert result.faces[0].probabilities.sum() == pytest.approx(1.0)
