@@ -249,6 +249,26 @@ class TestBadInput:
 
         run(scenario)
 
+    def test_a_flooding_client_does_not_starve_another(self, make_user, astronaut_jpeg):
+        flooder, other = make_user(webcam_inference=True), make_user(webcam_inference=True)
+
+        async def scenario():
+            a, b = communicator(flooder), communicator(other)
+            await a.connect()
+            await b.connect()
+            for _ in range(100):
+                await a.send_to(bytes_data=astronaut_jpeg)
+            await b.send_to(bytes_data=astronaut_jpeg)
+            reply = await receive_until(b, "result", timeout=10)
+            assert reply["frame"] == 1 and reply["dominant"] == "happy"
+            await a.send_to(text_data='{"type": "ping"}')
+            pong = await receive_until(a, "pong", timeout=10)
+            assert pong["frames"] == 100 and pong["dropped"]["rate"] >= 90
+            await a.disconnect()
+            await b.disconnect()
+
+        run(scenario)
+
     def test_latest_frame_wins_while_busy(self, viewer, settings, astronaut_jpeg, blank_jpeg, monkeypatch):
         settings.ATTUNE_FER_MAX_FPS = 1000
         engine = consumers.get_engine()
