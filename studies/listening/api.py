@@ -7,7 +7,15 @@ still answer 200 with the stored event), not logged in 403.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -226,3 +234,62 @@ class SessionCompleteApi(APIView):
         except services.SessionClosed as exc:
             return _closed(exc)
         return Response(_session_payload(session, with_queue=False))
+
+
+# --- the events endpoint's thread pool ------------------------------------------------------
+#
+# Under ASGI every request runs its sync code in a thread of its own, so Django opens (and,
+# with CONN_MAX_AGE=0, closes) a PostgreSQL connection per request; persistent connections
+# would leak one per request. Playback events are the hot path (bench/events.py), so their
+# API runs in a small fixed pool of threads per server process that keep their connection:
+# no connect and no cold backend per event. Set ATTUNE_LISTENING_EVENTS_THREADS=0 to run it
+# in the request thread (the test suite does, so tests see their own transaction).
+
+_events_view = SessionEventsApi.as_view()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _events_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=conf.events_threads(), thread_name_prefix="listening-events")
+        return _pool
+
+
+def _connections_ready() -> None:
+    """What Django does at each request start for the request thread, for a pool thread: drop a
+    connection that broke, left autocommit, or is older than the pool's maximum age."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            continue
+        if conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
+            conn.close()
+        elif conn.errors_occurred and not conn.is_usable():
+            conn.close()
+        elif conn.close_at is not None and time.monotonic() >= conn.close_at + conf.events_conn_max_age():
+            conn.close()
+        else:
+            conn.errors_occurred = False
+
+
+def _events_in_pool(request, session_id: int):
+    _connections_ready()
+    response = _events_view(request, session_id=session_id)
+    if hasattr(response, "render"):
+        response.render()
+    return response
+
+
+@csrf_exempt  # as DRF's own views: SessionAuthentication enforces CSRF for logged-in requests
+async def session_events_endpoint(request, session_id: int):
+    if conf.events_threads() <= 0:
+        return await sync_to_async(_events_view)(request, session_id=session_id)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_events_pool(), _events_in_pool, request, session_id)
+
+
+# The schema generator (drf-spectacular) documents the endpoint as the DRF view it runs.
+session_events_endpoint.cls = SessionEventsApi  # type: ignore[attr-defined]
+session_events_endpoint.initkwargs = {}  # type: ignore[attr-defined]

@@ -86,3 +86,14 @@ def max_replans() -> int:
 def stale_hours() -> float:
     """ATTUNE_LISTENING_STALE_HOURS (default 12): an active session this quiet is abandoned."""
     return float(_get("STALE_HOURS", 12.0))
+
+
+def events_threads() -> int:
+    """ATTUNE_LISTENING_EVENTS_THREADS (default 4): threads per server process that run the events
+    API with persistent database connections (0 = run it in the request's own thread)."""
+    return int(_get("EVENTS_THREADS", 4))
+
+
+def events_conn_max_age() -> float:
+    """ATTUNE_LISTENING_EVENTS_CONN_MAX_AGE (default 300 s): how long those threads keep a connection."""
+    return float(_get("EVENTS_CONN_MAX_AGE", 300.0))
