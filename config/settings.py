@@ -7,6 +7,8 @@ and a local-memory cache. Setting REDIS_URL switches the last three to Redis.
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from pathlib import Path
 
@@ -208,6 +210,17 @@ SPECTACULAR_SETTINGS = {
 # --- Attune domain settings -----------------------------------------------------------------
 CONSENT_TEXT_VERSION = "2026-11-v1"
 DEMO_USERS_PASSWORD = env.str("DEMO_USERS_PASSWORD", default="attune-demo-2026")
+
+# Every app documents its own settings in `<app>/conf.py` as `ATTUNE_<NAME>`; any of them can
+# be set from the environment. Values are parsed as JSON when they can be (numbers, true/false,
+# lists), otherwise kept as strings: e.g. ATTUNE_DEMO_CATALOG_SIZE=60, ATTUNE_FER_MAX_FPS=4.
+_TEST_HARNESS_VARS = {"ATTUNE_REQUIRE_BROWSER", "ATTUNE_REQUIRE_SERVICES", "ATTUNE_CHROMIUM"}
+for _name, _raw in os.environ.items():
+    if _name.startswith("ATTUNE_") and _name not in _TEST_HARNESS_VARS:
+        try:
+            globals()[_name] = json.loads(_raw)
+        except ValueError:
+            globals()[_name] = _raw
 
 # --- Production hardening (`manage.py check --deploy` is clean with DJANGO_ENV=production) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
