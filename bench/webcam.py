@@ -426,9 +426,10 @@ def main(argv=None):
 
     print()
     print(
-        "| configuration | clients | frames sent | processed fps | p50 ms | p95 ms | dropped | errors | server RSS MB |"
+        "| configuration | clients | frames sent | processed fps | p50 ms | p95 ms | dropped | errors "
+        "| server RSS MB | server CPU ms/frame |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows + naive:
         print(
             f"| {r['label']} | {r['clients']} | {r['sent']} | {r['fps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | "
