@@ -138,9 +138,8 @@ class TrackOutput(serializers.Serializer):
     audio_url = serializers.SerializerMethodField()
 
     def get_audio_url(self, track) -> str | None:
-        if track.audio_file:
-            return reverse("recommender:track-audio", args=[track.pk])
-        return track.preview_url or None
+        # One place decides where audio plays from (the login-checked view): Track.audio_url.
+        return track.audio_url or None
 
 
 class ItemOutput(serializers.Serializer):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import mimetypes
 import re
 
@@ -18,6 +16,7 @@ from rest_framework import serializers
 from emotion.vocab import FER_INFO, GEMS_INFO
 from recommender.api import PlaylistInputSerializer, create_from_validated
 from recommender.charts import va_path_svg
+from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
 from recommender.models import Track
 from recommender.selectors import playlist_get, playlists_visible_to, resolve_labels
@@ -176,16 +175,15 @@ def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> Ht
     items = list(playlist.items.all())
     name = _safe_filename(playlist.title or f"attune-playlist-{playlist.pk}")
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["position", "track_id", "external_id", "title", "artist", "album", "genre", "duration_s",
-                         "waypoint_valence", "waypoint_arousal", "distance", "reason"])
-        for item in items:
-            t = item.track
-            writer.writerow([item.position, t.pk, t.external_id or "", _cell(t.title), _cell(t.artist), _cell(t.album),
-                             _cell(t.genre), t.duration_s, item.waypoint_valence, item.waypoint_arousal, item.distance,
-                             _cell(item.reason)])
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        header = ["position", "track_id", "external_id", "title", "artist", "album", "genre", "duration_s",
+                  "waypoint_valence", "waypoint_arousal", "distance", "reason"]
+        rows = (
+            [item.position, item.track.pk, item.track.external_id, item.track.title, item.track.artist,
+             item.track.album, item.track.genre, item.track.duration_s, item.waypoint_valence,
+             item.waypoint_arousal, item.distance, item.reason]
+            for item in items
+        )
+        response = HttpResponse("".join(csv_lines(header, rows)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
     if fmt == "m3u":
@@ -206,12 +204,8 @@ def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> Ht
     raise Http404("Unknown export format.")
 
 
-def _cell(text: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in exported text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+MAX_RANGE_BYTES = 1024 * 1024  # the most one 206 answer holds in memory
 
 
 @login_required
@@ -240,6 +234,9 @@ def track_audio_view(request: HttpRequest, track_id: int) -> HttpResponse:
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
+        # A browser asks for "bytes=0-" (the whole file): answer at most MAX_RANGE_BYTES and let
+        # it ask for the rest (a shorter 206 is allowed by RFC 9110 section 14.2).
+        end = min(end, start + MAX_RANGE_BYTES - 1)
         handle.seek(start)
         body = handle.read(end - start + 1)
         handle.close()

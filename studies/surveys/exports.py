@@ -8,13 +8,13 @@ Both are plain UTF-8 CSV with a header row, "" for missing values, ISO 8601 time
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from emotion.vocab import GEMS
+from recommender.csv_export import csv_lines as _safe_csv_lines
 from recommender.models import TrackLabel
 from recommender.selectors import source_rank
 from studies.surveys import conf
@@ -31,11 +31,6 @@ LABEL_COLUMNS = (
     "track_id", "track_title", "track_artist", "source", "resolved", *GEMS, "valence", "arousal", "confidence",
     "rater_count", "entropy_nats", "updated_at",
 )
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 def _blank(value) -> object:
@@ -80,11 +75,10 @@ def label_rows(surveys: Sequence[Survey]) -> Iterator[list[object]]:
 def csv_lines(which: str, surveys: Sequence[Survey]) -> Iterator[str]:
     if which not in KINDS:
         raise ValueError(f"Unknown export {which!r}; expected one of {', '.join(KINDS)}")
-    writer = csv.writer(_Echo())
-    yield writer.writerow(RATING_COLUMNS if which == "ratings" else LABEL_COLUMNS)
+    header = RATING_COLUMNS if which == "ratings" else LABEL_COLUMNS
     rows = rating_rows(surveys) if which == "ratings" else label_rows(surveys)
-    for row in rows:
-        yield writer.writerow(row)
+    # Titles and artists come from catalog imports: every cell goes through safe_cell.
+    yield from _safe_csv_lines(header, rows)
 
 
 def csv_response(which: str, *, surveys: Sequence[Survey]) -> StreamingHttpResponse:

@@ -265,6 +265,17 @@ def test_csv_cells_cannot_carry_formulas():
     assert lines == ["a,b\r\n", "'=1+1,2\r\n"]
 
 
+def test_experiment_export_neutralises_a_formula_title():
+    from studies.experiments.exports import csv_response
+
+    response = csv_response(experiment_name="=HYPERLINK(x)", what="events", header=["participant_code", "title", "n"],
+                            rows=iter([("P-1", '=HYPERLINK("http://evil","x")', -3), ("P-2", "\t@x", 1.5)]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1] == ["P-1", "'=HYPERLINK(\"http://evil\",\"x\")", "-3"]
+    assert rows[2] == ["P-2", "'\t@x", "1.5"]
+    assert response["Content-Disposition"] == 'attachment; filename="hyperlinkx-events.csv"'
+
+
 def test_power_endpoint_control_out_of_range(researcher_client):
     url = reverse("admin:experiments_experiment_power")
     response = researcher_client.get(url, {"alpha": 0.05, "mde": 0.1, "sd": 0.3, "power": 0.8, "weights": "1,1",

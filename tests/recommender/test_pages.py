@@ -95,7 +95,7 @@ def test_anonymous_pages_redirect_to_login(client, labelled_catalog):
 def test_exports_csv_and_m3u(page_client, labelled_catalog):
     from recommender.models import Track
 
-    Track.objects.update(title="=HYPERLINK(1)")
+    Track.objects.update(title="=HYPERLINK(1)", artist="\t=1+1", album="\r@SUM(A1)")
     playlist = make_playlist(page_client)
     response = page_client.get(reverse("recommender:playlist-export", args=[playlist.pk, "csv"]))
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
@@ -104,6 +104,8 @@ def test_exports_csv_and_m3u(page_client, labelled_catalog):
     assert [int(r["track_id"]) for r in rows] == [i.track_id for i in items]
     assert rows[0]["reason"] == items[0].reason
     assert all(r["title"] == "'=HYPERLINK(1)" for r in rows)  # no formula reaches a spreadsheet
+    assert all(r["artist"] == "'\t=1+1" and r["album"] == "'\r@SUM(A1)" for r in rows)  # tab and CR too
+    assert float(rows[0]["duration_s"]) == items[0].track.duration_s  # numbers stay numbers
     assert response["Content-Disposition"] == 'attachment; filename="cmd-C-calc-A0.csv"'
     m3u = page_client.get(reverse("recommender:playlist-export", args=[playlist.pk, "m3u"])).content.decode()
     lines = m3u.splitlines()
@@ -159,3 +161,37 @@ def test_persona_uses_registered_history_provider(page_client, labelled_catalog)
         assert "15 min per session (2 in all)" in dashboard and "of 6 tracks" in dashboard
     finally:
         selectors._history_providers.remove(provider)
+
+
+def test_audio_range_answers_are_capped(page_client, labelled_catalog, monkeypatch):
+    """`Range: bytes=0-` (what browsers send) must not read a whole file into memory: each 206
+    holds at most MAX_RANGE_BYTES, and seeking past the cap still answers the asked bytes."""
+    from recommender import views
+
+    monkeypatch.setattr(views, "MAX_RANGE_BYTES", 1000)
+    track = labelled_catalog[0]
+    payload = bytes(range(256)) * 20  # 5120 bytes
+    track.audio_file.save("big.wav", ContentFile(payload))
+    url = reverse("recommender:track-audio", args=[track.pk])
+    first = page_client.get(url, HTTP_RANGE="bytes=0-")
+    assert first.status_code == 206 and first.content == payload[:1000]
+    assert first["Content-Range"] == "bytes 0-999/5120" and first["Content-Length"] == "1000"
+    seek = page_client.get(url, HTTP_RANGE="bytes=4000-")
+    assert seek.status_code == 206 and seek.content == payload[4000:5000]
+    assert seek["Content-Range"] == "bytes 4000-4999/5120"
+    small = page_client.get(url, HTTP_RANGE="bytes=5100-5119")
+    assert small.content == payload[5100:] and small["Content-Range"] == "bytes 5100-5119/5120"
+    suffix = page_client.get(url, HTTP_RANGE="bytes=-3000")  # the last 3000 bytes, capped to 1000
+    assert suffix.content == payload[2120:3120] and suffix["Content-Range"] == "bytes 2120-3119/5120"
+
+
+def test_api_audio_url_is_the_tracks_login_checked_url(labelled_catalog):
+    """The API's audio URL comes from Track.audio_url (the login-checked view, else the preview)."""
+    from recommender.api import TrackOutput
+
+    with_file, with_preview, bare = labelled_catalog[0], labelled_catalog[1], labelled_catalog[2]
+    with_file.audio_file.save("a.wav", ContentFile(b"RIFF0000"))
+    with_preview.preview_url = "https://example.org/p.mp3"
+    data = [TrackOutput(t).data["audio_url"] for t in (with_file, with_preview, bare)]
+    assert data == [with_file.audio_url, "https://example.org/p.mp3", None]
+    assert data[0] == reverse("recommender:track-audio", args=[with_file.pk])

@@ -157,6 +157,24 @@ def test_exports_are_keyed_by_participant_code(researcher_client, rated, raters,
     assert researcher_client.get(reverse("admin:surveys_survey_export", args=[rated.pk, "users"])).status_code == 403
 
 
+def test_exports_neutralise_formula_titles(researcher_client, rated, tracks):
+    from recommender.models import Track
+
+    Track.objects.filter(pk=tracks[0].pk).update(title='=HYPERLINK("http://evil","x")', artist="\t+1")
+    rows = _csv(researcher_client.get(reverse("admin:surveys_survey_export", args=[rated.pk, "ratings"])))
+    mine = [r for r in rows if r["track_id"] == str(tracks[0].pk)]
+    assert len(mine) == 3
+    assert all(r["track_title"] == "'=HYPERLINK(\"http://evil\",\"x\")" and r["track_artist"] == "'\t+1" for r in mine)
+    assert all(r["listened_seconds"] == "12.0" for r in mine)  # numbers are left alone
+    from studies.surveys.services import label_run_now
+
+    label_run_now(kind=RunKind.AGGREGATE, survey=rated)
+    labels = _csv(researcher_client.get(reverse("admin:surveys_survey_export", args=[rated.pk, "labels"])))
+    assert [r["track_title"] for r in labels if r["track_id"] == str(tracks[0].pk)] == [
+        "'=HYPERLINK(\"http://evil\",\"x\")"
+    ]
+
+
 def test_export_action_from_the_list(researcher_client, rated, raters):
     response = researcher_client.post(
         reverse("admin:surveys_survey_changelist"),
