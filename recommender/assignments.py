@@ -1,0 +1,470 @@
+"""Playlists a therapist assigns to a client (issue 7): services and selectors.
+
+Only a therapist with an ACTIVE link to the client (accounts.selectors.is_linked) may assign or
+cancel. Each scheduled listening is an AssignmentOccurrence; its status moves pending ->
+started (a therapy-mode session began on it) -> done (that session was completed), and a
+periodic task marks occurrences whose due date has passed without a start as missed. The
+listening app (above this one) calls occurrence_start / occurrence_complete from its session
+services, in their transactions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.selectors import is_linked
+from emotion.vocab import N_GEMS, gems_distribution, gems_to_va, va_to_gems
+from recommender import conf
+from recommender.models import (
+    Assignment,
+    AssignmentKind,
+    AssignmentOccurrence,
+    AssignmentRepeat,
+    AssignmentStatus,
+    OccurrenceStatus,
+    Playlist,
+    PlaylistItem,
+    Track,
+)
+
+CURATED_REASON = "chosen by your therapist"
+CURATED_STRATEGY = "curated"
+MAX_SCHEDULE_DAYS = 366
+MAX_INSTRUCTIONS = 2000
+MAX_SEARCH_RESULTS = 30
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Once by `due_date`, or repeating daily/weekly from `start_date` for `days` days."""
+
+    repeat: str = AssignmentRepeat.ONCE
+    due_date: date | None = None
+    start_date: date | None = None
+    days: int | None = None
+
+
+@dataclass(frozen=True)
+class TargetMood:
+    """The goal: valence/arousal in [-1, 1], or a GEMS distribution of 9 numbers."""
+
+    valence: float | None = None
+    arousal: float | None = None
+    gems: tuple[float, ...] | None = None
+
+    def resolved(self) -> tuple[float, float, list[float] | None]:
+        if self.gems is not None:
+            try:
+                dist = gems_distribution(list(self.gems))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ValidationError({"target": f"Invalid GEMS target: {exc}"}) from None
+            if dist.shape != (N_GEMS,):
+                raise ValidationError({"target": f"A GEMS target has {N_GEMS} numbers."})
+            va = gems_to_va(dist)
+            return float(va[0]), float(va[1]), [float(x) for x in dist]
+        try:
+            v, a = float(self.valence), float(self.arousal)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            raise ValidationError({"target": "Give the target mood as valence and arousal numbers or as GEMS emotions."}) from None
+        if not (math.isfinite(v) and math.isfinite(a)) or abs(v) > 1 or abs(a) > 1:
+            raise ValidationError({"target": "Target valence and arousal lie between -1 and 1."})
+        return v, a, None
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _require_link(*, therapist, client) -> None:
+    if not (getattr(therapist, "is_authenticated", False) and therapist.is_therapist):
+        raise PermissionDenied("Only therapists assign playlists.")
+    if not is_linked(therapist=therapist, client=client):
+        raise PermissionDenied("You can only assign playlists to your own clients (an active link).")
+
+
+def schedule_dates(schedule: Schedule, *, today: date) -> list[tuple[date, date]]:
+    """(available_from, due_date) of every occurrence; ValidationError on a bad schedule."""
+    if schedule.repeat == AssignmentRepeat.ONCE:
+        if schedule.due_date is None:
+            raise ValidationError({"due_date": "Give the date by which to listen."})
+        if schedule.due_date < today:
+            raise ValidationError({"due_date": "The due date is in the past."})
+        if schedule.due_date > today + timedelta(days=MAX_SCHEDULE_DAYS):
+            raise ValidationError({"due_date": f"The due date is at most {MAX_SCHEDULE_DAYS} days ahead."})
+        return [(today, schedule.due_date)]
+    if schedule.repeat not in (AssignmentRepeat.DAILY, AssignmentRepeat.WEEKLY):
+        raise ValidationError({"repeat": "Choose once, daily or weekly."})
+    if schedule.start_date is None:
+        raise ValidationError({"start_date": "Give the first day."})
+    if schedule.start_date < today:
+        raise ValidationError({"start_date": "The first day is in the past."})
+    if schedule.start_date > today + timedelta(days=MAX_SCHEDULE_DAYS):
+        raise ValidationError({"start_date": f"The first day is at most {MAX_SCHEDULE_DAYS} days ahead."})
+    if schedule.days is None or isinstance(schedule.days, bool) or not 1 <= int(schedule.days) <= MAX_SCHEDULE_DAYS:
+        raise ValidationError({"days": f"Repeat for 1 to {MAX_SCHEDULE_DAYS} days."})
+    days = int(schedule.days)
+    if schedule.repeat == AssignmentRepeat.DAILY:
+        return [(schedule.start_date + timedelta(days=i),) * 2 for i in range(days)]
+    # Weekly: one listening per week, playable any day of that week.
+    out = []
+    for offset in range(0, days, 7):
+        first = schedule.start_date + timedelta(days=offset)
+        last = min(first + timedelta(days=6), schedule.start_date + timedelta(days=days - 1))
+        out.append((first, last))
+    return out
+
+
+def _clean_instructions(text: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_INSTRUCTIONS:
+        raise ValidationError({"instructions": f"Instructions are at most {MAX_INSTRUCTIONS} characters."})
+    return text
+
+
+def _save_assignment(*, assignment: Assignment, dates: list[tuple[date, date]]) -> Assignment:
+    assignment.start_date = dates[0][0]
+    assignment.end_date = dates[-1][1]
+    assignment.full_clean()
+    assignment.save()
+    AssignmentOccurrence.objects.bulk_create(
+        [AssignmentOccurrence(assignment=assignment, available_from=a, due_date=d) for a, d in dates]
+    )
+    return assignment
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def assignment_create_generated(
+    *,
+    therapist,
+    client,
+    strategy: str,
+    target: TargetMood | None,
+    length_tracks: int | None,
+    length_minutes: float | None,
+    instructions: str,
+    schedule: Schedule,
+    start: TargetMood | None = None,
+    seed_track_id: int | None = None,
+    seed: int = 0,
+    title: str = "",
+) -> Assignment:
+    """A playlist generated by the engine for the CLIENT (their profile's constraints apply),
+    aimed at `target` from `start` (the client's usual mood before listening; neutral if not
+    given), assigned with instructions and a schedule. All or nothing."""
+    from recommender.engine import State
+    from recommender.services import playlist_create
+
+    _require_link(therapist=therapist, client=client)
+    instructions = _clean_instructions(instructions)
+    dates = schedule_dates(schedule, today=timezone.localdate())
+    tv = ta = tg = None
+    target_state = None
+    if target is not None:
+        tv, ta, tg = target.resolved()
+        target_state = State.from_gems(tg) if tg is not None else State.from_va(tv, ta)
+    elif strategy != "mapping":
+        raise ValidationError({"target": "Give the target mood (only the mapping strategy picks its own)."})
+    if start is None:
+        start_state = State.from_va(0.0, 0.0)
+    else:
+        sv, sa, sg = start.resolved()
+        start_state = State.from_gems(sg) if sg is not None else State.from_va(sv, sa)
+    with transaction.atomic():
+        playlist = playlist_create(
+            owner=client,
+            strategy=strategy,
+            start=start_state,
+            target=target_state,
+            n_tracks=length_tracks,
+            minutes=length_minutes,
+            seed=seed,
+            seed_track_id=seed_track_id,
+            title=title or "Assigned by your therapist",
+        )
+        if target_state is None and playlist.target_va:
+            tv, ta = playlist.target_va
+            tg = playlist.target_gems
+        assignment = Assignment(
+            therapist=therapist,
+            client=client,
+            playlist=playlist,
+            kind=AssignmentKind.GENERATED,
+            strategy=strategy,
+            target_valence=tv,
+            target_arousal=ta,
+            target_gems=tg,
+            length_tracks=length_tracks,
+            length_minutes=length_minutes,
+            instructions=instructions,
+            repeat=schedule.repeat,
+        )
+        return _save_assignment(assignment=assignment, dates=dates)
+
+
+def assignment_create_curated(
+    *,
+    therapist,
+    client,
+    track_ids: Sequence[int],
+    instructions: str,
+    schedule: Schedule,
+    target: TargetMood | None = None,
+    title: str = "",
+) -> Assignment:
+    """A hand-picked playlist (tracks in the given order, no waypoints, reason "chosen by your
+    therapist") assigned to the client. Duplicates and unknown tracks are refused."""
+    _require_link(therapist=therapist, client=client)
+    instructions = _clean_instructions(instructions)
+    dates = schedule_dates(schedule, today=timezone.localdate())
+    try:
+        ids = [int(t) for t in track_ids]
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError({"track_ids": "Track ids are whole numbers."}) from None
+    if not ids:
+        raise ValidationError({"track_ids": "Add at least one track."})
+    if len(ids) > conf.MAX_PLAYLIST_TRACKS:
+        raise ValidationError({"track_ids": f"A playlist has at most {conf.MAX_PLAYLIST_TRACKS} tracks."})
+    if len(set(ids)) != len(ids):
+        raise ValidationError({"track_ids": "A track is in the list twice."})
+    found = set(Track.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationError({"track_ids": f"No track with id {missing[0]} in the catalog."})
+    tv = ta = tg = None
+    if target is not None:
+        tv, ta, tg = target.resolved()
+    neutral = [float(x) for x in va_to_gems([0.0, 0.0])]
+    target_gems = tg if tg is not None else (None if tv is None else [float(x) for x in va_to_gems([tv, ta])])
+    if target_gems is not None:
+        total = sum(target_gems)
+        target_gems = [x / total for x in target_gems]
+    total = sum(neutral)
+    neutral = [x / total for x in neutral]
+    with transaction.atomic():
+        playlist = Playlist(
+            owner=client,
+            title=(title or "Chosen by your therapist").strip()[:200],
+            strategy=CURATED_STRATEGY,
+            start_gems=neutral,
+            start_va=[0.0, 0.0],
+            target_gems=target_gems,
+            target_va=None if tv is None else [tv, ta],
+            requested_tracks=len(ids),
+            notes=["Tracks chosen by hand by your therapist."],
+        )
+        playlist.full_clean()
+        playlist.save()
+        PlaylistItem.objects.bulk_create(
+            [PlaylistItem(playlist=playlist, position=i, track_id=t, reason=CURATED_REASON) for i, t in enumerate(ids, 1)]
+        )
+        assignment = Assignment(
+            therapist=therapist,
+            client=client,
+            playlist=playlist,
+            kind=AssignmentKind.CURATED,
+            target_valence=tv,
+            target_arousal=ta,
+            target_gems=tg,
+            length_tracks=len(ids),
+            instructions=instructions,
+            repeat=schedule.repeat,
+        )
+        return _save_assignment(assignment=assignment, dates=dates)
+
+
+def assignment_cancel(*, therapist, assignment_id: int) -> Assignment:
+    """Cancel an assignment and its not-yet-played occurrences (played ones keep their status)."""
+    with transaction.atomic():
+        assignment = Assignment.objects.select_for_update().filter(pk=assignment_id, therapist=therapist).first()
+        if assignment is None:
+            raise PermissionDenied("No such assignment of yours.")
+        _require_link(therapist=therapist, client=assignment.client)
+        if assignment.status == AssignmentStatus.CANCELLED:
+            raise ValidationError("This assignment is already cancelled.")
+        assignment.occurrences.filter(status=OccurrenceStatus.PENDING).update(status=OccurrenceStatus.CANCELLED)
+        assignment.status = AssignmentStatus.CANCELLED
+        assignment.cancelled_at = timezone.now()
+        assignment.save(update_fields=["status", "cancelled_at"])
+    return assignment
+
+
+def assignment_refresh_status(assignment: Assignment) -> str:
+    """Summarise the occurrences: started while any is started or some but not all are
+    finished; done when all are finished and at least one was done; missed when none was."""
+    if assignment.status == AssignmentStatus.CANCELLED:
+        return assignment.status
+    statuses = list(assignment.occurrences.values_list("status", flat=True))
+    finished = [s for s in statuses if s in (OccurrenceStatus.DONE, OccurrenceStatus.MISSED)]
+    if statuses and len(finished) == len(statuses):
+        status = AssignmentStatus.DONE if OccurrenceStatus.DONE in finished else AssignmentStatus.MISSED
+    elif OccurrenceStatus.STARTED in statuses or OccurrenceStatus.DONE in statuses:
+        status = AssignmentStatus.STARTED
+    else:
+        status = AssignmentStatus.PENDING
+    if status != assignment.status:
+        assignment.status = status
+        assignment.save(update_fields=["status"])
+    return status
+
+
+def occurrence_start(*, client, occurrence_id: int, session_id: int) -> AssignmentOccurrence:
+    """Called by listening.services.session_start (inside its transaction): the client began
+    a session on this occurrence. Refused unless it is theirs, from an active link, playable
+    today and still pending."""
+    occurrence = occurrence_playable_for(client=client, occurrence_id=occurrence_id, lock=True)
+    if occurrence is None:
+        raise ValidationError({"assignment": "This assignment is not yours to play now, or it was already played."})
+    occurrence.status = OccurrenceStatus.STARTED
+    occurrence.session_id = int(session_id)
+    occurrence.started_at = timezone.now()
+    occurrence.save(update_fields=["status", "session_id", "started_at"])
+    assignment_refresh_status(occurrence.assignment)
+    return occurrence
+
+
+def occurrence_complete(*, session_id: int) -> AssignmentOccurrence | None:
+    """Called by listening.services.session_complete: the occurrence played in this session is done."""
+    occurrence = (
+        AssignmentOccurrence.objects.select_for_update()
+        .select_related("assignment")
+        .filter(session_id=session_id, status=OccurrenceStatus.STARTED)
+        .first()
+    )
+    if occurrence is None:
+        return None
+    occurrence.status = OccurrenceStatus.DONE
+    occurrence.completed_at = timezone.now()
+    occurrence.save(update_fields=["status", "completed_at"])
+    assignment_refresh_status(occurrence.assignment)
+    return occurrence
+
+
+def occurrences_mark_missed(*, today: date | None = None) -> int:
+    """Pending occurrences whose due date has passed become missed (run daily by Celery beat)."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        overdue = AssignmentOccurrence.objects.filter(status=OccurrenceStatus.PENDING, due_date__lt=today)
+        assignment_ids = set(overdue.values_list("assignment_id", flat=True))
+        count = overdue.update(status=OccurrenceStatus.MISSED)
+        for assignment in Assignment.objects.filter(pk__in=assignment_ids):
+            assignment_refresh_status(assignment)
+    return count
+
+
+# --- selectors -------------------------------------------------------------------------------
+
+
+def assignments_of(*, therapist, client) -> QuerySet[Assignment]:
+    """This therapist's assignments to this client, only while they are linked."""
+    if not (getattr(therapist, "is_authenticated", False) and therapist.is_therapist):
+        return Assignment.objects.none()
+    if not is_linked(therapist=therapist, client=client):
+        return Assignment.objects.none()
+    return (
+        Assignment.objects.filter(therapist=therapist, client=client)
+        .select_related("playlist")
+        .prefetch_related("occurrences")
+    )
+
+
+def assignment_get(*, therapist, assignment_id: int) -> Assignment | None:
+    assignment = Assignment.objects.select_related("client", "playlist").filter(pk=assignment_id, therapist=therapist).first()
+    if assignment is None or not is_linked(therapist=therapist, client=assignment.client):
+        return None
+    return assignment
+
+
+def _active_link_q() -> Q:
+    from django.db.models import Exists, OuterRef
+
+    from accounts.models import TherapistLink
+
+    return Exists(
+        TherapistLink.objects.filter(
+            therapist=OuterRef("assignment__therapist"), client=OuterRef("assignment__client"), ended_at__isnull=True
+        )
+    )
+
+
+def occurrences_open_for(*, client, today: date | None = None) -> QuerySet[AssignmentOccurrence]:
+    """What the client may play now: pending occurrences available today and not overdue,
+    from assignments not cancelled, whose therapist is still linked."""
+    if not getattr(client, "is_authenticated", False):
+        return AssignmentOccurrence.objects.none()
+    today = today or timezone.localdate()
+    return (
+        AssignmentOccurrence.objects.filter(
+            assignment__client=client,
+            status=OccurrenceStatus.PENDING,
+            available_from__lte=today,
+            due_date__gte=today,
+        )
+        .exclude(assignment__status=AssignmentStatus.CANCELLED)
+        .filter(_active_link_q())
+        .select_related("assignment", "assignment__therapist", "assignment__playlist")
+        .order_by("due_date", "id")
+    )
+
+
+def occurrences_upcoming_for(*, client, today: date | None = None) -> QuerySet[AssignmentOccurrence]:
+    """Scheduled later (not playable yet), for the client's overview."""
+    if not getattr(client, "is_authenticated", False):
+        return AssignmentOccurrence.objects.none()
+    today = today or timezone.localdate()
+    return (
+        AssignmentOccurrence.objects.filter(
+            assignment__client=client, status=OccurrenceStatus.PENDING, available_from__gt=today
+        )
+        .exclude(assignment__status=AssignmentStatus.CANCELLED)
+        .filter(_active_link_q())
+        .select_related("assignment")
+        .order_by("available_from", "id")
+    )
+
+
+def occurrence_playable_for(*, client, occurrence_id: int, lock: bool = False) -> AssignmentOccurrence | None:
+    qs = occurrences_open_for(client=client)
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return qs.filter(pk=occurrence_id).first()
+
+
+def tracks_search(*, query: str, limit: int = MAX_SEARCH_RESULTS) -> list[Track]:
+    """Catalog search for curating: title, artist, album or genre containing every word."""
+    words = [w for w in (query or "").split() if w][:6]
+    if not words or len(query or "") > 200:
+        return []
+    qs = Track.objects.all()
+    for w in words:
+        qs = qs.filter(Q(title__icontains=w) | Q(artist__icontains=w) | Q(album__icontains=w) | Q(genre__icontains=w))
+    return list(qs.order_by("artist", "title", "id")[: max(1, min(int(limit), MAX_SEARCH_RESULTS))])
+
+
+def assignments_export(*, user) -> list[dict]:
+    """The person's assignments (as client or as therapist) for their data export."""
+    rows = Assignment.objects.filter(Q(client=user) | Q(therapist=user)).prefetch_related("occurrences")
+    return [
+        {
+            "role": "client" if a.client_id == user.pk else "therapist",
+            "kind": a.kind,
+            "playlist_id": a.playlist_id,
+            "instructions": a.instructions,
+            "repeat": a.repeat,
+            "status": a.status,
+            "created_at": a.created_at.isoformat(),
+            "occurrences": [
+                {"due_date": o.due_date.isoformat(), "status": o.status, "session_id": o.session_id}
+                for o in a.occurrences.all()
+            ],
+        }
+        for a in rows
+    ]
