@@ -471,20 +471,43 @@ def _survey_confidence(effective_raters: np.ndarray) -> np.ndarray:
     return w / (w + conf.CONFIDENCE_HALF_RATERS)
 
 
+def pooled_surveys(survey: Survey):
+    """The surveys whose answers make one survey label together with this survey's.
+
+    The rule: a track has ONE survey label (TrackLabel source=survey), so aggregating a survey
+    pools every counting answer (rater's `research_data` consent on) about the tracks rated in
+    it from ALL surveys that asked the same question the same way: the same response format
+    (picks and 0-4 intensities are not on one scale) and the same emotion focus (felt and
+    expressed emotion differ). A person who rated a track in two such surveys counts once, with
+    their latest answer. Aggregating a survey of another format or focus later replaces the
+    label with that group's answers: the label is the latest aggregated group's."""
+    return Survey.objects.filter(response_format=survey.response_format, emotion_focus=survey.emotion_focus)
+
+
 def _aggregate(run: LabelRun) -> tuple[dict, str]:
     from studies import labels as science
 
     survey = run.survey
     fmt = survey.response_format
     all_rated_tracks = set(Rating.objects.filter(survey=survey).values_list("track_id", flat=True))
+    pooled = pooled_surveys(survey)
+    pooled_ids = sorted(pooled.values_list("id", flat=True))
+    pooled_ratings = Rating.objects.filter(survey__in=pooled, track_id__in=all_rated_tracks)
     rows = list(
-        counting_ratings(survey=survey)
+        counting_ratings()
+        .filter(survey__in=pooled, track_id__in=all_rated_tracks)
         .select_related("user")
         .order_by("id")
-        .values_list("id", "user_id", "user__participant_code", "track_id", "answer", "attention_kind")
+        .values_list("id", "user_id", "user__participant_code", "track_id", "answer", "attention_kind", "survey_id")
     )
-    excluded = Rating.objects.filter(survey=survey).count() - len(rows)
-    regular = [r for r in rows if r[5] == AttentionKind.NONE]
+    excluded = pooled_ratings.count() - len(rows)
+    # One answer per (rater, track): a person's latest regular answer over the pooled surveys.
+    latest: dict[tuple[int, int], tuple] = {}
+    for r in rows:
+        if r[5] == AttentionKind.NONE:
+            latest[(r[1], r[3])] = r
+    regular = sorted(latest.values(), key=lambda r: r[0])
+    duplicates = sum(1 for r in rows if r[5] == AttentionKind.NONE) - len(regular)
     users = sorted({r[1] for r in rows})
     rater_of = {u: i for i, u in enumerate(users)}
     codes = [""] * len(users)
@@ -494,12 +517,13 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
     track_of = {t: i for i, t in enumerate(track_ids)}
 
     # Attention checks: repeats against the rater's first answer, gold tracks against their label.
-    first_answer = {(r[1], r[3]): r[4] for r in rows if r[5] != AttentionKind.REPEAT}
+    # (A repeat is compared with the first answer in its own survey.)
+    first_answer = {(r[6], r[1], r[3]): r[4] for r in rows if r[5] != AttentionKind.REPEAT}
     checks: list = []
     gold_labels: dict[int, Any] = {}
-    for _, user_id, _, track_id, answer, kind in rows:
-        if kind == AttentionKind.REPEAT and (user_id, track_id) in first_answer:
-            passed = science.repeat_check_passed(first_answer[(user_id, track_id)], answer, fmt)
+    for _, user_id, _, track_id, answer, kind, survey_id in rows:
+        if kind == AttentionKind.REPEAT and (survey_id, user_id, track_id) in first_answer:
+            passed = science.repeat_check_passed(first_answer[(survey_id, user_id, track_id)], answer, fmt)
             checks.append(science.AttentionCheck(rater_of[user_id], passed, f"repeated track #{track_id} answered inconsistently"))
         elif kind == AttentionKind.GOLD:
             if track_id not in gold_labels:
@@ -515,8 +539,12 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
         "ratings_used": len(regular),
         "attention_answers": len(rows) - len(regular),
         "ratings_excluded_no_consent": excluded,
+        "surveys_pooled": pooled_ids,
+        "answers_superseded": duplicates,
     }
     written = 0
+    labelled_ids: set[int] = set()
+    to_write: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     if regular:
         rater = np.array([rater_of[r[1]] for r in regular], dtype=np.int64)
         track = np.array([track_of[r[3]] for r in regular], dtype=np.int64)
@@ -528,13 +556,9 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
         labelled = np.flatnonzero(agg.n_raters > 0)
         confidence = _survey_confidence(agg.effective_raters)
         ids = np.array(track_ids, dtype=np.int64)
-        with transaction.atomic():
-            for n in sorted(set(int(agg.n_raters[i]) for i in labelled)):
-                sel = labelled[agg.n_raters[labelled] == n]
-                written += track_labels_bulk_set(
-                    track_ids=ids[sel], source=LabelSource.SURVEY, gems=agg.soft_labels[sel],
-                    confidence=confidence[sel], rater_count=n,
-                )
+        for n in sorted(set(int(agg.n_raters[i]) for i in labelled)):
+            sel = labelled[agg.n_raters[labelled] == n]
+            to_write.append((ids[sel], agg.soft_labels[sel], confidence[sel], n))
         figures["alpha"] = {
             "overall": _nan_to_none(agreement.overall),
             "per_category": {k: _nan_to_none(v) for k, v in agreement.per_category.items()},
@@ -556,30 +580,37 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
         figures["iterations"] = agg.iterations
         figures["converged"] = agg.converged
         labelled_ids = {int(ids[i]) for i in labelled}
-        # Survey labels replace machine guesses from audio (the human/machine feedback loop).
-        replaced, _ = TrackLabel.objects.filter(track_id__in=labelled_ids, source=LabelSource.MER).delete()
-        if replaced:
-            catalog_touch()
-        figures["mer_labels_replaced"] = replaced
     else:
         figures["alpha"] = None
         figures["raters"] = []
-        labelled_ids = set()
 
-    # Tracks this survey labelled before whose answers no longer count (consent revoked):
-    # their survey label goes unless another survey still has counting answers for them.
-    orphaned = all_rated_tracks - labelled_ids
-    if orphaned:
-        still_rated = set(
-            counting_ratings().filter(track_id__in=orphaned, is_attention_check=False)
-            .exclude(survey=survey).values_list("track_id", flat=True)
-        )
-        gone = orphaned - still_rated
-        if gone:
-            removed, _ = TrackLabel.objects.filter(track_id__in=gone, source=LabelSource.SURVEY).delete()
-            if removed:
+    # One transaction: readers never see new survey labels next to the MER guesses they
+    # replace, nor a half-removed set of orphans.
+    with transaction.atomic():
+        for sel_ids, gems, conf_values, n in to_write:
+            written += track_labels_bulk_set(
+                track_ids=sel_ids, source=LabelSource.SURVEY, gems=gems, confidence=conf_values, rater_count=n,
+            )
+        if labelled_ids:
+            # Survey labels replace machine guesses from audio (the human/machine feedback loop).
+            replaced, _ = TrackLabel.objects.filter(track_id__in=labelled_ids, source=LabelSource.MER).delete()
+            if replaced:
                 catalog_touch()
-            figures["labels_removed"] = removed
+            figures["mer_labels_replaced"] = replaced
+        # Tracks this survey labelled before whose answers no longer count (consent revoked):
+        # their survey label goes unless another survey still has counting answers for them.
+        orphaned = all_rated_tracks - labelled_ids
+        if orphaned:
+            still_rated = set(
+                counting_ratings().filter(track_id__in=orphaned, is_attention_check=False)
+                .exclude(survey__in=pooled_ids).values_list("track_id", flat=True)
+            )
+            gone = orphaned - still_rated
+            if gone:
+                removed, _ = TrackLabel.objects.filter(track_id__in=gone, source=LabelSource.SURVEY).delete()
+                if removed:
+                    catalog_touch()
+                figures["labels_removed"] = removed
     figures["tracks_labelled"] = written
     message = f"{written} tracks labelled from {len(regular)} answers by {len(users)} rater{'' if len(users) == 1 else 's'}."
     if excluded:

@@ -139,6 +139,74 @@ def test_propagation_without_survey_labels_fails_with_a_message(tracks, django_c
     assert not TrackLabel.objects.filter(source="propagated").exists()
 
 
+def test_two_surveys_rating_one_track_make_one_label_from_both(make_survey, tracks, make_user, submit):
+    """A track rated in surveys A and B: aggregating either gives the label of all raters of
+    both (same format and focus), not only the last-aggregated survey's."""
+    from studies.surveys.services import label_run_now
+
+    a, b = make_survey(title="A"), make_survey(title="B")
+    in_a = [make_user("participant", research_data=True) for _ in range(2)]
+    in_b = [make_user("participant", research_data=True) for _ in range(3)]
+    both = make_user("participant", research_data=True)
+    for u in in_a:
+        submit(u, a, tracks[0], picks=("sadness",))
+    for u in in_b:
+        submit(u, b, tracks[0], picks=("power",))
+    submit(both, a, tracks[0], picks=("power",))
+    submit(both, b, tracks[0], picks=("sadness",))  # a person counts once: their latest answer
+    submit(in_b[0], b, tracks[1], picks=("tension",))
+    run_a = label_run_now(kind=RunKind.AGGREGATE, survey=a)
+    assert run_a.status == RunStatus.DONE, run_a.message
+    assert sorted(run_a.figures["surveys_pooled"]) == sorted([a.pk, b.pk]) and run_a.figures["answers_superseded"] == 1
+    label = TrackLabel.objects.get(track=tracks[0], source="survey")
+    assert label.rater_count == 6
+    assert {r["code"] for r in run_a.figures["raters"]} == {u.participant_code for u in [*in_a, *in_b, both]}
+    assert not TrackLabel.objects.filter(track=tracks[1], source="survey").exists()  # only rated in B
+
+    run_b = label_run_now(kind=RunKind.AGGREGATE, survey=b)
+    assert run_b.status == RunStatus.DONE, run_b.message
+    assert TrackLabel.objects.get(track=tracks[0], source="survey").rater_count == 6  # B did not drop A's raters
+    assert TrackLabel.objects.get(track=tracks[1], source="survey").rater_count == 1
+
+
+def test_surveys_of_another_format_or_focus_are_not_pooled(make_survey, tracks, make_user, submit):
+    from studies.surveys.services import label_run_now
+
+    felt = make_survey(title="felt")
+    expressed = make_survey(title="expressed", emotion_focus="expressed")
+    intensity = make_survey(title="intensity", response_format="intensity")
+    for s in (felt, expressed, intensity):
+        for _ in range(2):
+            submit(make_user("participant", research_data=True), s, tracks[0])
+    run = label_run_now(kind=RunKind.AGGREGATE, survey=felt)
+    assert run.figures["surveys_pooled"] == [felt.pk]
+    assert TrackLabel.objects.get(track=tracks[0], source="survey").rater_count == 2
+
+
+def test_label_writes_roll_back_together(make_survey, tracks, make_user, submit, monkeypatch):
+    """The label upsert, the MER-label delete and the orphan delete are one transaction: a
+    failure in the last leaves the earlier ones undone."""
+    from recommender.services import track_label_set
+    from studies.surveys import services
+    from studies.surveys.services import label_run_now
+
+    survey = make_survey()
+    rater = make_user("participant", research_data=True)
+    submit(rater, survey, tracks[0], picks=("sadness",))
+    track_label_set(track=tracks[0], source="mer", gems=[0, 0, 0, 0, 0, 1, 0, 0, 0], confidence=0.5)
+    real_touch = services.catalog_touch
+
+    def boom():
+        real_touch()
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "catalog_touch", boom)
+    run = label_run_now(kind=RunKind.AGGREGATE, survey=survey)
+    assert run.status == RunStatus.FAILED and "database went away" in run.message
+    assert not TrackLabel.objects.filter(track=tracks[0], source="survey").exists()
+    assert TrackLabel.objects.filter(track=tracks[0], source="mer").exists()
+
+
 def test_aggregation_needs_a_survey(db):
     from django.core.exceptions import ValidationError
 
