@@ -216,6 +216,8 @@ def session_start(
         target, target_source = desired, TargetSource.STATED
     pre_va, target_va = current.va(), target.va()
     if math.hypot(pre_va[0] - target_va[0], pre_va[1] - target_va[1]) < 1e-3:
+        if target_source == TargetSource.MAPPING:
+            raise ValidationError({"desired": "Attune's suggestion for this mood is where you are already; say where you would like to be."})
         raise ValidationError({"desired": "The desired mood is where you are already; choose another or let Attune suggest."})
 
     now = timezone.now()

@@ -355,3 +355,10 @@ def test_a_retry_of_an_event_whose_track_was_replanned_still_answers_with_the_or
     assert created is False and again.pk == original.pk
     with pytest.raises(ValidationError):
         services.event_record(**{**args, "event_id": uuid.uuid4()})
+
+
+def test_mapping_target_equal_to_the_current_mood_asks_for_a_target(participant, catalog):
+    joyful = MoodInput(gems=tuple(one_hot_gems("joyful_activation")))  # read as happy -> joyful activation
+    with pytest.raises(ValidationError, match="suggestion"):
+        start(participant, current=joyful, desired=None)
+    assert ListeningSession.objects.count() == 0
