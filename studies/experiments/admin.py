@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -12,11 +13,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts.selectors import users_with_consent
 from studies import plots, stats
 from studies.experiments import exports, selectors, services
 from studies.experiments.forms import FROZEN_AFTER_START, ExperimentForm, PowerQueryForm, VariantForm
 from studies.experiments.models import Experiment, Exposure, SecondaryMetric, Status, Variant
 from studies.experiments.tasks import analysis_recompute
+
+RESEARCH = "research_data"
 
 
 class VariantInline(admin.TabularInline):
@@ -91,15 +95,19 @@ class ExperimentAdmin(admin.ModelAdmin):
         return ", ".join(labels.get(m, m) for m in obj.secondary_metrics) or "—"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("variants")
+        # One query for the list: the analysable exposures (research consent still on) counted
+        # in SQL, not one COUNT per row.
+        analysable = Count("exposures", filter=Q(exposures__user__in=users_with_consent(purpose=RESEARCH).values("pk")),
+                           distinct=True)
+        return super().get_queryset(request).prefetch_related("variants").annotate(analysable_exposures=analysable)
 
     @admin.display(description="variants")
     def variant_count(self, obj: Experiment) -> int:
         return len(obj.variants.all())
 
-    @admin.display(description="sessions exposed")
+    @admin.display(description="sessions exposed (analysable)", ordering="analysable_exposures")
     def exposure_count(self, obj: Experiment) -> int:
-        return obj.exposures.count()
+        return obj.analysable_exposures
 
     @admin.display(description="results")
     def results_link(self, obj: Experiment) -> str:
@@ -284,6 +292,10 @@ class ExposureAdmin(admin.ModelAdmin):
     list_select_related = ["experiment", "variant"]
     fields = ["participant_code", "experiment", "variant", "session_id", "reason", "created_at"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # People who withdrew research consent are not shown (they are not analysed either).
+        return super().get_queryset(request).filter(user__in=users_with_consent(purpose=RESEARCH).values("pk"))
 
     def has_add_permission(self, request):
         return False

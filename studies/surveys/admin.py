@@ -17,10 +17,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts.selectors import users_with_consent
 from emotion.vocab import GEMS_INFO
 from studies.surveys import exports, figures
 from studies.surveys.models import LabelRun, Rating, RunKind, RunStatus, Survey
-from studies.surveys.selectors import latest_run, runs_for, survey_progress
+from studies.surveys.selectors import RESEARCH, latest_run, runs_for, survey_progress
 from studies.surveys.services import label_run_start, survey_close, survey_open, survey_pause
 
 _GEMS_LABEL = {e.name: f"{e.emoji} {e.label}" for e in GEMS_INFO}
@@ -121,6 +122,14 @@ class SurveyAdmin(admin.ModelAdmin):
             '<progress max="100" value="{}" aria-label="ratings collected">{} %</progress> {} / {}',
             p.percent, p.percent, p.ratings, p.wanted,
         )
+
+    def has_delete_permission(self, request, obj=None):
+        # Rating.survey cascades: deleting a survey with answers would delete participants'
+        # data (including people who withdrew and are hidden here). Close it instead. The
+        # bulk action is refused too: it needs delete permission on the answers (RatingAdmin).
+        if obj is not None and Rating.objects.filter(survey=obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -274,10 +283,18 @@ class RatingAdmin(admin.ModelAdmin):
             return ", ".join(_GEMS_LABEL[p] for p in rating.picks)
         return " ".join(str(v) for v in rating.answer)
 
+    def get_queryset(self, request):
+        # Only answers that count: a person who withdrew research consent is not shown.
+        return super().get_queryset(request).filter(user__in=users_with_consent(purpose=RESEARCH).values("pk"))
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Participants' answers go only through their own erasure (accounts.privacy).
         return False
 
 

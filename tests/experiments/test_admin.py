@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -298,3 +299,39 @@ def test_results_page_of_an_experiment_without_sessions(researcher_client, make_
                                   follow=True).content.decode()
     assert "not enough data yet" in page and 'data-testid="plot-' not in page
     assert "no exposures recorded yet" in page
+
+
+def test_exposure_admin_hides_withdrawn_people_and_list_counts_in_one_query(
+    researcher_client, make_experiment, consenting
+):
+    from accounts.services import consent_set
+    from studies.experiments.models import Exposure
+
+    exp = make_experiment(start=True)
+    variant = exp.variants.first()
+    stay, leave = consenting(), consenting()
+    for n, user in enumerate([stay, leave, stay]):
+        Exposure.objects.create(experiment=exp, variant=variant, user=user, session_id=9000 + n,
+                                participant_code=user.participant_code)
+    consent_set(user=leave, purpose="research_data", granted=False)
+    page = researcher_client.get(reverse("admin:experiments_exposure_changelist")).content.decode()
+    assert stay.participant_code in page and leave.participant_code not in page
+    gone = Exposure.objects.get(user=leave)
+    assert researcher_client.get(reverse("admin:experiments_exposure_change", args=[gone.pk])).status_code == 302
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:experiments_experiment_changelist")
+    researcher_client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        researcher_client.get(url)
+    for i in range(4):  # more experiments must not mean more queries
+        other = make_experiment(start=True)
+        Exposure.objects.create(experiment=other, variant=other.variants.first(), user=stay, session_id=9100 + i,
+                                participant_code=stay.participant_code)
+    with CaptureQueriesContext(connection) as five:
+        body = researcher_client.get(url).content.decode()
+    assert len(five) == len(one)
+    counts = re.findall(r'<td class="field-exposure_count">(\d+)</td>', body)
+    assert sorted(counts) == ["1", "1", "1", "1", "2"]  # the withdrawn person's exposure is not counted

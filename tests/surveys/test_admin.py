@@ -212,3 +212,36 @@ def test_view_only_staff_cannot_run_or_change_status(client, make_user, survey):
     assert response.status_code in (200, 302)
     survey.refresh_from_db()
     assert survey.status == SurveyStatus.OPEN and not LabelRun.objects.exists()
+
+
+def test_rating_admin_lists_counting_answers_only_and_deletes_nothing(researcher_client, rated, raters, make_user,
+                                                                    submit, tracks):
+    from accounts.services import consent_set
+    from studies.surveys.models import Rating
+
+    shy = make_user("participant", research_data=True)
+    submit(shy, rated, tracks[0])
+    consent_set(user=shy, purpose="research_data", granted=False)
+    hidden = Rating.objects.get(user=shy)
+    page = researcher_client.get(reverse("admin:surveys_rating_changelist")).content.decode()
+    assert raters[0].participant_code in page and shy.participant_code not in page
+    assert "18 ratings" in page or "18 rating" in page
+    assert researcher_client.get(reverse("admin:surveys_rating_change", args=[hidden.pk])).status_code == 302
+    shown = Rating.objects.filter(user=raters[0]).first()
+    assert researcher_client.get(reverse("admin:surveys_rating_delete", args=[shown.pk])).status_code == 403
+    researcher_client.post(reverse("admin:surveys_rating_changelist"),
+                           {"action": "delete_selected", "_selected_action": [shown.pk], "post": "yes"})
+    assert Rating.objects.filter(pk=shown.pk).exists() and Rating.objects.count() == 19
+
+
+def test_a_survey_with_answers_cannot_be_deleted(researcher_client, rated, make_survey):
+    from studies.surveys.models import Rating
+
+    assert researcher_client.get(reverse("admin:surveys_survey_delete", args=[rated.pk])).status_code == 403
+    assert researcher_client.post(reverse("admin:surveys_survey_delete", args=[rated.pk]), {"post": "yes"}).status_code == 403
+    researcher_client.post(reverse("admin:surveys_survey_changelist"),
+                           {"action": "delete_selected", "_selected_action": [rated.pk], "post": "yes"})
+    assert Survey.objects.filter(pk=rated.pk).exists() and Rating.objects.filter(survey=rated).count() == 18
+    empty = make_survey(title="No answers yet")
+    assert researcher_client.post(reverse("admin:surveys_survey_delete", args=[empty.pk]), {"post": "yes"}).status_code == 302
+    assert not Survey.objects.filter(pk=empty.pk).exists()
