@@ -93,7 +93,7 @@
     index = current ? queue.findIndex((t) => t.position === current.position) : -1;
     if (index < 0) index = queue.findIndex((t) => !finished.has(t.position));
     replannedEl.hidden = false;
-    replannedEl.textContent = "The rest of the playlist was adapted to how you seem to feel (" + info.mode + "): " + info.reason + ".";
+    replannedEl.textContent = "The rest of the playlist was adapted to how you seem to feel (" + info.replan_mode + "): " + info.replan_reason + ".";
     const now = track();
     if (current && now && now.track_id !== current.track_id) {
       load();

@@ -213,7 +213,11 @@ class SessionEventsApi(APIView):
             "replanned": None,
         }
         if result.replan is not None:
-            body["replanned"] = {"reason": result.replan.reason, "mode": result.replan.mode, **_session_payload(result.session)}
+            body["replanned"] = {
+                **_session_payload(result.session),
+                "replan_reason": result.replan.reason,
+                "replan_mode": result.replan.mode,
+            }
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

@@ -183,6 +183,7 @@ def replan_decision(
         return ReplanDecision(False, "the mood is moving toward the target", progress)
     current = np.clip(now_mean, -1.0, 1.0)
     mode, new_target, how = seed_decision(current, target, modulate_radius)
+    how = how.replace("the favourite feels", "the target feels")  # design 001's rule, with the target as reference
     new_target = np.clip(new_target, -1.0, 1.0)
     if np.linalg.norm(new_target - current) < 1e-3:  # already there: aim a little past the current point
         new_target = np.clip(current + 0.05 * np.sign(target - current + 1e-9), -1.0, 1.0)

@@ -172,3 +172,21 @@ def test_list_own_sessions(started):
     r = c.get("/api/sessions/")
     assert r.status_code == 200 and [x["id"] for x in r.json()["sessions"]] == [s["id"]]
     assert c.get(f"/api/sessions/{s['id']}/").json()["queue"][0]["position"] == 0
+
+
+def test_a_finished_track_that_triggers_a_replan_returns_the_new_queue(started, settings):
+    from studies.listening.models import EmotionTraceSecond
+
+    settings.ATTUNE_LISTENING_REPLAN_AFTER_TRACKS = 1
+    c, s = started
+    EmotionTraceSecond.objects.bulk_create(
+        [EmotionTraceSecond(session_id=s["id"], t=t, second=t, valence=-0.6, arousal=-0.4) for t in range(30)]
+    )
+    r = c.post(f"/api/sessions/{s['id']}/events/", event(s, 0, kind="skipped", seconds_played=1.0), format="json")
+    assert r.status_code == 201
+    replanned = r.json()["replanned"]
+    assert replanned is not None and replanned["replan_count"] == 1 and replanned["replan_mode"] in ("modulate", "enhance")
+    assert "target feels" in replanned["replan_reason"]
+    assert [q["position"] for q in replanned["queue"]] == [0, 1, 2, 3]
+    assert [q["plan"] for q in replanned["queue"]] == [0, 1, 1, 1]
+    assert replanned["queue"][0]["track_id"] == s["queue"][0]["track_id"]

@@ -112,3 +112,14 @@ def test_dashboard_panel_lists_recent_sessions(logged_in, catalog):
     logged_in.post(reverse("listening:session-new"), START_FORM)
     html = logged_in.get(reverse("dashboard")).content.decode()
     assert "Listening sessions" in html and "All my sessions" in html
+
+
+def test_player_camera_panel_follows_consent(client, make_user, catalog):
+    for consents, expect in (({}, "camera is off because"), ({"webcam_inference": True}, 'data-testid="cam-start"')):
+        user = make_user(**consents)
+        client.force_login(user)
+        client.post(reverse("listening:session-new"), START_FORM)
+        s = ListeningSession.objects.filter(user=user).get()
+        html = client.get(reverse("listening:session-play", args=[s.pk])).content.decode()
+        assert expect in html
+    assert "Nothing from the camera is saved" in html  # webcam on, but no emotion_trace consent
