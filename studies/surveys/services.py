@@ -143,6 +143,12 @@ def _scale(value: Any, asked: bool, what: str) -> int | None:
     return _int_in(value, 1, 5, what)
 
 
+def _lock_participant(user) -> None:
+    """Lock this person's user row until the transaction ends (a no-op on SQLite, where the
+    IMMEDIATE transaction already serialises writers)."""
+    type(user).objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
 def rating_submit(
     *,
     user,
@@ -194,6 +200,9 @@ def rating_submit(
 
     try:
         with transaction.atomic():
+            # Parallel submits by one person (two tabs, a retried request) queue here, so the
+            # checks below (already rated? quota reached?) see each other's answers.
+            _lock_participant(user)
             previous = Rating.objects.filter(survey=survey, track_id=track_id, user=user).exclude(
                 attention_kind=AttentionKind.REPEAT
             )
@@ -412,11 +421,13 @@ class _RunProgress:
         LabelRun.objects.filter(pk=self.run.pk).update(progress=value, message=message[:500])
 
 
-def _run_begin(run: LabelRun) -> None:
-    run.status = RunStatus.RUNNING
-    run.started_at = timezone.now()
-    run.progress = 0.0
-    run.save(update_fields=["status", "started_at", "progress"])
+def label_run_claim(*, run_id: int) -> bool:
+    """Move a pending run to running in one conditional UPDATE: exactly one caller gets True,
+    however many workers were handed the same run."""
+    changed = LabelRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
+        status=RunStatus.RUNNING, started_at=timezone.now(), progress=0.0
+    )
+    return changed == 1
 
 
 def _run_finish(run: LabelRun, *, figures: dict, message: str) -> LabelRun:
@@ -440,9 +451,11 @@ def _run_fail(run: LabelRun, message: str) -> LabelRun:
 def label_run_execute(*, run_id: int) -> LabelRun:
     """Run a queued LabelRun (called by the Celery tasks). Failures are recorded on the run."""
     run = LabelRun.objects.select_related("survey").get(pk=run_id)
-    if run.status in (RunStatus.DONE, RunStatus.RUNNING):
+    if not label_run_claim(run_id=run.pk):
+        # Done, failed, or another worker has it (Celery acks_late redelivers tasks).
+        run.refresh_from_db()
         return run
-    _run_begin(run)
+    run.refresh_from_db()
     work: dict[str, Callable[[LabelRun], tuple[dict, str]]] = {
         RunKind.AGGREGATE: _aggregate,
         RunKind.PROPAGATE: _propagate,

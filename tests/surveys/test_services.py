@@ -221,3 +221,40 @@ class TestNextTrack:
         survey = survey_pause(survey=survey)
         with pytest.raises(ValidationError):
             next_track_for(user=make_user("participant", research_data=True), survey=survey)
+
+
+class TestParallelSubmits:
+    def test_quota_is_counted_after_the_participant_lock(self, make_survey, tracks, rater, submit, monkeypatch):
+        """Two submits racing past the quota: the second one's count runs after it has the
+        person's lock, so it sees the answer the first committed while it waited."""
+        from studies.surveys import services
+
+        survey = make_survey(tracks_per_participant=2)
+        submit(rater, survey, tracks[0])
+        real_lock = services._lock_participant
+        raced = {}
+
+        def lock_while_another_submit_commits(user):
+            if not raced:  # the parallel request commits its answer first
+                raced["done"] = True
+                Rating.objects.create(survey=survey, track=tracks[1], user=user, answer=[0] * 8 + [1],
+                                      listened_seconds=12.0)
+            real_lock(user)
+
+        monkeypatch.setattr(services, "_lock_participant", lock_while_another_submit_commits)
+        with pytest.raises(ValidationError, match="already rated the 2 songs"):
+            submit(rater, survey, tracks[2])
+        # (the simulated parallel answer lived in our transaction, so it rolled back with it)
+        assert raced and not Rating.objects.filter(survey=survey, user=rater, track=tracks[2]).exists()
+
+    def test_the_lock_is_taken_inside_the_answer_transaction(self, survey, tracks, rater, submit, monkeypatch):
+        from django.db import connection
+
+        from studies.surveys import services
+
+        seen = []
+        real_lock = services._lock_participant
+        monkeypatch.setattr(services, "_lock_participant",
+                            lambda user: (seen.append((user.pk, connection.in_atomic_block)), real_lock(user)))
+        submit(rater, survey, tracks[0])
+        assert seen == [(rater.pk, True)]

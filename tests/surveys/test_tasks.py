@@ -293,3 +293,28 @@ def test_labelling_without_a_model_fails_with_a_message(descriptor_catalog, djan
     assert ml_label_new_tracks_mer.delay().get() == RunStatus.FAILED  # the scheduled form makes its own run
     assert LabelRun.objects.filter(kind=RunKind.LABEL_MER).count() == 2
     assert not TrackLabel.objects.filter(source="mer").exists()
+
+
+def test_a_run_is_claimed_once_however_often_its_task_is_delivered(survey, tracks, make_user, submit, monkeypatch):
+    """Celery acks_late may deliver a task twice (even while the first is running): only the
+    worker whose UPDATE moved the run from pending to running does the work."""
+    from studies.surveys import services, tasks
+    from studies.surveys.models import LabelRun
+
+    submit(make_user("participant", research_data=True), survey, tracks[0])
+    run = LabelRun.objects.create(kind=RunKind.AGGREGATE, survey=survey)
+    calls = []
+    real = services._aggregate
+
+    def aggregate_and_get_redelivered(r):
+        calls.append(r.pk)
+        assert tasks.aggregate_survey(r.pk) == RunStatus.RUNNING  # the second delivery backs off
+        return real(r)
+
+    monkeypatch.setattr(services, "_aggregate", aggregate_and_get_redelivered)
+    assert tasks.aggregate_survey(run.pk) == RunStatus.DONE
+    assert tasks.aggregate_survey(run.pk) == RunStatus.DONE  # a late redelivery does nothing
+    assert calls == [run.pk]
+    assert services.label_run_claim(run_id=run.pk) is False
+    fresh = LabelRun.objects.create(kind=RunKind.AGGREGATE, survey=survey)
+    assert services.label_run_claim(run_id=fresh.pk) is True and services.label_run_claim(run_id=fresh.pk) is False
