@@ -15,11 +15,15 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from emotion.vocab import GEMS, N_GEMS
+from emotion.vocab import GEMS_INFO, N_GEMS
 from studies.surveys import conf
 from studies.surveys.models import Survey, SurveyStatus
 from studies.surveys.selectors import answers_given
 from studies.surveys.services import next_track_for, rating_submit, skip_check
+
+# (name, label) pairs: OpenAPI names this choice set "PicksEnum", distinct from the recommender's
+# plain-name GEMS choice ("EmotionEnum"), so the schema has no two names for one choice set.
+PICK_CHOICES = [(e.name, e.label) for e in GEMS_INFO]
 
 
 def _survey_or_404(survey_id: int) -> Survey:
@@ -81,7 +85,7 @@ class RatingSubmitApi(APIView):
         client_id = serializers.UUIDField()
         track_id = serializers.IntegerField(min_value=1)
         picks = serializers.ListField(
-            child=serializers.ChoiceField(choices=GEMS), required=False, allow_null=True, max_length=N_GEMS
+            child=serializers.ChoiceField(choices=PICK_CHOICES), required=False, allow_null=True, max_length=N_GEMS
         )
         intensities = serializers.ListField(
             child=serializers.IntegerField(), required=False, allow_null=True, max_length=N_GEMS + 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -146,7 +147,7 @@ def _scale(value: Any, asked: bool, what: str) -> int | None:
 def _lock_participant(user) -> None:
     """Lock this person's user row until the transaction ends (a no-op on SQLite, where the
     IMMEDIATE transaction already serialises writers)."""
-    type(user).objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
 
 
 def rating_submit(

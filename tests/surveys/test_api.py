@@ -229,3 +229,19 @@ def test_take_page_in_the_intensity_format_has_a_0_to_4_scale_per_emotion(rater_
     html = rater_client.get(reverse("surveys:survey-take", args=[survey.pk])).content.decode()
     assert html.count("data-intensity=") == 9 and 'name="intensity-sadness" value="4"' in html
     assert "<em>express</em>" in html and 'name="familiarity"' not in html and 'name="liking"' in html
+
+
+def test_openapi_schema_names_the_picks_choice_set_once(db):
+    """`check --deploy` warned "multiple names for the same choice set (PicksEnum)": the
+    surveys' picks and the recommender's emotion must not be one choice set with two names."""
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+
+    GENERATOR_STATS.reset()
+    with GENERATOR_STATS.silence():
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+    warnings = [w for w in GENERATOR_STATS._warn_cache if "choice set" in w or "Picks" in w or "survey" in w.lower()]
+    GENERATOR_STATS.reset()
+    assert warnings == []
+    picks = schema["components"]["schemas"]["PicksEnum"]
+    assert picks["enum"][0] == "wonder" and len(picks["enum"]) == 9
