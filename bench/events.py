@@ -6,7 +6,9 @@ Target (issue 6): at least 300 events/s sustained on this 2-core machine with p9
 What runs:
 - a temporary PostgreSQL database (127.0.0.1:5432, user postgres, trust auth) is created,
   migrated and dropped at the end;
-- uvicorn serves config.asgi with --workers W (default 2), CONN_MAX_AGE=0 as in production ASGI;
+- uvicorn serves config.asgi with --workers W (default 2), CONN_MAX_AGE=0 as in production ASGI,
+  and ATTUNE_LISTENING_EVENTS_THREADS=4 (the events API's pool of threads with persistent
+  connections; --events-threads 0 measures the plain request-thread path);
 - participants with an active session each (started an hour ago, a queue of 12 tracks of
   5 minutes) log in through Django sessions; every request carries the session cookie and
   the CSRF header, exactly as the player page does;
@@ -273,6 +275,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--batches", default="5,10", help="batch sizes of the batched phases, comma-separated")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--events-threads", type=int, default=4,
+                        help="ATTUNE_LISTENING_EVENTS_THREADS for the server (0 = the request thread)")
     args = parser.parse_args()
     batch_sizes = [int(b) for b in args.batches.split(",") if b.strip()]
 
@@ -286,6 +290,7 @@ def main() -> None:
             "SECRET_KEY": "bench-not-secret-" + "x" * 40,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "CONN_MAX_AGE": "0",  # under ASGI each request runs in its own thread: persistent connections would leak
+            "ATTUNE_LISTENING_EVENTS_THREADS": str(args.events_threads),
             "MEDIA_ROOT": str(workdir / "media"),
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
@@ -347,7 +352,7 @@ def main() -> None:
         acknowledged = sum(p.acknowledged_new for p in phases)
         replans = pg_count(dbname, "SELECT count(*) FROM listening_playbackevent WHERE kind = 'replanned'")
 
-        print(f"\nPlayback events -> uvicorn --workers {args.workers} -> PostgreSQL ({os.cpu_count()} cores, shared machine; "
+        print(f"\nPlayback events -> uvicorn --workers {args.workers} (events threads {args.events_threads}) -> PostgreSQL ({os.cpu_count()} cores, shared machine; "
               f"1-min load average {load_before[0]:.1f} before, {load_after[0]:.1f} after)")
         header = f"{'phase':<60} {'req':>6} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'retries':>8} {'errors':>7}"
         print(header)

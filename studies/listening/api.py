@@ -16,17 +16,31 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emotion.vocab import FER
 from studies.listening import conf, selectors, services
 from studies.listening.mood import MoodError, MoodInput
 
 MAX_BODY_BYTES = 256 * 1024
 
 
+MOOD_SCHEMA = {
+    "type": "object",
+    "description": "Exactly one of: gems (9 intensities), valence + arousal (each in [-1, 1]), fer (an expression).",
+    "properties": {
+        "gems": {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 9, "maxItems": 9},
+        "valence": {"type": "number", "minimum": -1, "maximum": 1},
+        "arousal": {"type": "number", "minimum": -1, "maximum": 1},
+        "fer": {"type": "string", "enum": list(FER)},
+    },
+}
+
+
+@extend_schema_field(MOOD_SCHEMA)
 class MoodField(serializers.Field):
     """A mood object: {"gems": [9 numbers]} | {"valence": v, "arousal": a} | {"fer": label}."""
 
@@ -246,8 +260,9 @@ class SessionCompleteApi(APIView):
 # with CONN_MAX_AGE=0, closes) a PostgreSQL connection per request; persistent connections
 # would leak one per request. Playback events are the hot path (bench/events.py), so their
 # API runs in a small fixed pool of threads per server process that keep their connection:
-# no connect and no cold backend per event. Set ATTUNE_LISTENING_EVENTS_THREADS=0 to run it
-# in the request thread (the test suite does, so tests see their own transaction).
+# no connect and no cold backend per event. It is off by default (ATTUNE_LISTENING_EVENTS_THREADS
+# = 0: the request thread, as every other view; tests must stay so to see their transaction);
+# production sets it, e.g. ATTUNE_LISTENING_EVENTS_THREADS=4 in the web process's environment.
 
 _events_view = SessionEventsApi.as_view()
 _pool: ThreadPoolExecutor | None = None
