@@ -8,13 +8,17 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import dashboard, demo, privacy
+        from recommender.selectors import register_profile_provider
         from studies.surveys.demo import demo_step
+        from studies.surveys.providers import survey_profile
         from studies.surveys.selectors import surveys_panel_for
         from studies.surveys.services import ratings_erase, ratings_export
 
         # A person's survey answers: in their export always; erased with the account unless
         # they had research_data on (then they stay, keyed only by participant code).
         privacy.register(privacy.DataSection(name="survey_ratings", export=ratings_export, erase=ratings_erase))
+        # The listener's own answers teach the `personal` strategy (their data, for themselves).
+        register_profile_provider(survey_profile)
         demo.register(demo.DemoStep(name="survey", run=demo_step, order=60))
         dashboard.register(
             dashboard.Panel(
