@@ -48,11 +48,16 @@ def surveys_open() -> QuerySet[Survey]:
     return Survey.objects.filter(status=SurveyStatus.OPEN).order_by("-opened_at", "-id")
 
 
+def surveys_open_for(*, viewer) -> QuerySet[Survey]:
+    """Open surveys, each annotated with `mine`: how many answers this viewer gave in it."""
+    return surveys_open().annotate(mine=Count("ratings", filter=Q(ratings__user=viewer)))
+
+
 def surveys_panel_for(*, viewer) -> dict:
     """The dashboard panel's content for a participant: open surveys with their own counts."""
     from accounts.services import has_consent
 
-    surveys = list(surveys_open().annotate(mine=Count("ratings", filter=Q(ratings__user=viewer)))[:5])
+    surveys = list(surveys_open_for(viewer=viewer)[:5])
     return {
         "surveys": surveys,
         "rated": Rating.objects.filter(user=viewer).count(),

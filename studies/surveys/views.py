@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.services import has_consent
 from emotion.vocab import GEMS_INFO
 from studies.surveys.models import Survey, SurveyStatus
-from studies.surveys.selectors import RESEARCH, answers_given, surveys_open
+from studies.surveys.selectors import RESEARCH, answers_given, surveys_open_for
 
 
 @login_required
 def survey_list_view(request: HttpRequest) -> HttpResponse:
-    surveys = surveys_open().annotate(
-        mine=Count("ratings", filter=Q(ratings__user=request.user)),
-    )
+    surveys = surveys_open_for(viewer=request.user)
     return render(request, "surveys/survey_list.html", {
         "surveys": surveys, "consented": has_consent(request.user, RESEARCH),
     })

@@ -245,3 +245,16 @@ def test_openapi_schema_names_the_picks_choice_set_once(db):
     assert warnings == []
     picks = schema["components"]["schemas"]["PicksEnum"]
     assert picks["enum"][0] == "wonder" and len(picks["enum"]) == 9
+
+
+def test_surveys_open_for_counts_only_the_viewers_answers(make_survey, tracks, rater, make_user, submit):
+    from studies.surveys.selectors import surveys_open_for
+
+    survey = make_survey()
+    make_survey(title="Draft", open_it=False)
+    other = make_user("participant", research_data=True)
+    submit(rater, survey, tracks[0])
+    submit(rater, survey, tracks[1])
+    submit(other, survey, tracks[2])
+    assert [(s.pk, s.mine) for s in surveys_open_for(viewer=rater)] == [(survey.pk, 2)]
+    assert [s.mine for s in surveys_open_for(viewer=other)] == [1]
