@@ -506,10 +506,11 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
     all_rated_tracks = set(Rating.objects.filter(survey=survey).values_list("track_id", flat=True))
     pooled = pooled_surveys(survey)
     pooled_ids = sorted(pooled.values_list("id", flat=True))
-    pooled_ratings = Rating.objects.filter(survey__in=pooled, track_id__in=all_rated_tracks)
+    this_surveys_tracks = Rating.objects.filter(survey=survey).values("track_id")  # a subquery, any pool size
+    pooled_ratings = Rating.objects.filter(survey__in=pooled, track_id__in=this_surveys_tracks)
     rows = list(
         counting_ratings()
-        .filter(survey__in=pooled, track_id__in=all_rated_tracks)
+        .filter(survey__in=pooled, track_id__in=this_surveys_tracks)
         .select_related("user")
         .order_by("id")
         .values_list("id", "user_id", "user__participant_code", "track_id", "answer", "attention_kind", "survey_id")
