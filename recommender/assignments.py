@@ -468,3 +468,9 @@ def assignments_export(*, user) -> list[dict]:
         }
         for a in rows
     ]
+
+
+def assignments_erase(*, user) -> int:
+    """Erasure: the person's assignments, as client or as therapist (instructions are personal)."""
+    deleted, _ = Assignment.objects.filter(Q(client=user) | Q(therapist=user)).delete()
+    return deleted

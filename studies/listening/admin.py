@@ -37,8 +37,18 @@ class ListeningSessionAdmin(admin.ModelAdmin):
     def participant(self, obj):
         return obj.user.participant_code
 
+    def get_queryset(self, request):
+        """Only sessions of people whose research_data consent is on: withdrawing it takes
+        their sessions out of researchers' sight at once."""
+        from accounts.selectors import users_with_consent
+
+        return super().get_queryset(request).filter(user__in=users_with_consent(purpose="research_data"))
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # researchers are view-only on listening data

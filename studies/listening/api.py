@@ -8,6 +8,7 @@ still answer 200 with the stored event), not logged in 403.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,22 @@ class MoodField(serializers.Field):
         return value.as_dict()
 
 
+class FiniteFloatField(serializers.FloatField):
+    """A float that answers 400, not 500, for numbers too large for a float (huge JSON
+    integers raise OverflowError in float()) and refuses NaN/infinity."""
+
+    default_error_messages = {"overflow": "This number is too large.", "finite": "This number must be finite."}
+
+    def to_internal_value(self, data):
+        try:
+            value = super().to_internal_value(data)
+        except OverflowError:
+            self.fail("overflow")
+        if not math.isfinite(value):
+            self.fail("finite")
+        return value
+
+
 class StrictSerializer(serializers.Serializer):
     """Unknown keys are an error, not silently ignored."""
 
@@ -95,7 +112,7 @@ class QueueItemSerializer(serializers.Serializer):
     plan = serializers.IntegerField()
 
     def get_audio_url(self, item) -> str:
-        return item.track.audio_file.url if item.track.audio_file else ""
+        return item.track.audio_url if item.track.audio_file else ""
 
 
 class SessionOutputSerializer(serializers.Serializer):
@@ -144,7 +161,7 @@ class SessionListStartApi(APIView):
         current = MoodField()
         desired = MoodField(required=False, allow_null=True, default=None)
         length_tracks = serializers.IntegerField(required=False, allow_null=True, default=None)
-        length_minutes = serializers.FloatField(required=False, allow_null=True, default=None)
+        length_minutes = FiniteFloatField(required=False, allow_null=True, default=None)
         strategy = serializers.CharField(required=False, allow_null=True, default=None, max_length=32)
         mode = serializers.CharField(required=False, allow_null=True, default=None, max_length=16)
 
@@ -177,7 +194,7 @@ class EventInputSerializer(StrictSerializer):
     kind = serializers.CharField(max_length=16)
     track_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     position = serializers.IntegerField(min_value=0)
-    seconds_played = serializers.FloatField(required=False, allow_null=True, default=None)
+    seconds_played = FiniteFloatField(required=False, allow_null=True, default=None)
     occurred_at = serializers.DateTimeField()
     payload = serializers.DictField(required=False, default=dict)
 

@@ -32,7 +32,7 @@ class MoodInput:
         if self.gems is not None:
             try:
                 values = tuple(float(v) for v in self.gems)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise MoodError("GEMS intensities must be numbers.") from None
             if any(isinstance(v, bool) for v in self.gems):
                 raise MoodError("GEMS intensities must be numbers.")
@@ -55,7 +55,7 @@ class MoodInput:
                     raise MoodError(f"{name.capitalize()} must be a number.")
                 try:
                     v = float(raw)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise MoodError(f"{name.capitalize()} must be a number.") from None
                 if not math.isfinite(v) or abs(v) > 1.0:
                     raise MoodError(f"{name.capitalize()} must lie in [-1, 1].")

@@ -222,7 +222,7 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
                 "title": q.track.title,
                 "artist": q.track.artist,
                 "duration_s": q.track.duration_s,
-                "audio_url": q.track.audio_file.url if q.track.audio_file else "",
+                "audio_url": q.track.audio_url if q.track.audio_file else "",
                 "preview_url": q.track.preview_url,
                 "reason": q.reason,
             }

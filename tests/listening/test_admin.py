@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 
 
 def test_admin_lists_participant_codes_not_usernames(client, make_user, make_session):
-    person = make_user(username="secret-pseudonym")
+    person = make_user(username="secret-pseudonym", research_data=True)
     s = make_session(person, events=[("started", 0)])
     admin = get_user_model().objects.create_superuser(username="root", password="x-very-long-pass-9")
     client.force_login(admin)

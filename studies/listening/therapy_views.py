@@ -1,0 +1,320 @@
+"""Therapy pages (issue 7): a therapist assigns playlists to a client; the client starts an
+assigned listening; the therapist downloads the client's outcomes. Thin: forms -> services,
+reads through selectors that check the therapist's access themselves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.selectors import client_link_for, therapist_may_see_sessions
+from recommender import assignments
+from recommender.assignments import Schedule, TargetMood
+from recommender.csv_export import csv_lines
+from recommender.engine import STRATEGIES
+from studies.listening import selectors, services
+from studies.listening.mood import MoodInput
+from studies.listening.views import STRATEGY_HELP, MoodFields, _apply_errors, _instrument_context, _mood_fields
+
+ENGINE_STRATEGY_HELP = {
+    **STRATEGY_HELP,
+    "cluster": "Move from the current mood cluster to the target cluster.",
+    "personal": "Like iso, using what the client's own ratings say about which music moves them.",
+    "gan": "A generative model imagines a track per step; the closest real tracks are taken.",
+    "seed_track": "Start from a chosen track (give its id) and stay near or lift its mood.",
+}
+
+
+def _therapist_link(request, link_id: int):
+    if not request.user.is_therapist:
+        raise PermissionDenied("This page is for therapists.")
+    link = client_link_for(therapist=request.user, link_id=link_id)
+    if link is None:
+        raise Http404("No such client.")
+    return link
+
+
+class AssignmentForm(MoodFields):
+    kind = forms.ChoiceField(choices=[("generated", "generated"), ("curated", "curated")])
+    strategy = forms.ChoiceField(required=False, choices=[(s, s) for s in STRATEGIES])
+    seed_track_id = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    length_kind = forms.ChoiceField(choices=[("tracks", "tracks"), ("minutes", "minutes")], initial="tracks", required=False)
+    length_value = forms.FloatField(min_value=1, max_value=180, initial=6, required=False)
+    has_target = forms.BooleanField(required=False)
+    track_ids = forms.TypedMultipleChoiceField(required=False, coerce=int)  # choices checked by the service
+    instructions = forms.CharField(required=False, max_length=2000)
+    repeat = forms.ChoiceField(choices=[("once", "once"), ("daily", "daily"), ("weekly", "weekly")], initial="once")
+    due_date = forms.DateField(required=False)
+    start_date = forms.DateField(required=False)
+    days = forms.IntegerField(required=False, min_value=1, max_value=366, initial=14)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(_mood_fields("target"))
+        self.fields["track_ids"].valid_value = lambda value: True  # any id; the service checks the catalog
+
+    def clean_track_ids(self):
+        values = self.data.getlist("track_ids") if hasattr(self.data, "getlist") else []
+        try:
+            return [int(v) for v in values]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Track ids are whole numbers.") from None
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        wants_target = kind == "generated" or data.get("has_target")
+        data["target"] = None
+        if wants_target and not (kind == "generated" and data.get("strategy") == "mapping"):
+            try:
+                data["target"] = self.mood("target", required=True)
+            except forms.ValidationError as exc:
+                self.add_error(None, forms.ValidationError(f"Target mood: {exc.messages[0]}"))
+        if kind == "generated":
+            if not data.get("strategy"):
+                self.add_error("strategy", "Choose how the playlist moves.")
+            value = data.get("length_value")
+            if value is None:
+                self.add_error("length_value", "Give the length.")
+            elif data.get("length_kind") != "minutes" and value != int(value):
+                self.add_error("length_value", "The number of tracks is a whole number.")
+        return data
+
+    def schedule(self) -> Schedule:
+        d = self.cleaned_data
+        return Schedule(repeat=d["repeat"], due_date=d.get("due_date"), start_date=d.get("start_date"), days=d.get("days"))
+
+
+def _target(mood: MoodInput | None) -> TargetMood | None:
+    if mood is None:
+        return None
+    if mood.gems is not None:
+        return TargetMood(gems=tuple(mood.gems))
+    v, a = mood.va()
+    return TargetMood(valence=v, arousal=a)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = _therapist_link(request, link_id)
+    kind = request.POST.get("kind") or request.GET.get("kind") or "generated"
+    if kind not in ("generated", "curated"):
+        kind = "generated"
+    today = timezone.localdate()
+    form = AssignmentForm(
+        request.POST or None,
+        initial={"kind": kind, "strategy": "iso", "due_date": today + timedelta(days=7), "start_date": today, "days": 14, "repeat": "once"},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["kind"] == "curated":
+                assignments.assignment_create_curated(
+                    therapist=request.user,
+                    client=link.client,
+                    track_ids=data["track_ids"],
+                    instructions=data.get("instructions") or "",
+                    schedule=form.schedule(),
+                    target=_target(data["target"]),
+                )
+            else:
+                minutes = data["length_kind"] == "minutes"
+                assignments.assignment_create_generated(
+                    therapist=request.user,
+                    client=link.client,
+                    strategy=data["strategy"],
+                    target=_target(data["target"]),
+                    length_tracks=None if minutes else int(data["length_value"]),
+                    length_minutes=float(data["length_value"]) if minutes else None,
+                    instructions=data.get("instructions") or "",
+                    schedule=form.schedule(),
+                    seed_track_id=data.get("seed_track_id"),
+                )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Assigned to {link.client.username}.")
+            return redirect("therapist-client", link_id=link.pk)
+    chosen = []
+    if form.is_bound and kind == "curated":
+        ids = form.cleaned_data.get("track_ids") if hasattr(form, "cleaned_data") else []
+        from recommender.models import Track
+
+        by_id = {t.pk: t for t in Track.objects.filter(pk__in=ids or [])}
+        chosen = [by_id[i] for i in ids or [] if i in by_id]
+    return render(
+        request,
+        "recommender/assignments/new.html",
+        {
+            "link": link,
+            "client": link.client,
+            "kind": kind,
+            "form": form,
+            "chosen_tracks": chosen,
+            "strategies": [(s, ENGINE_STRATEGY_HELP.get(s, "")) for s in STRATEGIES],
+            **_instrument_context(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def assignment_cancel_view(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    if not request.user.is_therapist:
+        raise PermissionDenied("This page is for therapists.")
+    assignment = assignments.assignment_get(therapist=request.user, assignment_id=assignment_id)
+    if assignment is None:
+        raise Http404("No such assignment.")
+    try:
+        assignments.assignment_cancel(therapist=request.user, assignment_id=assignment.pk)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Assignment cancelled.")
+    link = client_link_for_client(request.user, assignment.client)
+    return redirect("therapist-client", link_id=link.pk) if link else redirect("therapist-clients")
+
+
+def client_link_for_client(therapist, client):
+    from accounts.selectors import clients_of
+
+    return clients_of(therapist=therapist).filter(client=client).first()
+
+
+@login_required
+@require_GET
+def track_search_view(request: HttpRequest) -> JsonResponse:
+    if not request.user.is_therapist:
+        return JsonResponse({"detail": "Only therapists curate playlists."}, status=403)
+    q = request.GET.get("q", "")
+    if len(q) > 200:
+        return JsonResponse({"detail": "The search is at most 200 characters."}, status=400)
+    tracks = assignments.tracks_search(query=q)
+    return JsonResponse(
+        {"results": [{"id": t.pk, "label": str(t), "genre": t.genre, "duration_s": t.duration_s} for t in tracks]}
+    )
+
+
+class AssignedStartForm(MoodFields):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(_mood_fields("current"))
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["current"] = self.mood("current")
+        except forms.ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assignment_start_view(request: HttpRequest, occurrence_id: int) -> HttpResponse:
+    occurrence = assignments.occurrence_playable_for(client=request.user, occurrence_id=occurrence_id)
+    if occurrence is None:
+        raise Http404("Nothing assigned to you to play here.")
+    form = AssignedStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.session_start(
+                user=request.user,
+                current=form.cleaned_data["current"],
+                desired=None,
+                length_tracks=None,
+                length_minutes=None,
+                strategy=None,
+                occurrence_id=occurrence.pk,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return redirect("listening:session-play", session_id=session.pk)
+    return render(
+        request,
+        "recommender/assignments/start.html",
+        {"occurrence": occurrence, "form": form, "n_tracks": occurrence.assignment.playlist.items.count(), **_instrument_context()},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def client_outcomes_csv_view(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = _therapist_link(request, link_id)
+    rows = selectors.client_outcomes(therapist=request.user, client=link.client)
+    if rows is None:
+        raise PermissionDenied("This client does not share their sessions with you.")
+    body = "".join(csv_lines(selectors.CLIENT_OUTCOME_COLUMNS, (row.csv_row() for row in rows)))
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="client-{link.client.participant_code}-outcomes.csv"'
+    return response
+
+
+# --- panels (registered in ListeningConfig.ready) ----------------------------------------------
+
+
+def therapist_assignments_panel(request, link) -> dict:
+    sharing = therapist_may_see_sessions(therapist=request.user, client=link.client)
+    rows = selectors.assignment_rows(therapist=request.user, client=link.client)
+    return {
+        "key": "assignments",
+        "sharing": sharing,
+        "rows": [
+            {**r, "cancel_url": reverse("listening:assignment-cancel", args=[r["assignment"].pk])} for r in rows
+        ],
+        "new_generated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=generated",
+        "new_curated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=curated",
+    }
+
+
+def client_assigned_panel(request) -> dict:
+    return {
+        "key": "assigned",
+        "open": list(assignments.occurrences_open_for(client=request.user)[:10]),
+        "upcoming": list(assignments.occurrences_upcoming_for(client=request.user)[:5]),
+    }
+
+
+def therapist_outcomes_panel(request, link) -> dict:
+    from studies.plots import MoodPath, mood_path_plot
+
+    rows = selectors.client_outcomes(therapist=request.user, client=link.client)
+    if rows is None:
+        raise PermissionDenied("Not sharing.")
+    recent = [r for r in rows if r.session.post_valence is not None][-6:]
+    paths_svg = ""
+    if recent:
+        paths_svg = mood_path_plot(
+            [
+                MoodPath(
+                    label=f"{r.session.created_at:%d %b %H:%M}",
+                    pre=(r.session.pre_valence, r.session.pre_arousal),
+                    post=(r.session.post_valence, r.session.post_arousal),
+                    target=(r.session.target_valence, r.session.target_arousal),
+                )
+                for r in recent
+            ],
+            title="Mood paths of the latest finished sessions",
+        )
+    return {
+        "key": "outcomes",
+        "rows": list(reversed(rows))[:20],
+        "summary": selectors.outcomes_summary(rows),
+        "shift_svg": selectors.shift_series_svg(rows),
+        "paths_svg": paths_svg,
+        "csv_url": reverse("listening:client-outcomes-csv", args=[link.pk]),
+    }

@@ -1,0 +1,254 @@
+"""Therapy sessions on assigned playlists (issue 7), the therapist's outcome reads, and the
+integration gaps: audio through the login-checked view, huge numbers, admin scope, history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from recommender.assignments import Schedule, TargetMood, assignment_create_curated, assignment_create_generated
+from studies.listening import hooks, selectors, services
+from studies.listening.models import ListeningSession
+from studies.listening.mood import MoodError, MoodInput
+
+
+@pytest.fixture
+def linked(make_user):
+    from accounts import therapists
+
+    therapist = make_user("therapist")
+    client = make_user("participant", therapist_sharing=True)
+    link = therapists.invite_accept(client=client, code=therapists.invite_create(therapist=therapist).code)
+    return therapist, client, link
+
+
+@pytest.fixture
+def assigned(linked, catalog):
+    therapist, client, link = linked
+    a = assignment_create_curated(
+        therapist=therapist, client=client, track_ids=[catalog[3].pk, catalog[7].pk, catalog[1].pk],
+        instructions="Eyes closed", schedule=Schedule(repeat="once", due_date=timezone.localdate() + timedelta(days=2)),
+        target=TargetMood(valence=0.5, arousal=-0.5),
+    )
+    return therapist, client, link, a, a.occurrences.get()
+
+
+def _start(client, occ, **kw):
+    return services.session_start(
+        user=client, current=MoodInput(valence=-0.5, arousal=0.5), desired=None, length_tracks=None,
+        length_minutes=None, strategy=None, occurrence_id=occ.pk, **kw,
+    )
+
+
+def test_assigned_session_plays_the_assigned_playlist_in_therapy_mode(assigned):
+    therapist, client, _, a, occ = assigned
+    calls = []
+    previous = hooks.register_strategy_chooser(lambda *, user, mode: calls.append(user) or hooks.StrategyChoice("random"))
+    try:
+        session = _start(client, occ)
+    finally:
+        hooks.register_strategy_chooser(previous)
+    assert calls == []  # experiments never claim an assigned session
+    assert session.mode == "therapy" and session.playlist_id == a.playlist_id and session.assignment_ref is None
+    assert (session.target_valence, session.target_arousal) == (0.5, -0.5) and session.target_source == "stated"
+    assert [q.track_id for q in selectors.session_queue(session=session)] == [i.track_id for i in a.playlist.items.all()]
+    occ.refresh_from_db()
+    a.refresh_from_db()
+    assert occ.status == "started" and occ.session_id == session.pk and a.status == "started"
+    services.session_complete(user=client, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.2),
+                              reflection_rating=4, reflection_text="ok")
+    occ.refresh_from_db()
+    a.refresh_from_db()
+    assert occ.status == "done" and a.status == "done"
+
+
+def test_an_assignment_without_target_uses_the_mapping_target(linked, catalog):
+    therapist, client, _ = linked
+    a = assignment_create_curated(therapist=therapist, client=client, track_ids=[catalog[0].pk], instructions="",
+                                  schedule=Schedule(repeat="once", due_date=timezone.localdate()))
+    session = _start(client, a.occurrences.get())
+    assert session.target_source == "mapping"
+
+
+def test_starting_twice_or_someone_elses_is_refused_and_writes_nothing(assigned, make_user):
+    _, client, _, _, occ = assigned
+    stranger = make_user("participant")
+    with pytest.raises(ValidationError):
+        _start(stranger, occ)
+    assert ListeningSession.objects.count() == 0
+    _start(client, occ)
+    with pytest.raises(ValidationError):
+        _start(client, occ)
+    with pytest.raises(ValidationError):
+        services.session_start(user=client, current=MoodInput(valence=0, arousal=0.5), desired=None,
+                               length_tracks=None, length_minutes=None, strategy=None, occurrence_id="x")
+    assert ListeningSession.objects.count() == 1
+
+
+def test_generated_assignment_session_and_start_page(linked, catalog, client):
+    therapist, user, _ = linked
+    a = assignment_create_generated(
+        therapist=therapist, client=user, strategy="iso", target=TargetMood(valence=0.6, arousal=-0.4),
+        length_tracks=3, length_minutes=None, instructions="Before sleep",
+        schedule=Schedule(repeat="daily", start_date=timezone.localdate(), days=3),
+    )
+    occ = a.occurrences.order_by("due_date").first()
+    url = reverse("listening:assignment-start", args=[occ.pk])
+    client.force_login(user)
+    page = client.get(url)
+    assert page.status_code == 200 and "Before sleep" in page.content.decode()
+    assert client.post(url, {}).status_code == 400  # no mood given
+    assert ListeningSession.objects.count() == 0
+    response = client.post(url, {"current_valence": "-0.4", "current_arousal": "0.6", "current_source": "va"})
+    assert response.status_code == 302
+    session = ListeningSession.objects.get()
+    assert response["Location"] == reverse("listening:session-play", args=[session.pk])
+    play = client.get(response["Location"]).content.decode()
+    assert 'data-testid="therapy-assigned"' in play
+    assert client.get(url).status_code == 404  # already started: nothing left to play today
+
+
+def test_outcomes_need_sharing_and_an_active_link(assigned, make_user):
+    from accounts import therapists
+    from accounts.services import consent_set
+
+    therapist, client, link, a, occ = assigned
+    session = _start(client, occ)
+    services.session_complete(user=client, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
+                              reflection_rating=5, reflection_text="")
+    rows = selectors.client_outcomes(therapist=therapist, client=client)
+    assert [r.session.pk for r in rows] == [session.pk] and rows[0].assignment_id == a.pk
+    expected_shift = rows[0].outcome.shift_toward_target
+    assert expected_shift > 0
+    arows = selectors.assignment_rows(therapist=therapist, client=client)
+    assert arows[0]["done"] == 1 and arows[0]["mean_shift"] == pytest.approx(expected_shift)
+    svg = selectors.shift_series_svg(rows)
+    assert svg.count("<rect") == 1 and 'role="img"' in svg and "closer to" in svg
+    assert selectors.client_outcomes(therapist=make_user("therapist"), client=client) is None
+    consent_set(user=client, purpose="therapist_sharing", granted=False)
+    assert selectors.client_outcomes(therapist=therapist, client=client) is None
+    assert selectors.assignment_rows(therapist=therapist, client=client)[0]["mean_shift"] is None
+    consent_set(user=client, purpose="therapist_sharing", granted=True)
+    therapists.link_end(user=therapist, link_id=link.pk)
+    assert selectors.client_outcomes(therapist=therapist, client=client) is None
+    assert selectors.assignment_rows(therapist=therapist, client=client) == []
+
+
+def test_outcomes_csv_neutralises_formulas(assigned, client):
+    therapist, user, link, _, occ = assigned
+    session = _start(user, occ)
+    services.session_complete(user=user, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
+                              reflection_rating=3, reflection_text="=HYPERLINK(1)")
+    client.force_login(therapist)
+    text = client.get(reverse("listening:client-outcomes-csv", args=[link.pk])).content.decode()
+    assert "'=HYPERLINK(1)" in text and user.username not in text
+
+
+def test_missed_task_and_its_beat_entry(assigned):
+    from django_celery_beat.models import PeriodicTask
+
+    from recommender.models import AssignmentOccurrence
+    from studies.listening.tasks import assignment_occurrences_mark_missed
+
+    _, _, _, a, occ = assigned
+    entry = PeriodicTask.objects.get(task="studies.listening.tasks.assignment_occurrences_mark_missed")
+    assert entry.enabled
+    AssignmentOccurrence.objects.filter(pk=occ.pk).update(
+        available_from=timezone.localdate() - timedelta(days=3), due_date=timezone.localdate() - timedelta(days=1)
+    )
+    assert assignment_occurrences_mark_missed.delay().get() == 1
+    a.refresh_from_db()
+    assert a.status == "missed"
+
+
+# --- integration gaps ---------------------------------------------------------------------
+
+
+def test_player_and_api_use_the_login_checked_audio_view(participant, catalog, client, tmp_path, settings):
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    for t in catalog:
+        t.audio_file.save(f"t{t.pk}.wav", ContentFile(b"RIFF0000WAVE"), save=True)
+    session = services.session_start(user=participant, current=MoodInput(valence=-0.5, arousal=0.5),
+                                     desired=MoodInput(valence=0.5, arousal=-0.5), length_tracks=3,
+                                     length_minutes=None, strategy="iso")
+    client.force_login(participant)
+    page = client.get(reverse("listening:session-play", args=[session.pk])).content.decode()
+    assert "/media/" not in page and "/tracks/" in page
+    api = APIClient()
+    api.force_authenticate(participant)
+    queue = api.get(f"/api/sessions/{session.pk}/").json()["queue"]
+    assert all(q["audio_url"] == reverse("recommender:track-audio", args=[q["track_id"]]) for q in queue)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"current": {"valence": 10**400, "arousal": 0}},
+        {"current": {"gems": [10**400] + [0] * 8}},
+        {"current": {"valence": -0.5, "arousal": 0.5}, "length_minutes": 10**400},
+    ],
+)
+def test_huge_numbers_are_a_400_not_a_500(participant, catalog, body):
+    api = APIClient()
+    api.force_authenticate(participant)
+    r = api.post("/api/sessions/", {"desired": {"valence": 0.5, "arousal": -0.5}, **body}, format="json")
+    assert r.status_code == 400 and r.json()
+    assert ListeningSession.objects.count() == 0
+
+
+def test_huge_seconds_played_is_a_400(participant, catalog):
+    api = APIClient()
+    api.force_authenticate(participant)
+    s = api.post("/api/sessions/", {"current": {"valence": -0.5, "arousal": 0.5}, "desired": {"valence": 0.5, "arousal": -0.5},
+                                    "length_tracks": 2}, format="json").json()
+    body = {"event_id": str(uuid.uuid4()), "kind": "progress", "track_id": s["queue"][0]["track_id"], "position": 0,
+            "seconds_played": 10**400, "occurred_at": timezone.now().isoformat()}
+    r = api.post(f"/api/sessions/{s['id']}/events/", body, format="json")
+    assert r.status_code == 400 and r.json()
+
+
+def test_mood_input_overflow_is_a_mood_error():
+    with pytest.raises(MoodError):
+        MoodInput(valence=10**400, arousal=0)
+    with pytest.raises(MoodError):
+        MoodInput(gems=(10**400,) + (0,) * 8)
+
+
+def test_admin_shows_only_consenting_participants_and_never_deletes(make_user, make_session, rf):
+    from django.contrib.admin.sites import site
+
+    from studies.listening.models import ListeningSession as LS
+
+    admin = site._registry[LS]
+    yes = make_user("participant", research_data=True)
+    no = make_user("participant", research_data=False)
+    s_yes, _ = make_session(yes), make_session(no)
+    request = rf.get("/admin/")
+    request.user = make_user("researcher")
+    assert list(admin.get_queryset(request)) == [s_yes]
+    assert admin.has_delete_permission(request, s_yes) is False
+
+
+def test_history_provider_feeds_the_persona_card(participant, catalog):
+    from recommender.selectors import listening_history
+
+    session = services.session_start(user=participant, current=MoodInput(valence=-0.5, arousal=0.5),
+                                     desired=MoodInput(valence=0.5, arousal=-0.5), length_tracks=2,
+                                     length_minutes=None, strategy="iso")
+    ListeningSession.objects.filter(pk=session.pk).update(started_at=timezone.now() - timedelta(minutes=10))
+    queue = list(selectors.session_queue(session=session))
+    for kind, seconds in (("started", None), ("progress", 30.0), ("completed", 118.0)):
+        services.event_record(user=participant, session_id=session.pk, event_id=uuid.uuid4(), kind=kind,
+                              track_id=queue[0].track_id, position=0, seconds_played=seconds,
+                              occurred_at=timezone.now(), payload={})
+    items, source = listening_history(user=participant)
+    assert source == "sessions"
+    assert [(i.track_id, i.seconds, i.session_key) for i in items] == [(queue[0].track_id, 118.0, f"session-{session.pk}")]
