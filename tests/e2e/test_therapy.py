@@ -1,0 +1,140 @@
+"""Browser test (issue 7 "done when"): a therapist invites; a fresh participant links with the
+code and switches on sharing; the therapist assigns a generated playlist; the client starts it
+from the dashboard, plays two tracks and finishes with post mood and reflection; the therapist
+sees the outcome on the client page; the client ends the link and the page is gone at once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up
+
+pytestmark = pytest.mark.e2e
+
+SESSION_STATE = """
+import json
+from studies.listening.models import ListeningSession
+from recommender.models import AssignmentOccurrence
+s = ListeningSession.objects.get(pk={pk})
+o = AssignmentOccurrence.objects.get(session_id=s.pk)
+print(json.dumps({{"status": s.status, "mode": s.mode, "ref": s.assignment_ref, "occurrence": o.status,
+                  "positions": sorted(set(s.events.exclude(position=None).values_list("position", flat=True))),
+                  "playlist": s.playlist_id == o.assignment.playlist_id}}))
+"""
+
+
+def _wait_playing(page) -> None:
+    page.wait_for_function(
+        "() => { const a = document.getElementById('player-audio'); return a && !a.paused && a.currentTime > 0.2; }",
+        timeout=20_000,
+    )
+
+
+def test_therapist_assigns_client_plays_therapist_sees_outcome(demo_catalog, browser):
+    server = demo_catalog
+
+    def new_page():
+        context = browser.new_context(base_url=server.url, viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(20_000)
+        return context.new_page()
+
+    therapist, client = new_page(), new_page()
+
+    # --- the therapist creates an invite
+    log_in(therapist, "demo-therapist", DEMO_PASSWORD)
+    therapist.goto("/clients/")
+    therapist.get_by_test_id("new-invite").click()
+    code = therapist.get_by_test_id("invite-code").first.inner_text().strip()
+    assert len(code.replace("-", "")) == 8
+
+    # --- a fresh participant enters it and switches on therapist sharing
+    sign_up(client, "river-client", "a-long-and-unusual-passphrase-71")
+    client.get_by_test_id("save-consent").click()
+    client.wait_for_url("**/dashboard/")
+    client.goto("/settings/therapist/")
+    client.get_by_label("Invite code from your therapist").fill(code)
+    client.get_by_test_id("accept-invite").click()
+    client.wait_for_url("**/settings/therapist/")
+    assert "demo-therapist" in client.get_by_test_id("end-link").locator("xpath=../..").inner_text()
+    client.goto("/settings/consent/")
+    client.locator("#id_therapist_sharing").check()
+    client.get_by_test_id("save-consent").click()
+    client.wait_for_url("**/dashboard/")
+
+    # --- the therapist assigns a generated playlist (target by GEMS buttons, 3 tracks, once)
+    therapist.goto("/clients/")
+    therapist.get_by_role("link", name="river-client").click()
+    therapist.get_by_test_id("sharing-on").wait_for()
+    therapist.get_by_test_id("assign-generated").click()
+    therapist.get_by_test_id("target-gems-peacefulness").check()
+    therapist.get_by_test_id("strategy").select_option("iso")
+    therapist.get_by_test_id("length-value").fill("3")
+    therapist.get_by_test_id("instructions").fill("Evening wind-down, lying down.")
+    shot(therapist, "therapy-assign")
+    therapist.get_by_test_id("assign-submit").click()
+    therapist.wait_for_url("**/clients/*/")
+    table = therapist.get_by_test_id("assignment-table")
+    assert "Pending" in table.inner_text() and "iso" in table.inner_text()
+
+    # --- the client starts it from the dashboard: a therapy session on the assigned playlist
+    client.goto("/dashboard/")
+    assigned = client.get_by_test_id("assigned-list")
+    assert "Evening wind-down" in assigned.inner_text()
+    shot(client, "therapy-assigned-dashboard")
+    assigned.get_by_role("link", name="Start").first.click()
+    client.get_by_test_id("assigned-instructions").wait_for()
+    client.get_by_test_id("current-gems-tension").check()
+    client.get_by_test_id("start-assigned").click()
+    client.wait_for_url("**/sessions/*/")
+    session_id = int(client.url.rstrip("/").split("/")[-1])
+    config = json.loads(client.locator("#listening-player-config").text_content())
+    assert len(config["queue"]) == 3 and all(t["audio_url"].startswith("/tracks/") for t in config["queue"])
+    client.get_by_test_id("therapy-assigned").wait_for()
+
+    # --- plays two tracks (skips the first after it started, lets the second play through fast)
+    client.get_by_test_id("play").click()
+    _wait_playing(client)
+    client.get_by_test_id("skip").click()
+    client.wait_for_function("() => document.querySelector('[data-testid=now-playing]').textContent.includes('(2 of 3)')")
+    _wait_playing(client)
+    client.evaluate("() => { document.getElementById('player-audio').playbackRate = 8; }")
+    client.wait_for_function("() => document.querySelector('[data-testid=now-playing]').textContent.includes('(3 of 3)')",
+                             timeout=40_000)
+    client.wait_for_function(
+        f"() => (localStorage.getItem('attune.listening.outbox.{session_id}') || '[]') === '[]'", timeout=20_000
+    )
+    shot(client, "therapy-player")
+    client.get_by_test_id("finish").click()
+    client.wait_for_url("**/finish/")
+    client.get_by_test_id("post-gems-peacefulness").check()
+    client.get_by_test_id("rating-5").check()
+    client.get_by_test_id("reflection-text").fill("Much calmer, slept well.")
+    client.get_by_test_id("complete-session").click()
+    client.wait_for_url("**/sessions/history/")
+
+    state = json.loads(server.manage("shell", "-c", SESSION_STATE.format(pk=session_id)).strip().splitlines()[-1])
+    assert state["status"] == "completed" and state["mode"] == "therapy" and state["occurrence"] == "done"
+    assert state["playlist"] and state["ref"] is None and state["positions"][:2] == [0, 1]
+
+    # --- the therapist sees the outcome on the client page
+    therapist.reload()
+    assert "Done" in therapist.get_by_test_id("assignment-table").inner_text()
+    assert "1 of 1" in therapist.get_by_test_id("assignment-table").inner_text()
+    row = therapist.get_by_test_id(f"outcome-{session_id}")
+    assert "Much calmer" in row.inner_text() and "5/5" in row.inner_text()
+    assert therapist.get_by_test_id("shift-series").locator("svg").get_attribute("role") == "img"
+    client_url = therapist.url
+    shot(therapist, "therapy-outcomes")
+
+    # --- the client ends the link: the therapist's client page is gone at once
+    client.goto("/settings/therapist/")
+    client.get_by_test_id("end-link").click()
+    client.wait_for_url("**/settings/therapist/")
+    response = therapist.goto(client_url)
+    assert response.status == 404
+    assert "Much calmer" not in therapist.content()
+    shot(therapist, "therapy-link-ended")
+    for p in (therapist, client):
+        p.context.close()
