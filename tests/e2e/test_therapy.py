@@ -138,3 +138,62 @@ def test_therapist_assigns_client_plays_therapist_sees_outcome(demo_catalog, bro
     shot(therapist, "therapy-link-ended")
     for p in (therapist, client):
         p.context.close()
+
+
+LINK_CLIENT = """
+from accounts import therapists
+from accounts.models import User
+from accounts.services import user_set_role
+t = User.objects.get(username="demo-therapist")
+c = User.objects.create_user(username="curate-client", password="x-long-password-93")
+user_set_role(user=c, role="participant")
+link = therapists.invite_accept(client=c, code=therapists.invite_create(therapist=t).code)
+print(link.pk)
+"""
+
+CURATED_STATE = """
+import json
+from recommender.models import Assignment
+a = Assignment.objects.filter(client__username="curate-client").latest("created_at")
+print(json.dumps({"kind": a.kind, "ids": list(a.playlist.items.order_by("position").values_list("track_id", flat=True)),
+                  "reasons": sorted(set(a.playlist.items.values_list("reason", flat=True))), "repeat": a.repeat,
+                  "occurrences": a.occurrences.count(), "waypoints": a.playlist.items.exclude(waypoint_valence=None).count()}))
+"""
+
+
+def test_therapist_curates_a_playlist_by_keyboard(demo_catalog, page):
+    server = demo_catalog
+    link_id = int(server.manage("shell", "-c", LINK_CLIENT).strip().splitlines()[-1])
+    log_in(page, "demo-therapist", DEMO_PASSWORD)
+    page.goto(f"/therapy/clients/{link_id}/assign/?kind=curated")
+    query = page.get_by_test_id("curate-query")
+    query.fill("a")
+    query.press("Enter")  # search from the keyboard
+    results = page.get_by_test_id("curate-results").locator("button")
+    results.first.wait_for()
+    assert results.count() >= 3
+    ids = []
+    for i in range(3):
+        button = results.nth(i)
+        ids.append(int(button.get_attribute("data-testid").removeprefix("curate-add-")))
+        button.focus()
+        page.keyboard.press("Enter")
+    items = page.get_by_test_id("curate-list").locator("li")
+    assert items.count() == 3
+    # Move the third track up with the keyboard, then remove the first.
+    page.get_by_test_id(f"curate-up-{ids[2]}").focus()
+    page.keyboard.press("Enter")
+    assert "moved up" in page.locator("#curate-status").inner_text()
+    page.get_by_test_id(f"curate-remove-{ids[0]}").click()
+    assert items.count() == 2
+    order = [int(x) for x in page.locator('#curate-list input[name="track_ids"]').evaluate_all("els => els.map(e => e.value)")]
+    assert order == [ids[2], ids[1]]
+    page.get_by_test_id("repeat-daily").check()
+    page.get_by_test_id("instructions").fill("Morning, before exercise.")
+    shot(page, "therapy-curate")
+    page.get_by_test_id("assign-submit").click()
+    page.wait_for_url(f"**/clients/{link_id}/")
+    assert not page.js_errors
+    state = json.loads(server.manage("shell", "-c", CURATED_STATE).strip().splitlines()[-1])
+    assert state["kind"] == "curated" and state["ids"] == [ids[2], ids[1]] and state["waypoints"] == 0
+    assert state["reasons"] == ["chosen by your therapist"] and state["repeat"] == "daily" and state["occurrences"] == 14
