@@ -234,6 +234,8 @@ class SessionEventsApi(APIView):
         events = [services.EventInput(**item) for item in serializer.validated_data]
         try:
             result = services.events_record(user=request.user, session_id=session_id, events=events)
+        except services.SessionNotFound as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
         except services.SessionClosed as exc:
             return _closed(exc)
         created = any(c for _, c in result.events)
@@ -266,6 +268,8 @@ class SessionCompleteApi(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             session = services.session_complete(user=request.user, session_id=session_id, **serializer.validated_data)
+        except services.SessionNotFound as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
         except services.SessionClosed as exc:
             return _closed(exc)
         return Response(_session_payload(session, with_queue=False))

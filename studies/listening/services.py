@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.services import has_consent
@@ -49,6 +48,13 @@ DURATION_TOLERANCE_S = 2.0
 TRACE_REF_PREFIX = "listening:"
 
 
+class SessionNotFound(LookupError):
+    """No such session of this user (also for someone else's: no existence leak). HTTP 404."""
+
+    def __init__(self, message: str = "No such session."):
+        super().__init__(message)
+
+
 class SessionClosed(Exception):
     """An event or completion for a session that is no longer active (HTTP 409)."""
 
@@ -58,17 +64,17 @@ class SessionClosed(Exception):
 
 
 def _own_session(*, user, session_id, lock: bool = False) -> ListeningSession:
-    """The user's own session, or Http404 (also for someone else's: no existence leak)."""
+    """The user's own session, or SessionNotFound (also for someone else's: no existence leak)."""
     try:
         pk = int(session_id)
     except (TypeError, ValueError):
-        raise Http404("No such session.") from None
+        raise SessionNotFound() from None
     qs = ListeningSession.objects.filter(pk=pk, user_id=getattr(user, "pk", None))
     if lock:
         qs = qs.select_for_update()
     session = qs.first()
     if session is None:
-        raise Http404("No such session.")
+        raise SessionNotFound()
     return session
 
 
@@ -423,7 +429,7 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
     Idempotent on `event_id`: an id already stored returns the stored event (created=False),
     even after the session completed. Otherwise the whole batch is checked first and nothing
     is written if any event is invalid (ValidationError keyed by the event's index). Raises
-    Http404 for someone else's session and SessionClosed for a session that is not active.
+    SessionNotFound for someone else's session and SessionClosed for a session that is not active.
     A finished track (skipped/completed) may trigger the live re-plan."""
     if not events:
         raise ValidationError({"events": "Send at least one event."})
@@ -508,13 +514,13 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
 
 
 def _session_and_queue(*, user, session_id) -> tuple[ListeningSession, dict[int, int], dict[int, float | None]]:
-    """The user's own session (Http404 otherwise) with its queue {position: track} and the
+    """The user's own session (SessionNotFound otherwise) with its queue {position: track} and the
     queued tracks' durations, in one query on the usual path. The session object carries the
     fields the event checks need (status, started_at, replan_count); fetch it for more."""
     try:
         pk = int(session_id)
     except (TypeError, ValueError):
-        raise Http404("No such session.") from None
+        raise SessionNotFound() from None
     rows = list(
         PlannedTrack.objects.filter(session_id=pk, session__user_id=getattr(user, "pk", None)).values_list(
             "position", "track_id", "track__duration_s", "session__status", "session__started_at",

@@ -266,6 +266,8 @@ def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
+        except services.SessionNotFound:
+            raise Http404("No such session.") from None
         except services.SessionClosed:
             return redirect("listening:session-history")
         else:

@@ -3,7 +3,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.utils import timezone
 
 from emotion.vocab import GEMS_INFO, one_hot_gems
@@ -153,7 +152,7 @@ def test_batch_is_all_or_nothing(participant, catalog):
 def test_events_for_someone_elses_session_are_404(make_user, catalog):
     alice, mallory = make_user(), make_user()
     s = start(alice)
-    with pytest.raises(Http404):
+    with pytest.raises(services.SessionNotFound):
         services.event_record(**{**ev(s), "user": mallory})
     assert PlaybackEvent.objects.count() == 0
 
@@ -246,7 +245,7 @@ def test_complete_rejects_bad_ratings(participant, catalog, rating):
 def test_complete_someone_elses_session_is_404(make_user, catalog):
     alice, bob = make_user(), make_user()
     s = start(alice)
-    with pytest.raises(Http404):
+    with pytest.raises(services.SessionNotFound):
         services.session_complete(user=bob, session_id=s.pk, post=CALM, reflection_rating=3)
 
 

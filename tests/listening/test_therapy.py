@@ -252,3 +252,22 @@ def test_history_provider_feeds_the_persona_card(participant, catalog):
     items, source = listening_history(user=participant)
     assert source == "sessions"
     assert [(i.track_id, i.seconds, i.session_key) for i in items] == [(queue[0].track_id, 118.0, f"session-{session.pk}")]
+
+
+def test_someone_elses_session_is_a_domain_404(make_user, catalog):
+    alice, mallory = make_user(), make_user()
+    session = services.session_start(user=alice, current=MoodInput(valence=-0.5, arousal=0.5),
+                                     desired=MoodInput(valence=0.5, arousal=-0.5), length_tracks=2,
+                                     length_minutes=None, strategy="iso")
+    with pytest.raises(services.SessionNotFound):
+        services.session_complete(user=mallory, session_id=session.pk, post=MoodInput(valence=0, arousal=0),
+                                  reflection_rating=None)
+    api = APIClient()
+    api.force_authenticate(mallory)
+    for path, body in ((f"/api/sessions/{session.pk}/complete/", {"post": {"valence": 0, "arousal": 0}}),
+                       (f"/api/sessions/{session.pk}/events/", {"event_id": str(uuid.uuid4()), "kind": "started",
+                                                               "position": 0, "occurred_at": timezone.now().isoformat()})):
+        r = api.post(path, body, format="json")
+        assert r.status_code == 404 and r.json() == {"detail": "No such session."}
+    session.refresh_from_db()
+    assert session.status == "active" and not session.events.exists()
