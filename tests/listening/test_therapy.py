@@ -271,3 +271,22 @@ def test_someone_elses_session_is_a_domain_404(make_user, catalog):
         assert r.status_code == 404 and r.json() == {"detail": "No such session."}
     session.refresh_from_db()
     assert session.status == "active" and not session.events.exists()
+
+
+def test_assignments_are_in_the_data_export_and_go_on_erasure(assigned):
+    from accounts.services import user_erase, user_export
+    from recommender.models import Assignment
+
+    therapist, client, _, _, _ = assigned
+    rows = json_roundtrip(user_export(user=client))["therapy_assignments"]
+    assert rows[0]["instructions"] == "Eyes closed" and rows[0]["role"] == "client"
+    assert json_roundtrip(user_export(user=therapist))["therapy_assignments"][0]["role"] == "therapist"
+    counts = user_erase(user=client)
+    assert not Assignment.objects.filter(client=client).exists()
+    assert "therapy_assignments" in counts
+
+
+def json_roundtrip(data):
+    import json
+
+    return json.loads(json.dumps(data, default=str))
