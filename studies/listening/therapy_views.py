@@ -60,6 +60,7 @@ class AssignmentForm(MoodFields):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields.update(_mood_fields("target"))
+        self.fields.update(_mood_fields("start"))
         self.fields["track_ids"].valid_value = lambda value: True  # any id; the service checks the catalog
 
     def clean_track_ids(self):
@@ -79,7 +80,14 @@ class AssignmentForm(MoodFields):
                 data["target"] = self.mood("target", required=True)
             except forms.ValidationError as exc:
                 self.add_error(None, forms.ValidationError(f"Target mood: {exc.messages[0]}"))
+        data["start"] = None
         if kind == "generated":
+            if (data.get("start_valence") is None) != (data.get("start_arousal") is None):
+                self.add_error(None, "Usual mood before listening: give both valence and arousal, or neither.")
+            try:
+                data["start"] = self.mood("start", required=False)
+            except forms.ValidationError as exc:
+                self.add_error(None, forms.ValidationError(f"Usual mood before listening: {exc.messages[0]}"))
             if not data.get("strategy"):
                 self.add_error("strategy", "Choose how the playlist moves.")
             value = data.get("length_value")
@@ -139,6 +147,7 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
                     instructions=data.get("instructions") or "",
                     schedule=form.schedule(),
                     seed_track_id=data.get("seed_track_id"),
+                    start=_target(data["start"]),
                 )
         except ValidationError as exc:
             _apply_errors(form, exc)

@@ -290,3 +290,22 @@ def json_roundtrip(data):
     import json
 
     return json.loads(json.dumps(data, default=str))
+
+
+def test_assign_page_builds_from_the_stated_usual_mood(linked, catalog, client):
+    from recommender.models import Assignment
+
+    therapist, _, link = linked
+    client.force_login(therapist)
+    url = reverse("listening:assignment-new", args=[link.pk])
+    base = {"kind": "generated", "strategy": "iso", "length_value": "3", "length_kind": "tracks", "repeat": "once",
+            "due_date": str(timezone.localdate()), "target_valence": "0.6", "target_arousal": "-0.5",
+            "target_source": "va", "instructions": "Slow breathing"}
+    bad = client.post(url, {**base, "start_valence": "0.2"})  # half a point
+    assert bad.status_code == 400 and "Usual mood" in bad.content.decode()
+    assert not Assignment.objects.exists()
+    response = client.post(url, {**base, "start_valence": "-0.7", "start_arousal": "0.6", "start_source": "va"})
+    assert response.status_code == 302
+    a = Assignment.objects.get()
+    assert a.playlist.start_va == [-0.7, 0.6] and a.playlist.target_va == [0.6, -0.5]
+    assert a.playlist.items.count() == 3 and a.instructions == "Slow breathing"
