@@ -215,9 +215,13 @@ def test_client_panels_that_need_sharing_are_gated_centrally(rf, linked):
     try:
         request = rf.get("/")
         request.user = therapist
-        assert [p["key"] for p in dashboard.client_panels_for(request, link)] == []
+
+        def keys():
+            return [p["key"] for p in dashboard.client_panels_for(request, link)]
+
+        assert "test-sessions" not in keys()  # other apps' panels may be registered too
         consent_set(user=client, purpose="therapist_sharing", granted=True)
-        assert [p["key"] for p in dashboard.client_panels_for(request, link)] == ["test-sessions"]
+        assert "test-sessions" in keys()
         therapists.link_end(user=client, link_id=link.pk)
         assert dashboard.client_panels_for(request, link) == []
         assert calls == [link.pk]
