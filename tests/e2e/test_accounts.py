@@ -6,6 +6,7 @@ import json
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up
 
@@ -16,7 +17,7 @@ def test_sign_up_set_consents_dashboard_and_log_out(page, e2e_server):
     sign_up(page, "quiet-otter", "a-long-and-unusual-passphrase-42")
 
     # The consent page comes right after sign-up; everything is off until switched on.
-    assert page.get_by_role("heading", name="Your choices").is_visible()
+    expect(page.get_by_role("heading", name="Your choices")).to_be_visible()
     research = page.get_by_label("Use my ratings and sessions in research")
     webcam = page.get_by_label("Let the webcam read my facial expression")
     assert not research.is_checked() and not webcam.is_checked()
@@ -25,7 +26,7 @@ def test_sign_up_set_consents_dashboard_and_log_out(page, e2e_server):
     page.get_by_test_id("save-consent").click()
 
     page.wait_for_url("**/dashboard/")
-    assert page.get_by_role("heading", name="Hello, quiet-otter").is_visible()
+    expect(page.get_by_role("heading", name="Hello, quiet-otter")).to_be_visible()
     assert page.get_by_test_id("participant-code").inner_text().startswith("P-")
     shot(page, "accounts-dashboard")
 
@@ -41,7 +42,7 @@ def test_sign_up_set_consents_dashboard_and_log_out(page, e2e_server):
 
     page.get_by_test_id("logout").click()
     page.wait_for_url(e2e_server.url + "/")
-    assert page.get_by_role("link", name="Log in").first.is_visible()
+    expect(page.get_by_role("link", name="Log in").first).to_be_visible()
     assert page.request.get("/api/me/").status == 403
     assert page.js_errors == []
 
@@ -52,14 +53,15 @@ def test_duplicate_pseudonym_is_refused_with_a_message(page):
     page.locator("#id_password1").fill("another-long-passphrase-77")
     page.locator("#id_password2").fill("another-long-passphrase-77")
     page.get_by_role("button", name="Sign Up").click()
-    assert page.get_by_text("reserved").or_(page.get_by_text("already")).first.is_visible()
+    expect(page.get_by_text("reserved").or_(page.get_by_text("already")).first).to_be_visible()
     assert "/accounts/signup/" in page.url
 
 
 def test_demo_researcher_reaches_the_admin(page):
     log_in(page, "demo-researcher", DEMO_PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Research admin").click()
-    assert page.get_by_text("Attune research admin").first.is_visible()
+    page.wait_for_url("**/admin/")
+    expect(page.get_by_text("Attune research admin").first).to_be_visible()
 
 
 def test_health_endpoint_reports_every_part(e2e_server):

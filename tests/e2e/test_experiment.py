@@ -59,12 +59,12 @@ def test_researcher_runs_an_experiment_and_reads_the_results(page, e2e_server):
     assert re.search(r"95% CI -?\d", verdict)
     table = page.get_by_test_id("analysis-table").first
     for method in ("Welch t-test", "Mann–Whitney U", "Bootstrap", "Hedges' g", "CUPED", "mSPRT"):
-        assert table.get_by_text(method).first.is_visible()
+        expect(table.get_by_text(method).first).to_be_visible()
     assert "sample ratio mismatch" in page.get_by_test_id("srm-status").inner_text()
     rows = page.get_by_test_id("variant-table").locator("tbody tr")
     assert rows.count() == 2
     for key in ("distribution", "forest", "cumulative"):
-        assert page.get_by_test_id(f"plot-{key}").locator("svg[role=img]").is_visible()
+        expect(page.get_by_test_id(f"plot-{key}").locator("svg[role=img]")).to_be_visible()
     assert page.locator("#series-iso, [id^=series-iso]").count() >= 1
     assert page.get_by_text("demo-participant").count() == 0
     shot(page, "experiment-results")

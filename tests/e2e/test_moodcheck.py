@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.browser import DEMO_PASSWORD, launch_chromium, log_in, shot, sign_up
 
@@ -66,8 +67,8 @@ def test_fake_camera_astronaut_reads_happy(camera_page, e2e_server):
     page.get_by_test_id("camera-start").click()
     page.wait_for_function("document.querySelector('[data-testid=camera-indicator]').dataset.state === 'on'")
     assert "Camera on" in indicator.inner_text()
-    assert page.get_by_test_id("camera-stop").is_visible()
-    assert not page.get_by_test_id("camera-start").is_visible()
+    expect(page.get_by_test_id("camera-stop")).to_be_visible()
+    expect(page.get_by_test_id("camera-start")).to_be_hidden()
     # The first frame may wait for the server to load TensorFlow and the network.
     page.wait_for_function("document.getElementById('stable-mood').dataset.label === 'happy'", timeout=120_000)
     assert "happy" in page.get_by_test_id("stable-mood").inner_text()
@@ -79,7 +80,8 @@ def test_fake_camera_astronaut_reads_happy(camera_page, e2e_server):
 
     page.get_by_test_id("camera-stop").click()
     assert indicator.get_attribute("data-state") == "off"
-    assert page.get_by_test_id("camera-start").is_visible() and not page.get_by_test_id("camera-stop").is_visible()
+    expect(page.get_by_test_id("camera-start")).to_be_visible()
+    expect(page.get_by_test_id("camera-stop")).to_be_hidden()
     assert "Nothing was recorded" in page.get_by_test_id("camera-status").inner_text()
     assert page.js_errors == []
 
@@ -90,7 +92,8 @@ def test_without_consent_the_camera_stays_off_and_self_report_works(camera_page,
     page.get_by_test_id("save-consent").click()  # everything left off
     page.goto("/mood-check/")
     reason = page.get_by_test_id("camera-reason")
-    assert reason.is_visible() and "not allowed webcam mood reading" in reason.inner_text()
+    expect(reason).to_be_visible()
+    expect(reason).to_contain_text("not allowed webcam mood reading")
     assert reason.get_by_role("link", name="your consent settings").get_attribute("href") == "/settings/consent/"
     assert page.get_by_test_id("camera-start").is_disabled()
 
@@ -114,5 +117,5 @@ def test_without_a_camera_the_page_says_why(page, e2e_server):
     text = reason.inner_text()
     assert "permission was denied" in text or "no usable camera" in text or "could not be started" in text
     assert page.get_by_test_id("camera-indicator").get_attribute("data-state") == "off"
-    assert page.get_by_test_id("gems-wonder").is_visible()
+    expect(page.get_by_test_id("gems-wonder")).to_be_visible()
     assert page.js_errors == []

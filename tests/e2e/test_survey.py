@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up
 
@@ -92,8 +93,8 @@ def test_researcher_creates_a_survey_and_a_participant_rates_in_the_browser(brow
     page.get_by_test_id("run-aggregate").click()
     page.wait_for_load_state()
     figures = page.get_by_test_id("survey-figures")
-    assert figures.get_by_test_id("alpha-bars").is_visible()
-    assert figures.get_by_test_id("rater-weights").is_visible()
+    expect(figures.get_by_test_id("alpha-bars")).to_be_visible()
+    expect(figures.get_by_test_id("rater-weights")).to_be_visible()
     text = figures.inner_text()
     assert re.search(r"P-[0-9A-Z]{8}", text)  # raters appear by participant code
     assert "demo-participant" not in page.content()
@@ -112,7 +113,8 @@ def test_without_consent_the_survey_asks_for_it_first_then_works(page, e2e_serve
 
     page.goto(f"/surveys/{survey_id}/")
     notice = page.get_by_test_id("consent-needed")
-    assert notice.is_visible() and page.locator("#survey-app").count() == 0
+    expect(notice).to_be_visible()
+    assert page.locator("#survey-app").count() == 0
     shot(page, "survey-consent-needed")
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     refused = page.request.post(
