@@ -110,11 +110,35 @@ def resolve_features(index: CatalogIndex, features: Sequence[str] | None) -> tup
     return index.feature_names
 
 
-def _words(z: np.ndarray, names: Sequence[str]) -> str:
-    def word(v: float) -> str:
-        return "high" if v > 0.5 else "low" if v < -0.5 else "mid"
+# Plain words for feature columns, so a cluster reads "high loudness, low brightness" rather
+# than a column dump; unknown columns fall back to their name without prefix or underscores.
+FEATURE_WORDS = {
+    "desc:rms_mean": "loudness",
+    "desc:spectral_centroid_mean": "brightness",
+    "desc:onset_rate": "note density",
+    "desc:tempogram_mean": "rhythmic pulse",
+    "desc:mode_strength": "major-key strength",
+    "desc:tempo": "tempo",
+    "mode": "major mode",
+}
+MAX_NAME_FEATURES = 3
 
-    return ", ".join(f"{word(float(v))} {n}" for v, n in zip(z, names, strict=True))
+
+def feature_word(name: str) -> str:
+    if name in FEATURE_WORDS:
+        return FEATURE_WORDS[name]
+    return name.removeprefix("desc:").removesuffix("_mean").replace("_", " ")
+
+
+def _words(z: np.ndarray, names: Sequence[str]) -> str:
+    """A cluster's name from its most distinctive centroid coordinates (at most three, each
+    more than half a standard deviation from the catalog mean)."""
+    z = np.asarray(z, dtype=float)
+    order = np.argsort(-np.abs(z), kind="stable")[:MAX_NAME_FEATURES]
+    parts = [
+        f"{'high' if z[i] > 0 else 'low'} {feature_word(names[i])}" for i in order if abs(z[i]) > 0.5
+    ]
+    return ", ".join(parts) or "middle of the catalog"
 
 
 def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) -> ClusterModel:

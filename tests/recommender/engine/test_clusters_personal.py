@@ -37,6 +37,14 @@ class TestClusters:
         va = np.array([c.va for c in model.clusters])
         assert np.all(np.diff(va[:, 0]) >= 0)
 
+    def test_names_use_at_most_three_features_in_plain_words(self):
+        from recommender.engine.clusters import _words
+
+        z = np.array([0.1, -2.0, 0.9, 1.5, -0.7])
+        names = ["energy", "desc:rms_mean", "desc:spectral_centroid_mean", "desc:onset_rate", "valence"]
+        assert _words(z, names) == "low loudness, high note density, high brightness"
+        assert _words(np.zeros(3), ["energy", "valence", "tempo"]) == "middle of the catalog"
+
     def test_fuzzy_cmeans_finds_separated_blobs(self):
         rng = np.random.default_rng(0)
         x = np.concatenate([rng.normal(-3, 0.3, (100, 2)), rng.normal(3, 0.3, (100, 2))])
