@@ -1,0 +1,147 @@
+"""Power and sample size for the two-sample t-test, and the plan of an experiment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy import stats as sps
+
+from studies.stats._common import _check_alpha
+
+# ---------------------------------------------------------------------------------------------
+# power and sample size (two-sample t-test)
+
+
+def power_two_sample(*, effect_size: float, n_control: float, ratio: float = 1.0, alpha: float = 0.05) -> float:
+    """Power of the two-sided two-sample t-test; effect in sd units, n_treatment = ratio · n_control."""
+    alpha = _check_alpha(alpha)
+    if ratio <= 0:
+        raise ValueError("ratio must be positive")
+    n1 = float(n_control)
+    n2 = ratio * n1
+    if n1 < 2 or n2 < 2:
+        raise ValueError("each arm needs at least 2 observations")
+    df = n1 + n2 - 2
+    nc = effect_size * math.sqrt(n1 * n2 / (n1 + n2))
+    crit = float(sps.t.isf(alpha / 2, df))
+    return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+
+
+@dataclass(frozen=True)
+class SampleSizePlan:
+    effect_size: float  # in sd units (Cohen's d)
+    alpha: float
+    power: float  # requested
+    achieved_power: float  # with the rounded-up sizes
+    n_control: int
+    n_treatment: int
+
+    @property
+    def total(self) -> int:
+        return self.n_control + self.n_treatment
+
+
+def _effect_size(mde: float, sd: float | None) -> float:
+    if sd is None:
+        d = float(mde)
+    else:
+        if not sd > 0:
+            raise ValueError("sd must be positive")
+        d = float(mde) / float(sd)
+    if not math.isfinite(d) or d == 0:
+        raise ValueError("the minimum detectable effect must be a non-zero finite number")
+    return abs(d)
+
+
+def sample_size_two_sample(*, mde: float, sd: float | None = None, alpha: float = 0.05, power: float = 0.8,
+                           ratio: float = 1.0) -> SampleSizePlan:
+    """Smallest n_control (and n_treatment = ceil(ratio · n_control)) reaching ``power``.
+
+    ``mde`` is in standard-deviation units unless ``sd`` is given, in which case it is raw
+    (same units as the outcome) and the effect size is ``mde / sd``.
+    """
+    alpha = _check_alpha(alpha)
+    if not 0 < power < 1 or power <= alpha:
+        raise ValueError("power must lie between alpha and 1")
+    if ratio <= 0:
+        raise ValueError("ratio must be positive")
+    d = _effect_size(mde, sd)
+    lo = max(2.0, 2.0 / ratio)
+
+    def gap(n):
+        return power_two_sample(effect_size=d, n_control=n, ratio=ratio, alpha=alpha) - power
+
+    hi = lo * 2
+    while gap(hi) < 0:
+        hi *= 2
+        if hi > 1e9:
+            raise ValueError("effect too small: more than a billion participants would be needed")
+    n_float = lo if gap(lo) >= 0 else optimize.brentq(gap, lo, hi, xtol=1e-6)
+    n1 = math.ceil(n_float - 1e-9)
+    while True:  # the treatment arm is rounded up too; make sure the integer plan really reaches the power
+        n2 = math.ceil(ratio * n1 - 1e-9)
+        achieved = power_two_sample(effect_size=d, n_control=n1, ratio=n2 / n1, alpha=alpha)
+        if achieved >= power:
+            break
+        n1 += 1
+    return SampleSizePlan(effect_size=d, alpha=alpha, power=power, achieved_power=achieved, n_control=n1,
+                          n_treatment=n2)
+
+
+def minimum_detectable_effect(*, n_control: int, ratio: float = 1.0, alpha: float = 0.05,
+                              power: float = 0.8) -> float:
+    """Smallest effect (sd units) detectable with the given power at these sizes."""
+    if not 0 < power < 1 or power <= alpha:
+        raise ValueError("power must lie between alpha and 1")
+
+    def gap(d):
+        return power_two_sample(effect_size=d, n_control=n_control, ratio=ratio, alpha=alpha) - power
+
+    hi = 1.0
+    while gap(hi) < 0:  # power rises with d; bracket before solving (huge d overflows the noncentral t)
+        hi *= 2.0
+    return float(optimize.brentq(gap, 1e-9, hi, xtol=1e-12))
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    weights: tuple[float, ...]
+    n_per_variant: tuple[int, ...]
+    effect_size: float
+    alpha: float
+    power: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.n_per_variant)
+
+
+def plan_experiment(*, weights: Sequence[float], mde: float, sd: float | None = None, alpha: float = 0.05,
+                    power: float = 0.8, control_index: int = 0) -> ExperimentPlan:
+    """Planned sizes for weighted variants: every treatment vs the control reaches ``power``.
+
+    The total is the smallest that, split by the allocation weights, gives each
+    treatment-vs-control comparison the requested power (each comparison at level α).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.size < 2 or np.any(~np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError("need at least two variants with positive weights")
+    if not 0 <= control_index < w.size:
+        raise ValueError("control_index out of range")
+    share = w / w.sum()
+    need_total = 0.0
+    for i in range(w.size):
+        if i == control_index:
+            continue
+        plan = sample_size_two_sample(mde=mde, sd=sd, alpha=alpha, power=power,
+                                      ratio=float(w[i] / w[control_index]))
+        need_total = max(need_total, plan.n_control / share[control_index], plan.n_treatment / share[i])
+    n = tuple(int(math.ceil(need_total * s - 1e-9)) for s in share)
+    return ExperimentPlan(weights=tuple(float(x) for x in w), n_per_variant=n, effect_size=_effect_size(mde, sd),
+                          alpha=float(alpha), power=float(power))
+
+
