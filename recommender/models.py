@@ -200,7 +200,10 @@ class ImportKind(models.TextChoices):
     DEMO = "demo", "Demo catalog (music21 corpus)"
 
 
-class ImportStatus(models.TextChoices):
+class RunStatus(models.TextChoices):
+    """The states of any long-running job with progress (catalog imports here, survey label
+    runs in studies.surveys): one vocabulary, so admin filters and progress pages agree."""
+
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
@@ -211,7 +214,7 @@ class ImportRun(models.Model):
     """One catalog import with its progress and its row- or file-level error report."""
 
     kind = models.CharField(max_length=16, choices=ImportKind.choices)
-    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
     source_name = models.CharField(max_length=500, help_text="file name or folder")
     upload = models.FileField(upload_to="imports/", blank=True, max_length=300)
     created_by = models.ForeignKey(
@@ -237,7 +240,7 @@ class ImportRun(models.Model):
 
     @property
     def percent(self) -> int:
-        if self.status == ImportStatus.DONE:
+        if self.status == RunStatus.DONE:
             return 100
         return int(100 * self.processed / self.total) if self.total else 0
 

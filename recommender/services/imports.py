@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from recommender import catalog_csv, conf
-from recommender.models import LOUDNESS_RANGE, TEMPO_RANGE, ImportKind, ImportRun, ImportStatus, Track
+from recommender.models import LOUDNESS_RANGE, TEMPO_RANGE, ImportKind, ImportRun, RunStatus, Track
 from recommender.services.labels import catalog_touch, prior_labels_fill
 
 # --- catalog import ----------------------------------------------------------------------
@@ -34,7 +34,7 @@ def import_run_create(
 
 
 def _run_fail(run: ImportRun, message: str) -> ImportRun:
-    run.status = ImportStatus.FAILED
+    run.status = RunStatus.FAILED
     run.message = message
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "message", "finished_at"])
@@ -146,7 +146,7 @@ def tracks_import_csv(*, run: ImportRun, path: Path, batch_size: int | None = No
     A track id that appears twice in the file is imported once (its first row) and reported.
     """
     batch_size = batch_size or conf.IMPORT_BATCH_SIZE
-    run.status = ImportStatus.RUNNING
+    run.status = RunStatus.RUNNING
     run.started_at = timezone.now()
     run.save(update_fields=["status", "started_at"])
     try:
@@ -224,7 +224,7 @@ def tracks_import_csv(*, run: ImportRun, path: Path, batch_size: int | None = No
         "duplicates": duplicates,
         "duplicate_count": duplicate_count,
     }
-    run.status = ImportStatus.DONE
+    run.status = RunStatus.DONE
     run.finished_at = timezone.now()
     run.message = (
         f"{counts['processed']} rows: {counts['created_count']} new, {counts['updated_count']} changed, "
@@ -320,7 +320,7 @@ def tracks_import_audio(*, run: ImportRun, folder: Path) -> ImportRun:
     Tracks are keyed by the SHA-1 of the file, so importing the folder again updates in place.
     Tracks left without any label get a `prior` label afterwards.
     """
-    run.status = ImportStatus.RUNNING
+    run.status = RunStatus.RUNNING
     run.started_at = timezone.now()
     run.save(update_fields=["status", "started_at"])
     folder = Path(folder)
@@ -344,7 +344,7 @@ def tracks_import_audio(*, run: ImportRun, folder: Path) -> ImportRun:
     labelled = prior_labels_fill()
     catalog_touch()
     run.report = {"files": problems, "prior_labels": labelled}
-    run.status = ImportStatus.DONE
+    run.status = RunStatus.DONE
     run.finished_at = timezone.now()
     run.message = (
         f"{len(files)} audio files: {counts['created_count']} new, {counts['updated_count']} updated, "

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 
 from emotion.vocab import GEMS, N_GEMS
-from recommender.models import Track
+from recommender.models import RunStatus, Track
 
 MAX_PICKS = 3
 MAX_INTENSITY = 4
@@ -211,13 +211,6 @@ class RunKind(models.TextChoices):
     PROPAGATE = "propagate", "Propagate labels to unrated tracks"
     TRAIN_MER = "train_mer", "Train music emotion recognition"
     LABEL_MER = "label_mer", "Label new audio with the MER model"
-
-
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
 
 
 class LabelRun(models.Model):

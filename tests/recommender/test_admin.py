@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from emotion.vocab import one_hot_gems
-from recommender.models import ImportRun, ImportStatus, Track, TrackLabel
+from recommender.models import ImportRun, RunStatus, Track, TrackLabel
 from recommender.services import catalog_version
 
 CSV = (
@@ -31,7 +31,7 @@ def test_researcher_uploads_csv_and_sees_progress(staff_client, django_capture_o
         )
     run = ImportRun.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/{run.pk}/change/")
-    assert run.status == ImportStatus.DONE and run.created_count == 1 and run.error_count == 1
+    assert run.status == RunStatus.DONE and run.created_count == 1 and run.error_count == 1
     assert run.created_by is not None
     progress = staff_client.get(reverse("admin:recommender_importrun_progress", args=[run.pk])).json()
     assert progress["percent"] == 100 and progress["status"] == "done"

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from django.core.management import CommandError, call_command
 
-from recommender.models import ImportKind, ImportStatus, Track, TrackLabel
+from recommender.models import ImportKind, RunStatus, Track, TrackLabel
 from recommender.services import import_run_create, tracks_import_audio
 
 SR = 22050
@@ -38,7 +38,7 @@ def test_folder_import_skips_unreadable_file_and_labels_the_rest(media):
     (folder / "notes.txt").write_text("ignored: not an audio extension")
     run = import_run_create(kind=ImportKind.AUDIO, source_name=str(folder))
     run = tracks_import_audio(run=run, folder=folder)
-    assert run.status == ImportStatus.DONE
+    assert run.status == RunStatus.DONE
     assert (run.total, run.created_count, run.error_count) == (3, 2, 1)
     assert run.report["files"][0]["file"] == "broken.mp3"
     track = Track.objects.get(title="c major")

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from recommender import catalog_csv
-from recommender.models import ImportKind, ImportRun, ImportStatus, Track
+from recommender.models import ImportKind, ImportRun, RunStatus, Track
 from recommender.services import catalog_version, import_run_create, tracks_import_csv
 
 HEADER = [
@@ -48,7 +48,7 @@ def run_import(path, **kw):
 def test_good_rows_are_imported_with_converted_units(tmp_path, db):
     path = write_csv(tmp_path / "t.csv", [row(i) for i in range(5)])
     run = run_import(path)
-    assert run.status == ImportStatus.DONE and run.created_count == 5 and run.error_count == 0
+    assert run.status == RunStatus.DONE and run.created_count == 5 and run.error_count == 0
     track = Track.objects.get(external_id="id00000")
     assert track.title == "Song 0" and track.artist == "Artist 0, Guest"
     assert track.duration_s == pytest.approx(180.0) and track.explicit is True
@@ -67,7 +67,7 @@ def test_bad_rows_are_reported_and_skipped(tmp_path, db):
         row(7, valence=""),  # empty stays empty, not an error
     ]
     run = run_import(write_csv(tmp_path / "t.csv", rows))
-    assert run.status == ImportStatus.DONE
+    assert run.status == RunStatus.DONE
     assert run.created_count == 2 and run.error_count == 6
     messages = {e["line"]: e["message"] for e in run.report["errors"]}
     assert messages[3] == "valence is NaN"
@@ -118,7 +118,7 @@ def test_absent_optional_column_never_overwrites_stored_values(tmp_path, db):
 def test_missing_required_column_fails_cleanly(tmp_path, db):
     header = [c for c in HEADER if c != "track_id"]
     run = run_import(write_csv(tmp_path / "t.csv", [row(0)], header=header))
-    assert run.status == ImportStatus.FAILED
+    assert run.status == RunStatus.FAILED
     assert "Required column(s) missing: track_id" in run.message
     assert not Track.objects.exists()
 
@@ -146,7 +146,7 @@ def test_malformed_file_fails_without_writing(tmp_path, db, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     run = run_import(path)
-    assert run.status == ImportStatus.FAILED and message in run.message
+    assert run.status == RunStatus.FAILED and message in run.message
     assert not Track.objects.exists()
 
 
@@ -155,7 +155,7 @@ def test_oversized_file_is_refused(tmp_path, db, monkeypatch):
 
     monkeypatch.setattr(conf, "IMPORT_MAX_BYTES", 100)
     run = run_import(write_csv(tmp_path / "t.csv", [row(i) for i in range(10)]))
-    assert run.status == ImportStatus.FAILED and "limit" in run.message
+    assert run.status == RunStatus.FAILED and "limit" in run.message
     assert not Track.objects.exists()
 
 
@@ -169,7 +169,7 @@ def test_management_command_reports_and_fails_clearly(tmp_path, db):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(CommandError, match="Required column"):
         call_command("import_tracks_csv", str(tmp_path / "bad.csv"))
-    assert ImportRun.objects.filter(status=ImportStatus.FAILED).count() == 1
+    assert ImportRun.objects.filter(status=RunStatus.FAILED).count() == 1
 
 
 def test_parse_row_is_pure_and_maps_key_minus_one_to_empty():

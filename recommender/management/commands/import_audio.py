@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.models import ImportKind, ImportRun, ImportStatus
+from recommender.models import ImportKind, ImportRun, RunStatus
 from recommender.services import import_run_create
 from recommender.tasks import ml_extract_audio_features
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             return
         ml_extract_audio_features.apply(args=(run.pk, str(folder.resolve())))
         run = ImportRun.objects.get(pk=run.pk)
-        if run.status != ImportStatus.DONE:
+        if run.status != RunStatus.DONE:
             raise CommandError(f"Import #{run.pk} failed: {run.message}")
         for problem in run.report.get("files", []):
             self.stdout.write(f"  skipped {problem['file']}: {problem['message']}")

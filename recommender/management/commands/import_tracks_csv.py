@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.models import ImportKind, ImportStatus
+from recommender.models import ImportKind, RunStatus
 from recommender.services import import_run_create, tracks_import_csv
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         run = import_run_create(kind=ImportKind.CSV, source_name=str(path))
         run = tracks_import_csv(run=run, path=path, batch_size=batch_size)
-        if run.status != ImportStatus.DONE:
+        if run.status != RunStatus.DONE:
             raise CommandError(f"Import #{run.pk} failed: {run.message}")
         for error in run.report.get("errors", [])[:show_errors]:
             self.stdout.write(f"  line {error['line']}: {error['message']}")
