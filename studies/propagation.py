@@ -663,6 +663,7 @@ def cross_validate(
     min_labelled: int = 10,
     background: float = 0.1,
     n_boot: int = 2000,
+    baselines: tuple[str, ...] = ("prior", "knn"),
     seed: int = 0,
     progress: Progress | None = None,
 ) -> PropagationCV:
@@ -720,7 +721,7 @@ def cross_validate(
     unc = fit_uncertainty(soft, conf, disagree, prop_jsd, fold_of)
     ok_prior, fig_prior, why_prior = beats(prop_jsd, prior_jsd, name="Propagation", baseline="population prior", n_boot=n_boot, seed=seed)
     ok_knn, fig_knn, why_knn = beats(prop_jsd, knn_oof[knn_k], name="Propagation", baseline="supervised k-NN", n_boot=n_boot, seed=seed + 1)
-    reasons = [r for r in (why_prior, why_knn) if r]
+    reasons = [r for r, b in ((why_prior, "prior"), (why_knn, "knn")) if r and b in baselines]
     if n_l < min_labelled:
         reasons.insert(0, f"only {n_l} survey-labelled tracks (the gate needs at least {min_labelled})")
     figures = {
@@ -734,6 +735,7 @@ def cross_validate(
         "vs_knn": fig_knn,
         "uncertainty_spearman": unc.spearman,
         "min_labelled": min_labelled,
+        "baselines": list(baselines),
     }
     return PropagationCV(
         k=best_k, alpha=best_a, knn_k=knn_k, folds=folds, n_labelled=n_l, grid=tuple(grid), knn_grid=tuple(knn_grid),

@@ -400,6 +400,50 @@ def label_run_start(*, kind: str, survey: Survey | None = None, created_by=None)
     return run
 
 
+PIPELINE = (RunKind.AGGREGATE, RunKind.PROPAGATE, RunKind.TRAIN_MER)
+
+
+def label_pipeline_start(*, survey: Survey, created_by=None) -> list[LabelRun]:
+    """Aggregation -> propagation -> MER training as one action: three queued runs (each with its
+    own progress and gate), executed in order by one task once the transaction commits."""
+    from studies.surveys import tasks
+
+    with transaction.atomic():
+        runs = []
+        for kind in PIPELINE:
+            run = LabelRun(kind=kind, survey=survey, created_by=created_by)
+            run.full_clean()
+            run.save()
+            runs.append(run)
+        ids = [r.pk for r in runs]
+        transaction.on_commit(lambda: tasks.ml_label_pipeline.delay(ids))
+    return runs
+
+
+def label_pipeline_execute(*, run_ids: Sequence[int]) -> list[LabelRun]:
+    """Run the pipeline's runs in order. A run whose predecessor failed is marked failed with
+    the reason; one whose predecessor was not published still runs (it reads what is
+    published) and says so."""
+    done: list[LabelRun] = []
+    for run_id in run_ids:
+        if done and done[-1].status == RunStatus.FAILED:
+            run = LabelRun.objects.get(pk=run_id)
+            if label_run_claim(run_id=run_id):
+                run.refresh_from_db()
+                _run_fail(run, f"Not run: run #{done[-1].pk} ({done[-1].get_kind_display().lower()}) failed.")
+            done.append(run)
+            continue
+        run = label_run_execute(run_id=run_id)
+        if done and done[-1].decision == Decision.NOT_PUBLISHED:
+            run.message = (
+                f"Run #{done[-1].pk} was not published, so this run used the labels published before it. "
+                + run.message
+            )[:2000]
+            run.save(update_fields=["message"])
+        done.append(run)
+    return done
+
+
 def label_run_now(*, kind: str, survey: Survey | None = None, created_by=None) -> LabelRun:
     """Create a run and execute it in this process (periodic tasks, commands)."""
     if kind not in RunKind.values:
@@ -501,6 +545,17 @@ def pooled_surveys(survey: Survey):
     return Survey.objects.filter(response_format=survey.response_format, emotion_focus=survey.emotion_focus)
 
 
+def _alpha_na_reason(agreement, n_raters: int) -> str:
+    """Why Krippendorff's alpha is undefined, in words ("" when it is defined)."""
+    if math.isfinite(agreement.overall):
+        return ""
+    if n_raters < 2:
+        return "only one rater: agreement needs at least two people answering the same track"
+    if agreement.n_units == 0:
+        return "no track has answers from two raters yet (too few overlapping raters)"
+    return "every answer gave the same value, so agreement is undefined (not perfect)"
+
+
 def _aggregate(run: LabelRun) -> tuple[dict, str]:
     from studies import labels as science
 
@@ -578,6 +633,7 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
             sel = labelled[agg.n_raters[labelled] == n]
             to_write.append((ids[sel], agg.soft_labels[sel], confidence[sel], n))
         figures["alpha"] = {
+            "why_na": _alpha_na_reason(agreement, len(users)),
             "overall": _nan_to_none(agreement.overall),
             "per_category": {k: _nan_to_none(v) for k, v in agreement.per_category.items()},
             "level": agreement.level,
