@@ -907,6 +907,22 @@ def _publish_if(run: LabelRun, gate: dict, *, sources: Sequence[str], track_ids:
     return True
 
 
+def publish_model_if(run: LabelRun, reasons: Sequence[str], figures: dict, model) -> bool:
+    """The MER training run's gate: deploy the model file only if it passed."""
+    from studies.surveys import mer_bridge
+
+    gate = {**_gate_record(reasons, figures), "scope": {"sources": [mer_bridge.MODEL_SCOPE], "track_ids": []}}
+    if reasons:
+        run.decision, run.gate = Decision.NOT_PUBLISHED, gate
+        run.save(update_fields=["decision", "gate"])
+        return False
+    with transaction.atomic():
+        mer_bridge.model_save(model, run)
+        run.decision, run.gate, run.published_at = Decision.PUBLISHED, gate, timezone.now()
+        run.save(update_fields=["decision", "gate", "published_at"])
+    return True
+
+
 def label_run_rollback(*, run: LabelRun) -> LabelRun:
     """Undo a published run: the labels it replaced come back exactly, its own go. Only the
     latest published run over the same labels can be rolled back (roll back later ones first)."""
@@ -921,6 +937,11 @@ def label_run_rollback(*, run: LabelRun) -> LabelRun:
                 raise ValidationError(
                     f"Run #{later.pk} was published after this one over the same labels: roll it back first."
                 )
+        if run.kind == RunKind.TRAIN_MER:
+            from studies.surveys import mer_bridge
+
+            mer_bridge.model_rollback(run)
+            sources = set()
         _label_scope(sorted(sources), scope.get("track_ids")).delete()
         TrackLabel.objects.bulk_create(
             [
