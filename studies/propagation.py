@@ -734,6 +734,9 @@ def cross_validate(
         "vs_prior": fig_prior,
         "vs_knn": fig_knn,
         "uncertainty_spearman": unc.spearman,
+        # for comparison: how well the raw propagation confidence and the label entropy rank the errors
+        "confidence_spearman": spearman(1.0 - conf, prop_jsd),
+        "entropy_spearman": spearman(_uncertainty_design(soft, conf, disagree)[:, 1], prop_jsd),
         "min_labelled": min_labelled,
         "baselines": list(baselines),
     }

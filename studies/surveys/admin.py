@@ -294,6 +294,9 @@ def survey_report(survey: Survey) -> dict:
                     title="Held-out top-1 agreement by method", testid="evaluation-bars",
                 )
             )
+    mer_any = latest_run(kind=RunKind.TRAIN_MER, done_only=False)
+    if mer_any is not None and mer_any.status == RunStatus.FAILED:
+        report["mer_failed"] = mer_any  # e.g. "Not enough survey labels yet" on the demo
     mer = latest_run(kind=RunKind.TRAIN_MER)
     if mer is not None:
         report["mer"] = mer

@@ -266,6 +266,7 @@ def test_one_action_runs_aggregation_propagation_and_mer_and_says_what_was_publi
     assert 'data-testid="label-sets"' in html and "Not published:" in html and "at least 10" in html
     assert 'data-testid="gate-settings"' in html and f'data-testid="rollback-{runs[RunKind.AGGREGATE].pk}"' in html
     assert 'data-testid="raters-per-track"' in html and "6 tracks with 3" in html
+    assert 'data-testid="mer-not-run"' in html and "Not enough survey labels yet" in html  # no audio descriptors
 
     researcher_client.post(reverse("admin:surveys_labelrun_rollback", args=[rated.pk, runs[RunKind.AGGREGATE].pk]))
     assert not TrackLabel.objects.filter(source="survey").exists()
