@@ -105,3 +105,27 @@ def test_a_run_published_later_over_the_same_labels_must_be_rolled_back_first(ma
     label_run_rollback(run=two)
     label_run_rollback(run=one)
     assert not TrackLabel.objects.filter(source="propagated").exists()
+
+
+def test_mer_on_labels_independent_of_the_audio_is_not_deployed(db, settings, tmp_path, monkeypatch):
+    from emotion.audio import DESCRIPTOR_NAMES
+    from recommender.models import Track
+    from recommender.services import track_label_set
+    from studies.surveys import mer_bridge
+
+    settings.MODELS_DIR = tmp_path
+    monkeypatch.setattr("studies.surveys.conf.MER_FOLDS", 3)
+    rng = np.random.default_rng(5)
+    for i in range(36):
+        track = Track.objects.create(
+            title=f"Audio {i}", artist=f"artist {i // 2}", audio_file=f"tracks/a{i}.wav",
+            descriptors={n: float(v) for n, v in zip(DESCRIPTOR_NAMES, rng.normal(size=len(DESCRIPTOR_NAMES)), strict=True)},
+        )
+        gems = np.full(9, 0.02)
+        gems[(4, 5, 8)[i % 3]] = 0.84  # the emotion cycles with the index; the audio is noise
+        track_label_set(track=track, source="survey", gems=list(gems), confidence=0.8, rater_count=3)
+    run = label_run_now(kind=RunKind.TRAIN_MER)
+    assert run.status == RunStatus.DONE, run.message
+    assert run.decision == Decision.NOT_PUBLISHED and "does not beat the population prior" in run.gate["reasons"][0]
+    assert run.figures["cv"]["grouped"] and "Not published" in run.message
+    assert not mer_bridge.model_path().exists()  # nothing deployed: labelling new audio still refuses

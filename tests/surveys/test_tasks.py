@@ -324,3 +324,19 @@ def test_a_run_is_claimed_once_however_often_its_task_is_delivered(survey, track
     assert services.label_run_claim(run_id=run.pk) is False
     fresh = LabelRun.objects.create(kind=RunKind.AGGREGATE, survey=survey)
     assert services.label_run_claim(run_id=fresh.pk) is True and services.label_run_claim(run_id=fresh.pk) is False
+
+
+def test_a_deployed_mer_model_rolls_back_to_the_one_before(descriptor_catalog):
+    from studies.surveys import mer_bridge
+    from studies.surveys.models import Decision
+    from studies.surveys.services import label_run_now, label_run_rollback
+
+    first = label_run_now(kind=RunKind.TRAIN_MER)
+    assert first.decision == Decision.PUBLISHED, first.gate
+    before = mer_bridge.model_path().read_bytes()
+    second = label_run_now(kind=RunKind.TRAIN_MER)
+    assert second.decision == Decision.PUBLISHED
+    label_run_rollback(run=second)
+    assert mer_bridge.model_path().read_bytes() == before
+    label_run_rollback(run=first)
+    assert not mer_bridge.model_path().exists()
