@@ -710,6 +710,21 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
     published = _publish_if(
         run, gate, sources=[LabelSource.SURVEY, LabelSource.MER], track_ids=sorted(labelled_ids | gone), write=write
     )
+    if not published:
+        # Consent withdrawals apply whatever the gate says: a published survey label that rests on
+        # answers that no longer count (no counting answer left, or fewer raters than it was built
+        # from) is withdrawn now rather than kept until a run passes the gate.
+        current = {int(t): int(n) for sel_ids, _, _, n in to_write for t in sel_ids}
+        stale = set(gone) | {
+            t for t, n in TrackLabel.objects.filter(source=LabelSource.SURVEY, track_id__in=list(current))
+            .values_list("track_id", "rater_count") if n > current[t]
+        }
+        if stale:
+            with transaction.atomic():
+                removed, _ = TrackLabel.objects.filter(track_id__in=stale, source=LabelSource.SURVEY).delete()
+                if removed:
+                    catalog_touch()
+            figures["labels_withdrawn_no_consent"] = removed
     figures["tracks_labelled"] = written
     figures["candidate_tracks"] = n_labelled
     message = (

@@ -129,3 +129,19 @@ def test_mer_on_labels_independent_of_the_audio_is_not_deployed(db, settings, tm
     assert run.decision == Decision.NOT_PUBLISHED and "does not beat the population prior" in run.gate["reasons"][0]
     assert run.figures["cv"]["grouped"] and "Not published" in run.message
     assert not mer_bridge.model_path().exists()  # nothing deployed: labelling new audio still refuses
+
+
+def test_consent_withdrawal_removes_labels_even_when_the_gate_refuses(make_survey, tracks, make_user, submit):
+    from accounts.services import consent_set
+
+    survey = make_survey()
+    stay, leave = (make_user("participant", research_data=True) for _ in range(2))
+    for t in tracks[:4]:
+        submit(stay, survey, t, picks=("sadness",))
+        submit(leave, survey, t, picks=("power",))
+    assert label_run_now(kind=RunKind.AGGREGATE, survey=survey).decision == Decision.PUBLISHED
+    consent_set(user=leave, purpose="research_data", granted=False)
+    run = label_run_now(kind=RunKind.AGGREGATE, survey=survey)
+    assert run.decision == Decision.NOT_PUBLISHED  # one rater left: below the gate
+    assert run.figures["labels_withdrawn_no_consent"] == 4
+    assert not TrackLabel.objects.filter(source="survey").exists()
