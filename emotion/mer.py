@@ -11,10 +11,18 @@ its own training set. We keep the model and fix the measurement:
   dominant on fewer than MIN_TRACKS_PER_EMOTION tracks are left out: `classes` says which); `predict_soft` returns the
   SVM's Platt-scaled class probabilities spread over the nine GEMS columns (emotions never seen
   in training get 0), i.e. a soft label, and `predict_dominant` its arg-max;
-- evaluation: stratified k-fold cross-validation; every figure in `MerEvaluation` (accuracy,
+- training on soft targets: each track is one weighted example per emotion it was given
+  (weight = that emotion's share x the track's sample weight), so Platt-calibrated
+  probabilities aim at the soft label, not at its arg-max;
+- evaluation: stratified k-fold cross-validation, grouped (StratifiedGroupKFold) by artist or
+  album when groups are given, so a model cannot score by recognising a recording's siblings,
+  with the same sample weights as deployment; every figure in `MerEvaluation` (accuracy,
   macro-F1, confusion matrix, Jensen-Shannon divergence of the soft prediction) is computed on
-  held-out folds only, next to the majority-class and population-prior baselines of the same
-  folds. No training-set accuracy is reported.
+  held-out folds only, next to the majority-class (accuracy and JSD) and population-prior
+  baselines of the same folds. No training-set accuracy is reported;
+- `gate`: publish only if the held-out soft output beats the prior (paired bootstrap interval
+  of the per-track JSD difference below zero). Train only on human labels (survey, manual):
+  labels computed from audio cues (`prior`) would make the figures circular.
 
 Models are saved with joblib. joblib files are pickles: load only files this code wrote.
 """

@@ -351,9 +351,10 @@ class RatingAdmin(admin.ModelAdmin):
 
 @admin.register(LabelRun)
 class LabelRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "survey", "status", "percent_done", "message", "created_at"]
-    list_filter = ["kind", "status"]
-    fields = ["kind", "survey", "status", "progress", "message", "figures", "created_at", "started_at", "finished_at"]
+    list_display = ["id", "kind", "survey", "status", "percent_done", "decision", "message", "created_at"]
+    list_filter = ["kind", "status", "decision"]
+    fields = ["kind", "survey", "status", "progress", "decision", "message", "gate", "figures", "created_at",
+              "started_at", "finished_at", "published_at", "rolled_back_at"]
     readonly_fields = fields
 
     @admin.display(description="progress")

@@ -228,9 +228,11 @@ class LabelRun(models.Model):
       "raters": [{"code", "n_ratings", "reliability", "weight", "attention_checks",
       "attention_failures", "reasons"}], "tracks_labelled", "tracks_unlabelled", "ratings_used",
       "ratings_excluded_no_consent"}
-    - propagate: {"evaluation": {"folds", "n_tracks", "n_labelled", "scores": [{"method",
+      (+ "raters_per_track": {n raters: n tracks}, "tracks_with_few_raters", "candidate_tracks")
+    - propagate: {"cv": {tuning grid, chosen k/alpha, gate figures, "uncertainty_spearman"},
+      "evaluation": {"folds", "n_tracks", "n_labelled", "scores": [{"method",
       "mean_jsd", "top1", "seconds"}]}, "propagated", "labelled", "iterations", "converged"}
-    - train_mer: {"cv": {... held-out figures ...}, "confusion": [[..]], "classes": [..]}
+    - train_mer: {"cv": {... grouped held-out figures ...}, "confusion": [[..]], "classes": [..]}
     - label_mer: {"labelled": n}
     """
 
