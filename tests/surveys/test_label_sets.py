@@ -145,3 +145,16 @@ def test_consent_withdrawal_removes_labels_even_when_the_gate_refuses(make_surve
     assert run.decision == Decision.NOT_PUBLISHED  # one rater left: below the gate
     assert run.figures["labels_withdrawn_no_consent"] == 4
     assert not TrackLabel.objects.filter(source="survey").exists()
+
+
+def test_the_pipeline_runs_in_order_and_stops_after_a_failure(survey, django_capture_on_commit_callbacks):
+    from studies.surveys.services import label_pipeline_start
+
+    with django_capture_on_commit_callbacks(execute=True):
+        runs = label_pipeline_start(survey=survey)
+    for r in runs:
+        r.refresh_from_db()
+    aggregate, propagate, mer = runs
+    assert aggregate.status == RunStatus.DONE and aggregate.decision == Decision.NOT_PUBLISHED  # no answers yet
+    assert propagate.status == RunStatus.FAILED and "aggregate a survey first" in propagate.message
+    assert mer.status == RunStatus.FAILED and f"run #{propagate.pk}" in mer.message
