@@ -11,10 +11,18 @@ its own training set. We keep the model and fix the measurement:
   dominant on fewer than MIN_TRACKS_PER_EMOTION tracks are left out: `classes` says which); `predict_soft` returns the
   SVM's Platt-scaled class probabilities spread over the nine GEMS columns (emotions never seen
   in training get 0), i.e. a soft label, and `predict_dominant` its arg-max;
-- evaluation: stratified k-fold cross-validation; every figure in `MerEvaluation` (accuracy,
+- training on soft targets: each track is one weighted example per emotion it was given
+  (weight = that emotion's share x the track's sample weight), so Platt-calibrated
+  probabilities aim at the soft label, not at its arg-max;
+- evaluation: stratified k-fold cross-validation, grouped (StratifiedGroupKFold) by artist or
+  album when groups are given, so a model cannot score by recognising a recording's siblings,
+  with the same sample weights as deployment; every figure in `MerEvaluation` (accuracy,
   macro-F1, confusion matrix, Jensen-Shannon divergence of the soft prediction) is computed on
-  held-out folds only, next to the majority-class and population-prior baselines of the same
-  folds. No training-set accuracy is reported.
+  held-out folds only, next to the majority-class (accuracy and JSD) and population-prior
+  baselines of the same folds. No training-set accuracy is reported;
+- `gate`: publish only if the held-out soft output beats the prior (paired bootstrap interval
+  of the per-track JSD difference below zero). Train only on human labels (survey, manual):
+  labels computed from audio cues (`prior`) would make the figures circular.
 
 Models are saved with joblib. joblib files are pickles: load only files this code wrote.
 """
@@ -142,27 +150,46 @@ def _dominant(Y: np.ndarray) -> np.ndarray:
 
 
 def train_mer(
-    X, soft_labels, *, descriptor_names: tuple[str, ...] | None = None, sample_weight=None, seed: int = 0
+    X,
+    soft_labels,
+    *,
+    descriptor_names: tuple[str, ...] | None = None,
+    sample_weight=None,
+    seed: int = 0,
+    soft_targets: bool = True,
 ) -> MerModel:
-    """Fit the pipeline on the dominant emotion of each soft label. sample_weight (e.g. the
-    label's confidence or rater count) weights the SVM's training examples."""
+    """Fit the pipeline. With `soft_targets` (the default) each track counts once per emotion
+    it was given, weighted by that emotion's share of its soft label (emotions kept for
+    training only), so the calibrated class probabilities aim at the soft label rather than
+    at its arg-max; otherwise on the dominant emotion only. sample_weight (e.g. the label's
+    confidence) multiplies every example of its track."""
     X, Y = _validate(X, soft_labels)
     y = _dominant(Y)
     counts = np.bincount(y, minlength=N_GEMS)
+    kept = np.flatnonzero(counts >= MIN_TRACKS_PER_EMOTION)
     keep = counts[y] >= MIN_TRACKS_PER_EMOTION
-    if len(np.unique(y[keep])) < 2:
+    if len(kept) < 2:
         raise ValueError(
             f"training needs at least two different dominant emotions with {MIN_TRACKS_PER_EMOTION}+ tracks each"
         )
     names = tuple(descriptor_names) if descriptor_names is not None else tuple(f"x{i}" for i in range(X.shape[1]))
     if len(names) != X.shape[1]:
         raise ValueError("descriptor_names must name every column")
-    pipe = _pipeline(seed, calibration_folds=int(min(5, counts[counts >= MIN_TRACKS_PER_EMOTION].min())))
-    fit_kw = {}
-    if sample_weight is not None:
-        fit_kw["svm__sample_weight"] = np.asarray(sample_weight, dtype=np.float64)[keep]
+    base_w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if base_w.shape != (len(X),) or not np.all(np.isfinite(base_w)) or np.any(base_w < 0):
+        raise ValueError("sample_weight needs one non-negative number per track")
+    if soft_targets:
+        share = Y[:, kept] / np.clip(Y[:, kept].sum(axis=1, keepdims=True), 1e-12, None)
+        rows, cols = np.nonzero(share >= 0.05)
+        rows, cols = rows[keep[rows]], cols[keep[rows]]
+        X_fit, y_fit = X[rows], kept[cols]
+        w_fit = base_w[rows] * share[rows, cols]
+    else:
+        X_fit, y_fit, w_fit = X[keep], y[keep], base_w[keep]
+    fit_counts = np.bincount(y_fit, minlength=N_GEMS)
+    pipe = _pipeline(seed, calibration_folds=int(min(5, fit_counts[fit_counts > 0].min())))
     with _one_blas_thread():
-        pipe.fit(X[keep], y[keep], **fit_kw)
+        pipe.fit(X_fit, y_fit, svm__sample_weight=w_fit)
     return MerModel(pipeline=pipe, descriptor_names=names, n_training_tracks=len(X))
 
 
@@ -177,12 +204,19 @@ class MerEvaluation:
     mean_jsd: float  # held-out soft prediction vs survey soft label, bits
     majority_accuracy: float  # baseline: always predict the training folds' most common emotion
     prior_jsd: float  # baseline: the training folds' mean soft label
+    majority_jsd: float = float("nan")  # baseline: a one-hot of the training folds' most common emotion
+    grouped: bool = False  # folds kept every group (artist/album/collection) on one side
+    jsd: np.ndarray | None = None  # per held-out track, MER soft output
+    prior_jsd_per_track: np.ndarray | None = None  # per held-out track, population prior
 
 
-def cross_validate_mer(X, soft_labels, *, folds: int = 5, seed: int = 0) -> MerEvaluation:
-    """Stratified k-fold held-out evaluation (see the module docstring)."""
+def cross_validate_mer(X, soft_labels, *, folds: int = 5, seed: int = 0, groups=None, sample_weight=None) -> MerEvaluation:
+    """Held-out evaluation (see the module docstring). With `groups` (artist, album or collection
+    per track) the folds are StratifiedGroupKFold: no group has tracks on both sides, so a model
+    cannot score by recognising a recording's siblings. `sample_weight` is passed to every fold's
+    training exactly as deployment passes it."""
     from sklearn.metrics import confusion_matrix, f1_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     X, Y = _validate(X, soft_labels)
     y = _dominant(Y)
@@ -193,20 +227,33 @@ def cross_validate_mer(X, soft_labels, *, folds: int = 5, seed: int = 0) -> MerE
         raise ValueError(f"need at least two emotions with {folds} or more tracks each for {folds}-fold evaluation")
     # Emotions too rare to appear in every fold cannot be evaluated fairly: leave them out, say so via `classes`.
     keep = counts[y] >= folds
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[keep]
+    g = None if groups is None else np.asarray(groups)[keep]
     X, Y, y = X[keep], Y[keep], y[keep]
     classes = np.flatnonzero(counts >= folds)
+    if g is not None:
+        n_groups = len(np.unique(g))
+        if n_groups < folds:
+            raise ValueError(f"grouped evaluation needs at least {folds} groups (artists/albums), got {n_groups}")
+        splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y, g)
+    else:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y)
 
     pred = np.empty(len(y), dtype=np.int64)
     soft = np.empty_like(Y)
     majority_hits = np.zeros(len(y), dtype=bool)
     prior_soft = np.empty_like(Y)
-    for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y):
-        model = train_mer(X[train], Y[train], seed=seed)
+    majority_soft = np.zeros_like(Y)
+    for train, test in splits:
+        model = train_mer(X[train], Y[train], seed=seed, sample_weight=None if weights is None else weights[train])
         soft[test] = model.predict_soft(X[test])
         pred[test] = np.argmax(soft[test], axis=1)
         majority = np.argmax(np.bincount(y[train], minlength=N_GEMS))
         majority_hits[test] = y[test] == majority
+        majority_soft[test, majority] = 1.0
         prior_soft[test] = Y[train].mean(axis=0)
+    jsd = _js_bits(soft, Y)
+    prior = _js_bits(prior_soft, Y)
     return MerEvaluation(
         folds=folds,
         n_tracks=len(y),
@@ -214,7 +261,31 @@ def cross_validate_mer(X, soft_labels, *, folds: int = 5, seed: int = 0) -> MerE
         accuracy=float(np.mean(pred == y)),
         macro_f1=float(f1_score(y, pred, labels=classes, average="macro", zero_division=0)),
         confusion=confusion_matrix(y, pred, labels=classes),
-        mean_jsd=float(_js_bits(soft, Y).mean()),
+        mean_jsd=float(jsd.mean()),
         majority_accuracy=float(majority_hits.mean()),
-        prior_jsd=float(_js_bits(prior_soft, Y).mean()),
+        prior_jsd=float(prior.mean()),
+        majority_jsd=float(_js_bits(majority_soft, Y).mean()),
+        grouped=g is not None,
+        jsd=jsd,
+        prior_jsd_per_track=prior,
     )
+
+
+def gate(evaluation: MerEvaluation, *, n_boot: int = 2000, seed: int = 0) -> tuple[bool, dict, str]:
+    """MER publishes only if its held-out soft output beats the population prior: the 95%
+    percentile-bootstrap interval of the paired per-track JSD difference lies below zero.
+    Returns (passed, figures, reason-if-not)."""
+    d = evaluation.jsd - evaluation.prior_jsd_per_track
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
+    low, high = float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+    ok = high < 0.0
+    fig = {
+        "mean_jsd": evaluation.mean_jsd, "prior_jsd": evaluation.prior_jsd, "majority_jsd": evaluation.majority_jsd,
+        "mean_diff": float(d.mean()), "ci_low": low, "ci_high": high, "grouped": evaluation.grouped, "beats_prior": ok,
+    }
+    why = "" if ok else (
+        f"MER's held-out soft output does not beat the population prior (JSD {evaluation.mean_jsd:.3f} vs "
+        f"{evaluation.prior_jsd:.3f} bits; difference interval [{low:+.3f}, {high:+.3f}])"
+    )
+    return ok, fig, why

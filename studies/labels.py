@@ -346,6 +346,8 @@ def aggregate(
 
     rating_weights = np.zeros(len(dist))
     rating_weights[informative] = w
+    # Answers that looked more like the rater's habit than like the other raters' consensus.
+    off_consensus = np.bincount(r_i, weights=(gamma < 0.5).astype(np.float64), minlength=nr).astype(np.int64)
     all_per_rater = np.bincount(rater, minlength=nr)
     reports = tuple(
         RaterReport(
@@ -357,7 +359,12 @@ def aggregate(
             attention_checks=int(checks[r]),
             attention_failures=int(failures[r]),
             reasons=tuple(reasons[r])
-            + ((f"low estimated reliability ({q[r]:.2f})",) if n_per_rater[r] >= 3 and q[r] < 0.4 else ()),
+            + ((f"low estimated reliability ({q[r]:.2f})",) if n_per_rater[r] >= 3 and q[r] < 0.4 else ())
+            + (
+                (f"disagrees with the other raters' consensus on {off_consensus[r]} of {int(n_per_rater[r])} tracks",)
+                if off_consensus[r] > 0 and q[r] < 0.5
+                else ()
+            ),
         )
         for r in range(nr)
     )

@@ -19,10 +19,17 @@ from django.utils.safestring import mark_safe
 
 from accounts.selectors import users_with_consent
 from emotion.vocab import GEMS_INFO
-from studies.surveys import exports, figures
+from studies.surveys import conf, exports, figures
 from studies.surveys.models import LabelRun, Rating, RunKind, RunStatus, Survey
-from studies.surveys.selectors import RESEARCH, latest_run, runs_for, survey_progress
-from studies.surveys.services import label_run_start, survey_close, survey_open, survey_pause
+from studies.surveys.selectors import RESEARCH, label_set_summary, latest_run, runs_for, survey_progress
+from studies.surveys.services import (
+    label_pipeline_start,
+    label_run_rollback,
+    label_run_start,
+    survey_close,
+    survey_open,
+    survey_pause,
+)
 
 _GEMS_LABEL = {e.name: f"{e.emoji} {e.label}" for e in GEMS_INFO}
 
@@ -148,6 +155,10 @@ class SurveyAdmin(admin.ModelAdmin):
                  name="surveys_survey_export"),
             path("run/<int:run_id>/progress/", self.admin_site.admin_view(self.run_progress_view),
                  name="surveys_labelrun_progress"),
+            path("<int:survey_id>/pipeline/", self.admin_site.admin_view(self.pipeline_view),
+                 name="surveys_survey_pipeline"),
+            path("<int:survey_id>/rollback/<int:run_id>/", self.admin_site.admin_view(self.rollback_view),
+                 name="surveys_labelrun_rollback"),
         ]
         return extra + super().get_urls()
 
@@ -189,6 +200,33 @@ class SurveyAdmin(admin.ModelAdmin):
         messages.add_message(request, level, f"{run.get_kind_display()}: run #{run.pk} {run.get_status_display().lower()}. {run.message}")
         return self._back(survey)
 
+    def pipeline_view(self, request, survey_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        survey = self._survey_or_403(request, survey_id, change=True)
+        runs = label_pipeline_start(survey=survey, created_by=request.user)
+        for run in runs:
+            run.refresh_from_db()
+            level = messages.ERROR if run.status == RunStatus.FAILED else messages.INFO
+            verdict = f" ({run.get_decision_display().lower()})" if run.decision else ""
+            messages.add_message(
+                request, level,
+                f"{run.get_kind_display()}: run #{run.pk} {run.get_status_display().lower()}{verdict}. {run.message}",
+            )
+        return self._back(survey)
+
+    def rollback_view(self, request, survey_id: int, run_id: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        survey = self._survey_or_403(request, survey_id, change=True)
+        run = get_object_or_404(LabelRun, pk=run_id)
+        try:
+            label_run_rollback(run=run)
+            messages.success(request, f"Run #{run.pk} rolled back: the labels it replaced are published again.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return self._back(survey)
+
     def export_view(self, request, survey_id: int, which: str):
         survey = self._survey_or_403(request, survey_id, change=False)
         if which not in exports.KINDS:
@@ -212,7 +250,14 @@ class SurveyAdmin(admin.ModelAdmin):
 def survey_report(survey: Survey) -> dict:
     """What the survey page shows next to the form: progress and the latest figures."""
     progress = survey_progress(survey=survey)
-    report: dict = {"progress": progress, "runs": runs_for(survey=survey), "run_kinds": RunKind.choices}
+    runs = runs_for(survey=survey)
+    report: dict = {
+        "progress": progress,
+        "runs": runs,
+        "run_kinds": RunKind.choices,
+        "gate_settings": conf.gate_settings(),
+        "label_sets": [label_set_summary(run=r) for r in runs if r.decision],
+    }
     aggregate = latest_run(kind=RunKind.AGGREGATE, survey=survey)
     if aggregate is not None:
         f = aggregate.figures
@@ -224,6 +269,9 @@ def survey_report(survey: Survey) -> dict:
                                    title=f"Krippendorff's alpha ({f['alpha']['level']}) per GEMS emotion")
             )
         raters = f.get("raters") or []
+        report["alpha_na"] = (f.get("alpha") or {}).get("why_na") or (
+            "" if f.get("alpha") else "no answers counted in this aggregation"
+        )
         report["raters"] = raters
         report["down_weighted"] = [r for r in raters if r["reasons"] or r["weight"] < 0.5]
         if raters:
@@ -246,6 +294,9 @@ def survey_report(survey: Survey) -> dict:
                     title="Held-out top-1 agreement by method", testid="evaluation-bars",
                 )
             )
+    mer_any = latest_run(kind=RunKind.TRAIN_MER, done_only=False)
+    if mer_any is not None and mer_any.status == RunStatus.FAILED:
+        report["mer_failed"] = mer_any  # e.g. "Not enough survey labels yet" on the demo
     mer = latest_run(kind=RunKind.TRAIN_MER)
     if mer is not None:
         report["mer"] = mer
@@ -300,9 +351,10 @@ class RatingAdmin(admin.ModelAdmin):
 
 @admin.register(LabelRun)
 class LabelRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "survey", "status", "percent_done", "message", "created_at"]
-    list_filter = ["kind", "status"]
-    fields = ["kind", "survey", "status", "progress", "message", "figures", "created_at", "started_at", "finished_at"]
+    list_display = ["id", "kind", "survey", "status", "percent_done", "decision", "message", "created_at"]
+    list_filter = ["kind", "status", "decision"]
+    fields = ["kind", "survey", "status", "progress", "decision", "message", "gate", "figures", "created_at",
+              "started_at", "finished_at", "published_at", "rolled_back_at"]
     readonly_fields = fields
 
     @admin.display(description="progress")

@@ -22,3 +22,36 @@ MER_FOLDS: int = getattr(settings, "ATTUNE_SURVEYS_MER_FOLDS", 5)
 MAX_SKIPS: int = getattr(settings, "ATTUNE_SURVEYS_MAX_SKIPS", 50)
 # next_track_for looks at this many least-rated eligible tracks (active learning ranks them).
 NEXT_TRACK_CANDIDATES: int = getattr(settings, "ATTUNE_SURVEYS_NEXT_TRACK_CANDIDATES", 2000)
+
+# Publish gates (shown on the survey page). A run's labels become what readers and the engine
+# see only when its gate passes; otherwise they stay a candidate.
+# Aggregation: at least this many distinct raters and labelled tracks.
+AGGREGATE_MIN_RATERS: int = getattr(settings, "ATTUNE_SURVEYS_AGGREGATE_MIN_RATERS", 2)
+AGGREGATE_MIN_TRACKS: int = getattr(settings, "ATTUNE_SURVEYS_AGGREGATE_MIN_TRACKS", 3)
+# Tracks with this many raters or fewer are listed as a warning.
+AGGREGATE_WARN_RATERS: int = getattr(settings, "ATTUNE_SURVEYS_AGGREGATE_WARN_RATERS", 3)
+# Propagation: cross-validated JSD must beat each of these baselines ("prior", "knn") with a 95%
+# paired bootstrap interval below zero, on at least this many survey-labelled tracks.
+PROPAGATION_GATE_BASELINES: tuple[str, ...] = tuple(
+    getattr(settings, "ATTUNE_SURVEYS_PROPAGATION_GATE_BASELINES", ("prior", "knn"))
+)
+PROPAGATION_MIN_LABELLED: int = getattr(settings, "ATTUNE_SURVEYS_PROPAGATION_MIN_LABELLED", 10)
+# The k and alpha grids propagation is tuned over (supervised k-NN is tuned over the same k).
+PROPAGATION_KS: tuple[int, ...] = tuple(getattr(settings, "ATTUNE_SURVEYS_PROPAGATION_KS", (5, 10, 20)))
+PROPAGATION_ALPHAS: tuple[float, ...] = tuple(getattr(settings, "ATTUNE_SURVEYS_PROPAGATION_ALPHAS", (0.5, 0.8, 0.95)))
+BOOTSTRAP_SAMPLES: int = getattr(settings, "ATTUNE_SURVEYS_BOOTSTRAP_SAMPLES", 2000)
+
+
+def gate_settings() -> dict:
+    """The gate settings in force, for the page and for each run's record."""
+    return {
+        "aggregate_min_raters": AGGREGATE_MIN_RATERS,
+        "aggregate_min_tracks": AGGREGATE_MIN_TRACKS,
+        "aggregate_warn_raters": AGGREGATE_WARN_RATERS,
+        "propagation_baselines": list(PROPAGATION_GATE_BASELINES),
+        "propagation_min_labelled": PROPAGATION_MIN_LABELLED,
+        "propagation_ks": list(PROPAGATION_KS),
+        "propagation_alphas": list(PROPAGATION_ALPHAS),
+        "bootstrap_samples": BOOTSTRAP_SAMPLES,
+        "mer": "soft output beats the population prior (JSD) on grouped held-out folds, 95% bootstrap interval below zero",
+    }

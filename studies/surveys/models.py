@@ -213,6 +213,13 @@ class RunKind(models.TextChoices):
     LABEL_MER = "label_mer", "Label new audio with the MER model"
 
 
+class Decision(models.TextChoices):
+    PENDING = "", "—"
+    PUBLISHED = "published", "Published"
+    NOT_PUBLISHED = "not_published", "Not published (failed its gate)"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
 class LabelRun(models.Model):
     """One aggregation / propagation / MER run with its progress and its figures.
 
@@ -221,9 +228,11 @@ class LabelRun(models.Model):
       "raters": [{"code", "n_ratings", "reliability", "weight", "attention_checks",
       "attention_failures", "reasons"}], "tracks_labelled", "tracks_unlabelled", "ratings_used",
       "ratings_excluded_no_consent"}
-    - propagate: {"evaluation": {"folds", "n_tracks", "n_labelled", "scores": [{"method",
+      (+ "raters_per_track": {n raters: n tracks}, "tracks_with_few_raters", "candidate_tracks")
+    - propagate: {"cv": {tuning grid, chosen k/alpha, gate figures, "uncertainty_spearman"},
+      "evaluation": {"folds", "n_tracks", "n_labelled", "scores": [{"method",
       "mean_jsd", "top1", "seconds"}]}, "propagated", "labelled", "iterations", "converged"}
-    - train_mer: {"cv": {... held-out figures ...}, "confusion": [[..]], "classes": [..]}
+    - train_mer: {"cv": {... grouped held-out figures ...}, "confusion": [[..]], "classes": [..]}
     - label_mer: {"labelled": n}
     """
 
@@ -239,12 +248,50 @@ class LabelRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The candidate label set is kept in LabelSetRow(role=candidate); it becomes what readers see
+    # only when `gate["passed"]`. Publishing keeps the labels it replaced (role=previous) so the
+    # run can be rolled back exactly. gate = {"passed", "reasons": [..], "figures": {..},
+    # "settings": {..}, "scope": {"sources": [..], "track_ids": [..] | None}}.
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True, default=Decision.PENDING)
+    gate = models.JSONField(default=dict, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == RunStatus.DONE else int(round(100 * self.progress))
+
+
+class LabelSetRole(models.TextChoices):
+    CANDIDATE = "candidate", "Candidate (what the run computed)"
+    PREVIOUS = "previous", "Previous (what publishing replaced)"
+
+
+class LabelSetRow(models.Model):
+    """One track label held by a run: its candidate, or the published label it replaced."""
+
+    run = models.ForeignKey(LabelRun, on_delete=models.CASCADE, related_name="label_rows")
+    role = models.CharField(max_length=16, choices=LabelSetRole.choices)
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=16)
+    gems = models.JSONField()
+    valence = models.FloatField()
+    arousal = models.FloatField()
+    confidence = models.FloatField()
+    rater_count = models.PositiveIntegerField(default=0)
+    entropy = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "role"])]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} {self.role} {self.track_id}/{self.source}"
 
     @property
     def percent(self) -> int:

@@ -168,6 +168,33 @@ def latest_run(*, kind: str, survey: Survey | None = None, done_only: bool = Tru
     return qs.order_by("-created_at", "-id").first()
 
 
+def label_set_summary(*, run: LabelRun) -> dict:
+    """Candidate vs published for one run: how many labels each holds and their mean confidence."""
+    from django.db.models import Avg, Count
+
+    from recommender.models import TrackLabel
+    from studies.surveys.models import LabelSetRole
+
+    cand = run.label_rows.filter(role=LabelSetRole.CANDIDATE).aggregate(n=Count("id"), conf=Avg("confidence"))
+    source = run.label_rows.filter(role=LabelSetRole.CANDIDATE).values_list("source", flat=True).first()
+    pub = (
+        TrackLabel.objects.filter(source=source).aggregate(n=Count("id"), conf=Avg("confidence"))
+        if source
+        else {"n": 0, "conf": None}
+    )
+    return {
+        "run": run,
+        "source": source or "",
+        "candidate": cand["n"],
+        "candidate_confidence": cand["conf"],
+        "published": pub["n"],
+        "published_confidence": pub["conf"],
+        "reasons": (run.gate or {}).get("reasons") or [],
+        "warnings": (run.gate or {}).get("warnings") or [],
+        "figures": (run.gate or {}).get("figures") or {},
+    }
+
+
 def runs_for(*, survey: Survey, limit: int = 10) -> list[LabelRun]:
     return list(LabelRun.objects.filter(Q(survey=survey) | Q(survey__isnull=True)).order_by("-created_at", "-id")[:limit])
 

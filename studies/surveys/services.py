@@ -32,7 +32,10 @@ from studies.surveys.models import (
     MAX_INTENSITY,
     MAX_PICKS,
     AttentionKind,
+    Decision,
     LabelRun,
+    LabelSetRole,
+    LabelSetRow,
     NextTrackMode,
     Rating,
     RepeatPlan,
@@ -397,6 +400,50 @@ def label_run_start(*, kind: str, survey: Survey | None = None, created_by=None)
     return run
 
 
+PIPELINE = (RunKind.AGGREGATE, RunKind.PROPAGATE, RunKind.TRAIN_MER)
+
+
+def label_pipeline_start(*, survey: Survey, created_by=None) -> list[LabelRun]:
+    """Aggregation -> propagation -> MER training as one action: three queued runs (each with its
+    own progress and gate), executed in order by one task once the transaction commits."""
+    from studies.surveys import tasks
+
+    with transaction.atomic():
+        runs = []
+        for kind in PIPELINE:
+            run = LabelRun(kind=kind, survey=survey, created_by=created_by)
+            run.full_clean()
+            run.save()
+            runs.append(run)
+        ids = [r.pk for r in runs]
+        transaction.on_commit(lambda: tasks.ml_label_pipeline.delay(ids))
+    return runs
+
+
+def label_pipeline_execute(*, run_ids: Sequence[int]) -> list[LabelRun]:
+    """Run the pipeline's runs in order. A run whose predecessor failed is marked failed with
+    the reason; one whose predecessor was not published still runs (it reads what is
+    published) and says so."""
+    done: list[LabelRun] = []
+    for run_id in run_ids:
+        if done and done[-1].status == RunStatus.FAILED:
+            run = LabelRun.objects.get(pk=run_id)
+            if label_run_claim(run_id=run_id):
+                run.refresh_from_db()
+                _run_fail(run, f"Not run: run #{done[-1].pk} ({done[-1].get_kind_display().lower()}) failed.")
+            done.append(run)
+            continue
+        run = label_run_execute(run_id=run_id)
+        if done and done[-1].decision == Decision.NOT_PUBLISHED:
+            run.message = (
+                f"Run #{done[-1].pk} was not published, so this run used the labels published before it. "
+                + run.message
+            )[:2000]
+            run.save(update_fields=["message"])
+        done.append(run)
+    return done
+
+
 def label_run_now(*, kind: str, survey: Survey | None = None, created_by=None) -> LabelRun:
     """Create a run and execute it in this process (periodic tasks, commands)."""
     if kind not in RunKind.values:
@@ -498,6 +545,17 @@ def pooled_surveys(survey: Survey):
     return Survey.objects.filter(response_format=survey.response_format, emotion_focus=survey.emotion_focus)
 
 
+def _alpha_na_reason(agreement, n_raters: int) -> str:
+    """Why Krippendorff's alpha is undefined, in words ("" when it is defined)."""
+    if math.isfinite(agreement.overall):
+        return ""
+    if n_raters < 2:
+        return "only one rater: agreement needs at least two people answering the same track"
+    if agreement.n_units == 0:
+        return "no track has answers from two raters yet (too few overlapping raters)"
+    return "every answer gave the same value, so agreement is undefined (not perfect)"
+
+
 def _aggregate(run: LabelRun) -> tuple[dict, str]:
     from studies import labels as science
 
@@ -575,6 +633,7 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
             sel = labelled[agg.n_raters[labelled] == n]
             to_write.append((ids[sel], agg.soft_labels[sel], confidence[sel], n))
         figures["alpha"] = {
+            "why_na": _alpha_na_reason(agreement, len(users)),
             "overall": _nan_to_none(agreement.overall),
             "per_category": {k: _nan_to_none(v) for k, v in agreement.per_category.items()},
             "level": agreement.level,
@@ -599,9 +658,38 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
         figures["alpha"] = None
         figures["raters"] = []
 
-    # One transaction: readers never see new survey labels next to the MER guesses they
-    # replace, nor a half-removed set of orphans.
-    with transaction.atomic():
+    # Tracks this survey labelled before whose answers no longer count (consent revoked):
+    # their survey label goes unless another survey still has counting answers for them.
+    gone: set[int] = set()
+    orphaned = all_rated_tracks - labelled_ids
+    if orphaned:
+        still_rated = set(
+            counting_ratings().filter(track_id__in=orphaned, is_attention_check=False)
+            .exclude(survey__in=pooled_ids).values_list("track_id", flat=True)
+        )
+        gone = orphaned - still_rated
+
+    # The gate: enough raters and tracks; tracks with few raters are listed.
+    distribution = {str(n): int(len(sel_ids)) for sel_ids, _, _, n in to_write}
+    few = sum(int(len(sel_ids)) for sel_ids, _, _, n in to_write if n <= conf.AGGREGATE_WARN_RATERS)
+    figures["raters_per_track"] = distribution
+    figures["tracks_with_few_raters"] = few
+    n_labelled = len(labelled_ids)
+    reasons = []
+    if len(users) < conf.AGGREGATE_MIN_RATERS:
+        reasons.append(f"only {len(users)} rater{'' if len(users) == 1 else 's'} (the gate needs at least {conf.AGGREGATE_MIN_RATERS})")
+    if n_labelled < conf.AGGREGATE_MIN_TRACKS:
+        reasons.append(f"only {n_labelled} labelled track{'' if n_labelled == 1 else 's'} (the gate needs at least {conf.AGGREGATE_MIN_TRACKS})")
+    warnings = []
+    if few:
+        warnings.append(f"{few} of {n_labelled} tracks have {conf.AGGREGATE_WARN_RATERS} raters or fewer: their labels are fragile")
+    candidate = [(sel_ids, gems, conf_values, n) for sel_ids, gems, conf_values, n in to_write]
+    _store_candidate(run, LabelSource.SURVEY, candidate)
+
+    def write() -> None:
+        nonlocal written
+        # One transaction (the caller's): readers never see new survey labels next to the MER
+        # guesses they replace, nor a half-removed set of orphans.
         for sel_ids, gems, conf_values, n in to_write:
             written += track_labels_bulk_set(
                 track_ids=sel_ids, source=LabelSource.SURVEY, gems=gems, confidence=conf_values, rater_count=n,
@@ -612,22 +700,40 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
             if replaced:
                 catalog_touch()
             figures["mer_labels_replaced"] = replaced
-        # Tracks this survey labelled before whose answers no longer count (consent revoked):
-        # their survey label goes unless another survey still has counting answers for them.
-        orphaned = all_rated_tracks - labelled_ids
-        if orphaned:
-            still_rated = set(
-                counting_ratings().filter(track_id__in=orphaned, is_attention_check=False)
-                .exclude(survey__in=pooled_ids).values_list("track_id", flat=True)
-            )
-            gone = orphaned - still_rated
-            if gone:
-                removed, _ = TrackLabel.objects.filter(track_id__in=gone, source=LabelSource.SURVEY).delete()
+        if gone:
+            removed, _ = TrackLabel.objects.filter(track_id__in=gone, source=LabelSource.SURVEY).delete()
+            if removed:
+                catalog_touch()
+            figures["labels_removed"] = removed
+
+    gate = _gate_record(reasons, {"raters": len(users), "tracks": n_labelled, "warnings": warnings}, warnings=warnings)
+    published = _publish_if(
+        run, gate, sources=[LabelSource.SURVEY, LabelSource.MER], track_ids=sorted(labelled_ids | gone), write=write
+    )
+    if not published:
+        # Consent withdrawals apply whatever the gate says: a published survey label that rests on
+        # answers that no longer count (no counting answer left, or fewer raters than it was built
+        # from) is withdrawn now rather than kept until a run passes the gate.
+        current = {int(t): int(n) for sel_ids, _, _, n in to_write for t in sel_ids}
+        stale = set(gone) | {
+            t for t, n in TrackLabel.objects.filter(source=LabelSource.SURVEY, track_id__in=list(current))
+            .values_list("track_id", "rater_count") if n > current[t]
+        }
+        if stale:
+            with transaction.atomic():
+                removed, _ = TrackLabel.objects.filter(track_id__in=stale, source=LabelSource.SURVEY).delete()
                 if removed:
                     catalog_touch()
-                figures["labels_removed"] = removed
+            figures["labels_withdrawn_no_consent"] = removed
     figures["tracks_labelled"] = written
-    message = f"{written} tracks labelled from {len(regular)} answers by {len(users)} rater{'' if len(users) == 1 else 's'}."
+    figures["candidate_tracks"] = n_labelled
+    message = (
+        f"{written} tracks labelled from {len(regular)} answers by {len(users)} rater{'' if len(users) == 1 else 's'}."
+        if published
+        else f"Not published: {'; '.join(reasons)}. The {n_labelled} candidate labels are kept on this run."
+    )
+    if warnings:
+        message += " " + " ".join(w[0].upper() + w[1:] + "." for w in warnings)
     if excluded:
         message += f" {excluded} answers left out (no research consent)."
     return figures, message
@@ -636,7 +742,6 @@ def _aggregate(run: LabelRun) -> tuple[dict, str]:
 def _propagate(run: LabelRun) -> tuple[dict, str]:
     from studies import propagation as science
 
-    progress = _RunProgress(run, 0.0, 0.6)
     matrix = catalog_feature_matrix()
     if len(matrix.track_ids) < 2 or matrix.features.shape[1] == 0:
         raise ValidationError("Propagation needs at least two tracks with audio features.")
@@ -650,30 +755,72 @@ def _propagate(run: LabelRun) -> tuple[dict, str]:
         raise ValidationError("No survey labels yet: aggregate a survey first.")
     labelled_index = np.array([i for i, _ in survey_labels], dtype=np.int64)
     labels = np.array([g for _, g in survey_labels], dtype=np.float64)
+    n_tracks = len(matrix.track_ids)
+    figures: dict[str, Any] = {
+        "tracks": int(n_tracks),
+        "labelled": int(len(labelled_index)),
+        "features": list(matrix.columns),
+    }
+    # 1. Tune k and alpha by cross-validation and decide whether the result may be published.
+    cv = None
+    if len(labelled_index) >= 2:
+        cv = science.cross_validate(
+            matrix.features, labelled_index, labels, ks=conf.PROPAGATION_KS, alphas=conf.PROPAGATION_ALPHAS,
+            folds=conf.EVALUATION_FOLDS, min_labelled=conf.PROPAGATION_MIN_LABELLED, n_boot=conf.BOOTSTRAP_SAMPLES,
+            baselines=conf.PROPAGATION_GATE_BASELINES, progress=_RunProgress(run, 0.0, 0.6),
+        )
+        figures["cv"] = {**cv.gate.figures, "grid": list(cv.grid), "knn_grid": list(cv.knn_grid)}
+        reasons = list(cv.gate.reasons)
+        k, alpha = cv.k, cv.alpha
+    else:
+        reasons = [f"only {len(labelled_index)} survey-labelled track: nothing to cross-validate"]
+        k, alpha = min(conf.PROPAGATION_K, n_tracks - 1), 0.8
+    # 2. The candidate: spread with the chosen settings; confidence = 1 - predicted held-out JSD.
     result = science.propagate(
-        matrix.features, labelled_index, labels, k=min(conf.PROPAGATION_K, len(matrix.track_ids) - 1), progress=progress
+        matrix.features, labelled_index, labels, k=min(k, n_tracks - 1), alpha=alpha,
+        progress=_RunProgress(run, 0.6, 0.3),
     )
     targets = np.flatnonzero(~result.labelled)
-    written = 0
-    if len(targets):
-        written = track_labels_bulk_set(
-            track_ids=matrix.track_ids[targets], source=LabelSource.PROPAGATED,
-            gems=result.soft_labels[targets], confidence=np.clip(result.confidence[targets], 0.0, 1.0),
+    if cv is not None and len(targets):
+        X = science.prepare_features(matrix.features)
+        disagree = science.neighbour_disagreement(
+            X, labelled_index, labels / labels.sum(axis=1, keepdims=True), targets, result.soft_labels[targets], cv.knn_k
         )
-    figures: dict[str, Any] = {
-        "tracks": int(len(matrix.track_ids)),
-        "labelled": int(len(labelled_index)),
-        "propagated": written,
-        "iterations": result.iterations,
-        "converged": result.converged,
-        "features": list(matrix.columns),
-        "mean_confidence": float(result.confidence[targets].mean()) if len(targets) else None,
-    }
+        predicted_jsd = cv.uncertainty.predict(result.soft_labels[targets], result.confidence[targets], disagree)
+        confidence = 1.0 - predicted_jsd
+        figures["predicted_jsd_mean"] = float(predicted_jsd.mean())
+    else:
+        confidence = np.clip(result.confidence[targets], 0.0, 1.0)
+    figures.update(
+        {"iterations": result.iterations, "converged": result.converged, "k": int(k), "alpha": float(alpha),
+         "mean_confidence": float(confidence.mean()) if len(targets) else None}
+    )
+    _store_candidate(run, LabelSource.PROPAGATED, [(matrix.track_ids[targets], result.soft_labels[targets], confidence, 0)])
+    written = 0
+
+    def write() -> None:
+        nonlocal written
+        TrackLabel.objects.filter(source=LabelSource.PROPAGATED).delete()
+        if len(targets):
+            written = track_labels_bulk_set(
+                track_ids=matrix.track_ids[targets], source=LabelSource.PROPAGATED,
+                gems=result.soft_labels[targets], confidence=np.clip(confidence, 0.0, 1.0),
+            )
+        else:
+            catalog_touch()
+
+    gate_figures = dict(cv.gate.figures) if cv is not None else {}
+    published = _publish_if(
+        run, _gate_record(reasons, gate_figures), sources=[LabelSource.PROPAGATED], track_ids=None, write=write
+    )
+    figures["propagated"] = written
+    figures["candidate_tracks"] = int(len(targets))
+    # 3. The earlier fixed-k comparison, with sklearn's LabelSpreading as an outside reference.
     if len(labelled_index) >= conf.EVALUATION_MIN_LABELLED:
         folds = min(conf.EVALUATION_FOLDS, len(labelled_index))
         evaluation = science.evaluate(
-            matrix.features, labelled_index, labels, folds=folds,
-            k=min(conf.PROPAGATION_K, len(matrix.track_ids) - 1), progress=_RunProgress(run, 0.6, 0.4),
+            matrix.features, labelled_index, labels, folds=folds, k=min(k, n_tracks - 1), alpha=alpha,
+            progress=_RunProgress(run, 0.9, 0.1),
         )
         figures["evaluation"] = {
             "folds": evaluation.folds,
@@ -690,7 +837,142 @@ def _propagate(run: LabelRun) -> tuple[dict, str]:
             f"Held-out evaluation needs at least {conf.EVALUATION_MIN_LABELLED} survey-labelled tracks "
             f"({len(labelled_index)} so far)."
         )
-    return figures, f"{written} tracks got a propagated label from {len(labelled_index)} survey-labelled tracks."
+    if published:
+        return figures, f"{written} tracks got a propagated label from {len(labelled_index)} survey-labelled tracks."
+    return figures, f"Not published: {'; '.join(reasons)}. The {len(targets)} candidate labels are kept on this run."
+
+
+# ---------------------------------------------------------------------------- label sets: candidate, publish, roll back
+
+
+def _gate_record(reasons: Sequence[str], figures: dict, *, warnings: Sequence[str] = ()) -> dict:
+    return {
+        "passed": not reasons,
+        "reasons": list(reasons),
+        "warnings": list(warnings),
+        "figures": _jsonable(figures),
+        "settings": conf.gate_settings(),
+    }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _store_candidate(run: LabelRun, source: str, batches) -> int:
+    """Keep what the run computed, published or not (role=candidate)."""
+    from emotion.vocab import gems_distribution, gems_to_va
+
+    rows = []
+    for ids, gems, confidence, rater_count in batches:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            continue
+        dist = gems_distribution(np.asarray(gems, dtype=np.float64).reshape(len(ids), N_GEMS))
+        va = np.clip(gems_to_va(dist), -1.0, 1.0)
+        conf_values = np.broadcast_to(np.asarray(confidence, dtype=np.float64), ids.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = -np.where(dist > 0, dist * np.log(np.where(dist > 0, dist, 1.0)), 0.0).sum(axis=1)
+        rows.extend(
+            LabelSetRow(
+                run=run, role=LabelSetRole.CANDIDATE, track_id=int(t), source=source, gems=[float(v) for v in dist[i]],
+                valence=float(va[i, 0]), arousal=float(va[i, 1]), confidence=float(np.clip(conf_values[i], 0.0, 1.0)),
+                rater_count=int(rater_count), entropy=float(ent[i]),
+            )
+            for i, t in enumerate(ids)
+        )
+    LabelSetRow.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _label_scope(sources: Sequence[str], track_ids: Sequence[int] | None):
+    qs = TrackLabel.objects.filter(source__in=list(sources))
+    return qs if track_ids is None else qs.filter(track_id__in=list(track_ids))
+
+
+def _publish_if(run: LabelRun, gate: dict, *, sources: Sequence[str], track_ids: Sequence[int] | None, write) -> bool:
+    """Publish the run's labels when its gate passed: keep the labels in scope (role=previous),
+    write the new ones, and record the decision, all in one transaction."""
+    gate = {**gate, "scope": {"sources": list(sources), "track_ids": None if track_ids is None else list(track_ids)}}
+    if not gate["passed"]:
+        run.decision, run.gate = Decision.NOT_PUBLISHED, gate
+        run.save(update_fields=["decision", "gate"])
+        return False
+    with transaction.atomic():
+        previous = [
+            LabelSetRow(
+                run=run, role=LabelSetRole.PREVIOUS, track_id=lab.track_id, source=lab.source, gems=lab.gems,
+                valence=lab.valence, arousal=lab.arousal, confidence=lab.confidence, rater_count=lab.rater_count,
+                entropy=lab.entropy,
+            )
+            for lab in _label_scope(sources, track_ids).iterator(chunk_size=2000)
+        ]
+        LabelSetRow.objects.bulk_create(previous, batch_size=2000)
+        write()
+        run.decision, run.gate, run.published_at = Decision.PUBLISHED, gate, timezone.now()
+        run.save(update_fields=["decision", "gate", "published_at"])
+    return True
+
+
+def publish_model_if(run: LabelRun, reasons: Sequence[str], figures: dict, model) -> bool:
+    """The MER training run's gate: deploy the model file only if it passed."""
+    from studies.surveys import mer_bridge
+
+    gate = {**_gate_record(reasons, figures), "scope": {"sources": [mer_bridge.MODEL_SCOPE], "track_ids": []}}
+    if reasons:
+        run.decision, run.gate = Decision.NOT_PUBLISHED, gate
+        run.save(update_fields=["decision", "gate"])
+        return False
+    with transaction.atomic():
+        mer_bridge.model_save(model, run)
+        run.decision, run.gate, run.published_at = Decision.PUBLISHED, gate, timezone.now()
+        run.save(update_fields=["decision", "gate", "published_at"])
+    return True
+
+
+def label_run_rollback(*, run: LabelRun) -> LabelRun:
+    """Undo a published run: the labels it replaced come back exactly, its own go. Only the
+    latest published run over the same labels can be rolled back (roll back later ones first)."""
+    with transaction.atomic():
+        run = LabelRun.objects.select_for_update().get(pk=run.pk)
+        if run.decision != Decision.PUBLISHED:
+            raise ValidationError(f"Run #{run.pk} is not published: there is nothing to roll back.")
+        scope = run.gate.get("scope") or {}
+        sources = set(scope.get("sources") or [])
+        for later in LabelRun.objects.filter(decision=Decision.PUBLISHED, published_at__gt=run.published_at):
+            if sources & set((later.gate.get("scope") or {}).get("sources") or []):
+                raise ValidationError(
+                    f"Run #{later.pk} was published after this one over the same labels: roll it back first."
+                )
+        if run.kind == RunKind.TRAIN_MER:
+            from studies.surveys import mer_bridge
+
+            mer_bridge.model_rollback(run)
+            sources = set()
+        _label_scope(sorted(sources), scope.get("track_ids")).delete()
+        TrackLabel.objects.bulk_create(
+            [
+                TrackLabel(
+                    track_id=row.track_id, source=row.source, gems=row.gems, valence=row.valence,
+                    arousal=row.arousal, confidence=row.confidence, rater_count=row.rater_count, entropy=row.entropy,
+                )
+                for row in run.label_rows.filter(role=LabelSetRole.PREVIOUS).iterator(chunk_size=2000)
+            ],
+            batch_size=2000,
+        )
+        catalog_touch()
+        run.decision, run.rolled_back_at = Decision.ROLLED_BACK, timezone.now()
+        run.message = (run.message + f" Rolled back at {run.rolled_back_at:%Y-%m-%d %H:%M} UTC.").strip()
+        run.save(update_fields=["decision", "rolled_back_at", "message"])
+    return run
 
 
 def _mer_module():

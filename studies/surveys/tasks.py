@@ -37,3 +37,11 @@ def ml_label_new_tracks_mer(run_id: int | None = None) -> str:
     if run_id is None:
         return label_run_now(kind=RunKind.LABEL_MER).status
     return label_run_execute(run_id=run_id).status
+
+
+@shared_task
+def ml_label_pipeline(run_ids: list[int]) -> list[str]:
+    """Aggregation -> propagation -> MER training, in order (services.label_pipeline_start)."""
+    from studies.surveys.services import label_pipeline_execute
+
+    return [run.status for run in label_pipeline_execute(run_ids=run_ids)]

@@ -135,3 +135,52 @@ def test_end_to_end_from_synthesised_audio():
     soft = np.eye(N_GEMS)[y] * 0.8 + 0.2 / N_GEMS
     ev = cross_validate_mer(np.array(X), soft, folds=4)
     assert ev.accuracy >= 0.8 > ev.majority_accuracy + 0.2
+
+
+def test_labels_independent_of_the_descriptors_do_not_publish():
+    from emotion.mer import gate
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 12))
+    soft = rng.dirichlet(np.full(N_GEMS, 0.5), size=90)
+    soft[np.arange(90), rng.choice([0, 4, 8], 90)] += 1.0  # three dominant emotions, unrelated to X
+    groups = np.repeat(np.arange(30), 3)
+    ev = cross_validate_mer(X, soft / soft.sum(axis=1, keepdims=True), folds=3, groups=groups)
+    ok, figures, why = gate(ev, n_boot=500)
+    assert not ok and "does not beat the population prior" in why and figures["grouped"]
+
+
+def test_grouped_folds_expose_a_model_that_only_recognises_the_artist():
+    """Every artist sings one emotion and leaves a fingerprint in the descriptors; nothing in
+    the descriptors says the emotion otherwise. Ungrouped folds reward recognising the artist;
+    grouped folds do not."""
+    rng = np.random.default_rng(1)
+    n_artists, per = 24, 5
+    fingerprint = rng.normal(0, 3, size=(n_artists, 10))
+    emotion = rng.choice([0, 4, 8], n_artists)
+    artist = np.repeat(np.arange(n_artists), per)
+    X = fingerprint[artist] + rng.normal(0, 0.3, size=(len(artist), 10))
+    soft = np.full((len(artist), N_GEMS), 0.02)
+    soft[np.arange(len(artist)), emotion[artist]] = 0.84
+    leaky = cross_validate_mer(X, soft, folds=4)
+    honest = cross_validate_mer(X, soft, folds=4, groups=artist)
+    assert leaky.accuracy > 0.6 and honest.grouped
+    assert honest.accuracy < leaky.accuracy - 0.25
+
+
+def test_cross_validation_uses_the_deployment_weights(monkeypatch):
+    import emotion.mer as mer
+
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    soft = np.tile(np.eye(N_GEMS)[[0, 4, 8]], (20, 1)) * 0.9 + 0.1 / N_GEMS
+    seen = []
+    real = mer.train_mer
+
+    def spy(*args, **kw):
+        seen.append(kw.get("sample_weight"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mer, "train_mer", spy)
+    w = np.linspace(0.2, 1.0, len(X))
+    mer.cross_validate_mer(X, soft, folds=3, sample_weight=w)
+    assert len(seen) == 3 and all(s is not None and len(s) == 40 and set(np.round(s, 6)) <= set(np.round(w, 6)) for s in seen)

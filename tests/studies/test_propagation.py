@@ -170,3 +170,58 @@ def test_uncertainty_ranks_split_and_unsupported_labels_first():
     assert np.argsort(-u).tolist() == [3, 1, 2, 0]
     with pytest.raises(ValueError):
         uncertainty(np.ones((2, 3)), np.ones(2))
+
+
+# ---------------------------------------------------------------------------- gate and calibrated uncertainty
+
+
+def _manifold_catalog(seed: int, *, independent: bool):
+    from emotion.vocab import va_to_gems
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(600, 6))
+    lab = rng.choice(600, 120, replace=False)
+    if independent:  # labels that have nothing to do with the features
+        return X, lab, rng.dirichlet(np.full(9, 0.7), size=120)
+    va = np.tanh(0.8 * X[:, :2])  # a smooth label manifold, no clusters
+    return X, lab, va_to_gems(va)[lab]
+
+
+class TestPublishGate:
+    def test_labels_independent_of_features_do_not_publish(self):
+        from studies.propagation import cross_validate
+
+        for seed in (0, 1):
+            cv = cross_validate(*_manifold_catalog(seed, independent=True), n_boot=500)
+            assert not cv.gate.passed and any("population prior" in r for r in cv.gate.reasons)
+
+    def test_smooth_manifold_publishes_only_if_it_beats_knn_and_ranks_its_errors(self):
+        from studies.propagation import cross_validate
+
+        for seed in (0, 1):
+            cv = cross_validate(*_manifold_catalog(seed, independent=False), n_boot=500)
+            diff = cv.jsd["propagation"] - cv.jsd["knn"]
+            vs_knn = cv.gate.figures["vs_knn"]
+            assert cv.gate.passed == (vs_knn["ci_high"] < 0 and cv.gate.figures["vs_prior"]["ci_high"] < 0)
+            if cv.gate.passed:
+                assert diff.mean() < 0
+            else:
+                assert any("supervised k-NN" in r for r in cv.gate.reasons)
+            assert cv.uncertainty.spearman >= 0.3
+            assert cv.gate.figures["mean_jsd"]["propagation"] < cv.gate.figures["mean_jsd"]["prior"]
+
+    def test_too_few_labelled_tracks_never_publish(self):
+        from studies.propagation import cross_validate
+
+        X, lab, Y = _manifold_catalog(0, independent=False)
+        cv = cross_validate(X, lab[:8], Y[:8], n_boot=200)
+        assert not cv.gate.passed and "at least 10" in cv.gate.reasons[0]
+
+    def test_bootstrap_interval_covers_the_mean_and_excludes_zero_only_for_a_real_difference(self):
+        from studies.propagation import bootstrap_mean_diff
+
+        rng = np.random.default_rng(0)
+        mean, low, high = bootstrap_mean_diff(rng.normal(-0.05, 0.02, 200))
+        assert low < mean < high < 0
+        _, low, high = bootstrap_mean_diff(rng.normal(0.0, 0.02, 200))
+        assert low < 0 < high

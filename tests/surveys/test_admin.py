@@ -245,3 +245,40 @@ def test_a_survey_with_answers_cannot_be_deleted(researcher_client, rated, make_
     empty = make_survey(title="No answers yet")
     assert researcher_client.post(reverse("admin:surveys_survey_delete", args=[empty.pk]), {"post": "yes"}).status_code == 302
     assert not Survey.objects.filter(pk=empty.pk).exists()
+
+
+def test_one_action_runs_aggregation_propagation_and_mer_and_says_what_was_published(
+    researcher_client, rated, tracks, django_capture_on_commit_callbacks
+):
+    from recommender.models import TrackLabel
+    from studies.surveys.models import Decision
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = researcher_client.post(reverse("admin:surveys_survey_pipeline", args=[rated.pk]))
+    assert response.status_code == 302
+    runs = {r.kind: r for r in LabelRun.objects.all()}
+    assert set(runs) == {RunKind.AGGREGATE, RunKind.PROPAGATE, RunKind.TRAIN_MER}
+    assert runs[RunKind.AGGREGATE].decision == Decision.PUBLISHED
+    # 6 survey-labelled tracks: below the propagation gate's minimum, so nothing is written.
+    assert runs[RunKind.PROPAGATE].decision == Decision.NOT_PUBLISHED
+    assert not TrackLabel.objects.filter(source="propagated").exists()
+    html = researcher_client.get(reverse("admin:surveys_survey_change", args=[rated.pk])).content.decode()
+    assert 'data-testid="label-sets"' in html and "Not published:" in html and "at least 10" in html
+    assert 'data-testid="gate-settings"' in html and f'data-testid="rollback-{runs[RunKind.AGGREGATE].pk}"' in html
+    assert 'data-testid="raters-per-track"' in html and "6 tracks with 3" in html
+    assert 'data-testid="mer-not-run"' in html and "Not enough survey labels yet" in html  # no audio descriptors
+
+    researcher_client.post(reverse("admin:surveys_labelrun_rollback", args=[rated.pk, runs[RunKind.AGGREGATE].pk]))
+    assert not TrackLabel.objects.filter(source="survey").exists()
+    runs[RunKind.AGGREGATE].refresh_from_db()
+    assert runs[RunKind.AGGREGATE].decision == Decision.ROLLED_BACK
+
+
+def test_alpha_na_says_why(researcher_client, survey, tracks, make_user, submit, django_capture_on_commit_callbacks):
+    only = make_user("participant", research_data=True)
+    for t in tracks[:4]:
+        submit(only, survey, t, picks=SAD)
+    with django_capture_on_commit_callbacks(execute=True):
+        researcher_client.post(reverse("admin:surveys_survey_run", args=[survey.pk, RunKind.AGGREGATE]))
+    html = researcher_client.get(reverse("admin:surveys_survey_change", args=[survey.pk])).content.decode()
+    assert 'data-testid="alpha-na"' in html and "only one rater" in html

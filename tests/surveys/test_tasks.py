@@ -53,6 +53,7 @@ def test_aggregation_writes_survey_labels_that_win_over_propagated(
     assert codes == {u.participant_code for u in rated_survey.raters}
 
 
+@pytest.mark.usefixtures("open_aggregate_gate")
 def test_revoking_consent_removes_ratings_from_the_next_aggregation(
     make_survey, tracks, make_user, submit, django_capture_on_commit_callbacks
 ):
@@ -103,6 +104,7 @@ def test_attention_failures_down_weight_with_reasons(make_survey, tracks, make_u
     assert not TrackLabel.objects.filter(track=tracks[10], source="survey").exists()  # gold answers judge, not label
 
 
+@pytest.mark.usefixtures("open_propagation_gate")
 def test_propagation_writes_labels_with_confidence_and_evaluation(
     make_survey, tracks, make_user, submit, django_capture_on_commit_callbacks
 ):
@@ -139,6 +141,7 @@ def test_propagation_without_survey_labels_fails_with_a_message(tracks, django_c
     assert not TrackLabel.objects.filter(source="propagated").exists()
 
 
+@pytest.mark.usefixtures("open_aggregate_gate")
 def test_two_surveys_rating_one_track_make_one_label_from_both(make_survey, tracks, make_user, submit):
     """A track rated in surveys A and B: aggregating either gives the label of all raters of
     both (same format and focus), not only the last-aggregated survey's."""
@@ -169,6 +172,7 @@ def test_two_surveys_rating_one_track_make_one_label_from_both(make_survey, trac
     assert TrackLabel.objects.get(track=tracks[1], source="survey").rater_count == 1
 
 
+@pytest.mark.usefixtures("open_aggregate_gate")
 def test_surveys_of_another_format_or_focus_are_not_pooled(make_survey, tracks, make_user, submit):
     from studies.surveys.services import label_run_now
 
@@ -183,6 +187,7 @@ def test_surveys_of_another_format_or_focus_are_not_pooled(make_survey, tracks, 
     assert TrackLabel.objects.get(track=tracks[0], source="survey").rater_count == 2
 
 
+@pytest.mark.usefixtures("open_aggregate_gate")
 def test_label_writes_roll_back_together(make_survey, tracks, make_user, submit, monkeypatch):
     """The label upsert, the MER-label delete and the orphan delete are one transaction: a
     failure in the last leaves the earlier ones undone."""
@@ -246,6 +251,7 @@ def descriptor_catalog(db, settings, tmp_path, monkeypatch):
     return out
 
 
+@pytest.mark.usefixtures("open_aggregate_gate")
 def test_mer_training_reports_held_out_figures_and_labels_new_audio(
     descriptor_catalog, make_survey, make_user, submit, django_capture_on_commit_callbacks
 ):
@@ -318,3 +324,19 @@ def test_a_run_is_claimed_once_however_often_its_task_is_delivered(survey, track
     assert services.label_run_claim(run_id=run.pk) is False
     fresh = LabelRun.objects.create(kind=RunKind.AGGREGATE, survey=survey)
     assert services.label_run_claim(run_id=fresh.pk) is True and services.label_run_claim(run_id=fresh.pk) is False
+
+
+def test_a_deployed_mer_model_rolls_back_to_the_one_before(descriptor_catalog):
+    from studies.surveys import mer_bridge
+    from studies.surveys.models import Decision
+    from studies.surveys.services import label_run_now, label_run_rollback
+
+    first = label_run_now(kind=RunKind.TRAIN_MER)
+    assert first.decision == Decision.PUBLISHED, first.gate
+    before = mer_bridge.model_path().read_bytes()
+    second = label_run_now(kind=RunKind.TRAIN_MER)
+    assert second.decision == Decision.PUBLISHED
+    label_run_rollback(run=second)
+    assert mer_bridge.model_path().read_bytes() == before
+    label_run_rollback(run=first)
+    assert not mer_bridge.model_path().exists()
