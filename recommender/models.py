@@ -124,6 +124,7 @@ class Track(models.Model):
 class LabelSource(models.TextChoices):
     MANUAL = "manual", "Manual (researcher)"
     SURVEY = "survey", "Survey (aggregated ratings)"
+    DATASET = "dataset", "Imported data set (e.g. Emotify, DEAM)"
     PROPAGATED = "propagated", "Propagated from rated neighbours"
     MER = "mer", "Music emotion recognition from audio"
     PRIOR = "prior", "Heuristic prior from descriptors"
@@ -132,9 +133,12 @@ class LabelSource(models.TextChoices):
 # The one resolution order (see recommender/selectors.py:resolve_labels). Lower wins.
 # `manual` comes first: a researcher writes one only to correct a label they know is wrong
 # (e.g. a track whose survey raters misread the task), so it must beat every automatic source.
+# `dataset` (a published data set's human ratings, imported) ranks below Attune's own surveys,
+# whose raters heard the catalog's clips in Attune's task, and above every model's prediction.
 SOURCE_PRIORITY: tuple[str, ...] = (
     LabelSource.MANUAL,
     LabelSource.SURVEY,
+    LabelSource.DATASET,
     LabelSource.PROPAGATED,
     LabelSource.MER,
     LabelSource.PRIOR,

@@ -3,7 +3,7 @@
 Label resolution (the only place it is written): for each track the reader sees the label of
 the best-ranked source present, in the order of `models.SOURCE_PRIORITY`:
 
-    manual > survey > propagated > mer > prior
+    manual > survey > dataset > propagated > mer > prior
 
 `manual` ranks first because a researcher writes one only to overrule a label known to be wrong.
 A track with no label at all resolves to None (single) or to a row of NaN (bulk) with

@@ -46,6 +46,7 @@ EMOTIFY_ALIASES = {
 }
 EMOTIFY_IGNORED = {"genre", "mood", "liked", "disliked", "age", "gender", "mother tongue", "mother_tongue"}
 MAX_ERRORS = 200
+MAX_PICKS = 3  # Emotify's game and Attune's pick format both allow up to three emotions
 
 # Tag words to GEMS (design 001's happy/sad/calm/angry lists and common music-tag words). Each
 # tag names one or two GEMS emotions, weighted; a researcher may pass another mapping.
@@ -227,6 +228,9 @@ def read_dataset(
             vec = np.array(values, dtype=np.float64)
             if shape == "raters" and not np.all(np.isin(vec, (0.0, 1.0))):
                 err(line, "per-rater GEMS answers are 0 or 1")
+                continue
+            if shape == "raters" and not 1 <= vec.sum() <= MAX_PICKS:
+                err(line, f"a rater picks 1 to {MAX_PICKS} emotions (Emotify's rule)")
                 continue
             if np.any(vec < 0):
                 err(line, "GEMS values must not be negative")

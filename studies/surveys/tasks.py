@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from studies.surveys.datasets import dataset_import_run
+
 
 @shared_task
 def aggregate_survey(run_id: int) -> str:
@@ -37,3 +39,9 @@ def ml_label_new_tracks_mer(run_id: int | None = None) -> str:
     if run_id is None:
         return label_run_now(kind=RunKind.LABEL_MER).status
     return label_run_execute(run_id=run_id).status
+
+
+@shared_task
+def surveys_dataset_import(dataset_id: int) -> str:
+    """Import one uploaded song-emotion data set (studies/surveys/datasets.py)."""
+    return dataset_import_run(dataset_id=dataset_id).status
