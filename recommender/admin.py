@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from emotion.vocab import GEMS_INFO
+from recommender import history_admin  # noqa: F401  (registers the streaming-history admin)
 from recommender.forms import CsvUploadForm
 from recommender.models import ImportRun, Track, TrackLabel
 from recommender.services import catalog_touch, csv_import_start, track_label_set

@@ -58,3 +58,8 @@ DEFAULT_TRACK_SECONDS: float = float(getattr(settings, "ATTUNE_DEFAULT_TRACK_SEC
 # GAN model (design 004), trained by recommender.tasks.ml_train_gan.
 GAN_MODEL_PATH: Path = Path(getattr(settings, "ATTUNE_GAN_MODEL_PATH", Path(settings.MODELS_DIR) / "playlist_gan.npz"))
 GAN_EPOCHS: int = int(getattr(settings, "ATTUNE_GAN_EPOCHS", 200))
+
+# The listener's streaming-history upload (recommender/streaming_history.py).
+HISTORY_MAX_UPLOAD_BYTES: int = int(getattr(settings, "ATTUNE_HISTORY_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+HISTORY_MAX_UNCOMPRESSED_BYTES: int = int(getattr(settings, "ATTUNE_HISTORY_MAX_UNCOMPRESSED_BYTES", 300 * 1024 * 1024))
+HISTORY_BATCH_SIZE: int = int(getattr(settings, "ATTUNE_HISTORY_BATCH_SIZE", 5000))

@@ -124,6 +124,7 @@ class Track(models.Model):
 class LabelSource(models.TextChoices):
     MANUAL = "manual", "Manual (researcher)"
     SURVEY = "survey", "Survey (aggregated ratings)"
+    DATASET = "dataset", "Imported data set (e.g. Emotify, DEAM)"
     PROPAGATED = "propagated", "Propagated from rated neighbours"
     MER = "mer", "Music emotion recognition from audio"
     PRIOR = "prior", "Heuristic prior from descriptors"
@@ -132,9 +133,12 @@ class LabelSource(models.TextChoices):
 # The one resolution order (see recommender/selectors.py:resolve_labels). Lower wins.
 # `manual` comes first: a researcher writes one only to correct a label they know is wrong
 # (e.g. a track whose survey raters misread the task), so it must beat every automatic source.
+# `dataset` (a published data set's human ratings, imported) ranks below Attune's own surveys,
+# whose raters heard the catalog's clips in Attune's task, and above every model's prediction.
 SOURCE_PRIORITY: tuple[str, ...] = (
     LabelSource.MANUAL,
     LabelSource.SURVEY,
+    LabelSource.DATASET,
     LabelSource.PROPAGATED,
     LabelSource.MER,
     LabelSource.PRIOR,
@@ -292,6 +296,62 @@ class PlaylistItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.playlist_id}#{self.position}: {self.track_id}"
+
+
+# --- The listener's own streaming history (issue 17, design 003) ----------------------------
+
+
+class HistoryPlay(models.Model):
+    """One play from a streaming-service data export, matched to a catalog track.
+
+    Only what design 003 needs is kept (track, when, how long, skipped); the uploaded file and
+    the service's artist/title strings are never stored. The person's own data: it serves them
+    without research consent, is in their export, and goes with their account."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="history_plays")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    played_at = models.DateTimeField(help_text="when the play ended (UTC, as the service recorded it)")
+    ms_played = models.PositiveIntegerField()
+    skipped = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "played_at", "id"]
+        constraints = [
+            # Uploading the same export twice (or overlapping ones) stores each play once.
+            models.UniqueConstraint(fields=["user", "track", "played_at"], name="one_history_play_per_moment"),
+        ]
+        indexes = [models.Index(fields=["user", "played_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.track_id} at {self.played_at:%Y-%m-%d %H:%M}"
+
+
+class HistoryUpload(models.Model):
+    """What one upload read and matched (the match report's counts). Neither the file nor the
+    names of unmatched songs are kept: those are shown once, on the page that answers the upload."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="history_uploads")
+    created_at = models.DateTimeField(auto_now_add=True)
+    files = models.JSONField(default=list, blank=True)
+    plays_read = models.PositiveIntegerField(default=0)
+    plays_matched = models.PositiveIntegerField(default=0)
+    plays_new = models.PositiveIntegerField(default=0)
+    tracks_matched = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0)
+    by_uri = models.PositiveIntegerField(default=0)
+    by_name = models.PositiveIntegerField(default=0)
+    by_fuzzy = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True, help_text="row-level reasons for rows left out")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.plays_matched} of {self.plays_read} plays matched"
+
+    @property
+    def match_rate(self) -> float:
+        return self.plays_matched / self.plays_read if self.plays_read else 0.0
 
 
 # --- Therapist assignments (issue 7) ----------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 from recommender.engine import EngineError
 from recommender.engine.clusters import persona
 from recommender.selectors import listening_history
+from recommender.streaming_history import late_night_share
 
 
 def persona_context(request) -> dict:
     """Design 003's persona card from the person's history: the mood cluster (k-means on the
     catalog's features, named from its centroid) most of their tracks fall in, the variety of
-    clusters, and the median minutes per sitting. Empty state while there is no history."""
+    clusters, the median minutes per sitting and, with an imported streaming history, the share of
+plays between midnight and 5 a.m. Empty state while there is no history."""
     from recommender import index_cache
 
     items, source = listening_history(user=request.user)
@@ -35,9 +37,13 @@ def persona_context(request) -> dict:
         variety_word = "varied"
     else:
         variety_word = "wide-ranging"
+    times = [item.played_at for item in items if item.played_at is not None]
+    late = late_night_share(times)
     return {
         "persona": card,
         "source": source,
+        "imported": "imported" in source,
+        "late_night": None if late is None else late * 100,
         "sittings": len(minutes_by_sitting),
         "share": card.dominant_share * 100,
         "variety_word": variety_word,

@@ -3,7 +3,7 @@
 Label resolution (the only place it is written): for each track the reader sees the label of
 the best-ranked source present, in the order of `models.SOURCE_PRIORITY`:
 
-    manual > survey > propagated > mer > prior
+    manual > survey > dataset > propagated > mer > prior
 
 `manual` ranks first because a researcher writes one only to overrule a label known to be wrong.
 A track with no label at all resolves to None (single) or to a row of NaN (bulk) with
@@ -14,14 +14,17 @@ catalog's mean label with confidence 0).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
 from emotion.vocab import N_GEMS
-from recommender.models import SOURCE_PRIORITY, Playlist, PlaylistItem, Track, TrackLabel
+from recommender.engine.types import ListenerProfile
+from recommender.models import SOURCE_PRIORITY, HistoryPlay, HistoryUpload, Playlist, PlaylistItem, Track, TrackLabel
+from recommender.streaming_history import sittings
 
 _RANK = {str(source): rank for rank, source in enumerate(SOURCE_PRIORITY)}
 
@@ -154,6 +157,7 @@ class HistoryItem:
     track_id: int
     seconds: float
     session_key: str  # items with the same key were one sitting (a session or a playlist)
+    played_at: datetime | None = None  # known for imported streaming history
 
 
 _history_providers: list[Callable[[Any], list[HistoryItem]]] = []
@@ -172,13 +176,51 @@ def register_profile_provider(provider: Callable[[Any], Any]) -> None:
         _profile_providers.append(provider)
 
 
+# A play shorter than this is not counted as listening (Spotify's own threshold for a stream).
+MIN_IMPORTED_PLAY_MS = 30_000
+
+
+def imported_history(*, user) -> list[HistoryItem]:
+    """The person's imported streaming history as HistoryItems, oldest first; plays of at least
+    30 s only; a sitting ends after 30 minutes without a play."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    rows = list(
+        HistoryPlay.objects.filter(user=user, ms_played__gte=MIN_IMPORTED_PLAY_MS)
+        .order_by("played_at", "id")
+        .values_list("track_id", "ms_played", "played_at")
+    )
+    numbers = sittings([r[2] for r in rows])
+    return [
+        HistoryItem(track_id=t, seconds=ms / 1000.0, session_key=f"imported-{n}", played_at=when)
+        for (t, ms, when), n in zip(rows, numbers, strict=True)
+    ]
+
+
+def history_summary(*, user) -> dict:
+    """What the history page shows: counts of imported plays and tracks, the span, the uploads."""
+    plays = HistoryPlay.objects.filter(user=user)
+    span = plays.order_by("played_at").values_list("played_at", flat=True)
+    return {
+        "plays": plays.count(),
+        "tracks": plays.values("track_id").distinct().count(),
+        "first": span.first(),
+        "last": plays.order_by("-played_at").values_list("played_at", flat=True).first(),
+        "uploads": list(HistoryUpload.objects.filter(user=user).order_by("-created_at", "-id")[:10]),
+    }
+
+
 def listening_history(*, user) -> tuple[list[HistoryItem], str]:
-    """(items, source): played tracks from registered providers, else the person's own playlists."""
+    """(items, source): played tracks from registered providers (sessions here) and the person's
+    imported streaming history; else the person's own playlists. source is "sessions",
+    "imported", "sessions+imported" or "playlists"."""
     items: list[HistoryItem] = []
     for provider in _history_providers:
         items.extend(provider(user))
-    if items:
-        return items, "sessions"
+    imported = imported_history(user=user)
+    if items or imported:
+        source = "+".join(name for name, part in (("sessions", items), ("imported", imported)) if part)
+        return items + imported, source
     rows = (
         PlaylistItem.objects.filter(playlist__owner=user)
         .values_list("track_id", "track__duration_s", "playlist_id")
@@ -187,10 +229,30 @@ def listening_history(*, user) -> tuple[list[HistoryItem], str]:
     return [HistoryItem(t, float(d or 0.0), f"playlist-{p}") for t, d, p in rows], "playlists"
 
 
+HISTORY_PROFILE_TRACKS = 500  # the most-played imported tracks that shape `cluster` and `personal`
+
+
 def listener_profile(*, user):
-    """The engine ListenerProfile of this person from registered providers, or None."""
+    """The engine ListenerProfile of this person from registered providers, with their imported
+    streaming history's most-played tracks as `history_ids`; None when there is neither."""
+    profile = None
     for provider in _profile_providers:
         profile = provider(user)
         if profile is not None:
-            return profile
-    return None
+            break
+    history: tuple[int, ...] = ()
+    if user is not None and getattr(user, "is_authenticated", False):
+        history = tuple(
+            HistoryPlay.objects.filter(user=user, ms_played__gte=MIN_IMPORTED_PLAY_MS)
+            .values("track_id")
+            .annotate(n=Count("id"))
+            .order_by("-n", "track_id")
+            .values_list("track_id", flat=True)[:HISTORY_PROFILE_TRACKS]
+        )
+    if not history:
+        return profile
+    if profile is None:
+        return ListenerProfile(
+            track_ids=np.zeros(0, dtype=np.int64), gems=np.zeros((0, N_GEMS)), history_ids=history, history_imported=True
+        )
+    return replace(profile, history_ids=tuple(dict.fromkeys((*profile.history_ids, *history))), history_imported=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from recommender import views
+from recommender import history_views, views
 
 app_name = "recommender"
 
@@ -11,5 +11,7 @@ urlpatterns = [
     path("playlists/new/", views.playlist_new_view, name="playlist-new"),
     path("playlists/<int:playlist_id>/", views.playlist_detail_view, name="playlist-detail"),
     path("playlists/<int:playlist_id>/export.<str:fmt>", views.playlist_export_view, name="playlist-export"),
+    path("history/", history_views.history_view, name="history"),
+    path("history/delete/", history_views.history_delete_view, name="history-delete"),
     path("tracks/<int:track_id>/audio", views.track_audio_view, name="track-audio"),
 ]

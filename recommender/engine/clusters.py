@@ -285,8 +285,12 @@ def run_cluster(ctx: Context) -> dict:
     if cur.number == tgt.number:
         ctx.notes.append("The current and target moods fall in the same cluster; the playlist stays in it")
     taste = _taste(ctx)
+    taste_words = "your taste"
     if taste is None:
         ctx.notes.append("No listening history or likes: tracks are picked nearest each cluster's centre")
+    elif ctx.profile is not None and ctx.profile.history_imported:
+        taste_words = "your taste (from your streaming history)"
+        ctx.notes.append("Within each cluster, tracks that sound like your imported streaming history come first")
     t = fractions(ctx.n, ctx.easing())
     draws = ctx.rng.random(ctx.n)
     candidates: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -331,7 +335,7 @@ def run_cluster(ctx: Context) -> dict:
             continue
         reason = (
             f"Step {i + 1}: {t[i]:.0%} into the shift, drawn from cluster '{chosen.name}'; "
-            f"nearest unused track to {'your taste' if taste is not None else 'the cluster centre'} "
+            f"nearest unused track to {taste_words if taste is not None else 'the cluster centre'} "
             f"(feature distance {dist:.2f}), labelled {describe_va(index.va[pos])}"
         )
         ctx.take(pos, wp, gpath[i], dist, reason)

@@ -23,6 +23,12 @@ tracks nearest (in sound) to the "imaginary track" x* that the personal model pl
 waypoint t, x* = x_ref + A^T (A A^T + lambda I)^-1 (t - c - A x_ref), where x_ref is the mean
 of the listener's rated tracks (design 000: "find the song that most closely matches those
 features"); the candidate whose blended valence/arousal is nearest the waypoint is taken.
+
+With an imported streaming history (design 003; ListenerProfile.history_ids), the tracks nearest
+in sound to the history's centre join every waypoint's candidates, and a candidate's score adds
+HISTORY_WEIGHT times its standardized feature distance from that centre (divided by the square
+root of the number of features): among tracks that fit the waypoint about equally, the one that
+sounds like what the person already plays is taken.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ STEP_LIMIT = 4.0  # max standardized distance of x* from the reference track
 CANDIDATES = 32  # nearest by population valence/arousal, per waypoint
 SOUND_CANDIDATES = 24  # nearest in sound to the personal imaginary track
 SOUND_STRIDE = 4
+HISTORY_WEIGHT = 0.15  # valence/arousal units per unit of (feature distance / sqrt(d)) from the history's centre
 
 
 def population_weight(n_ratings: int, prior_strength: float = PRIOR_STRENGTH) -> float:
@@ -54,6 +61,17 @@ def fit_personal_model(x: np.ndarray, gems: np.ndarray, ridge: float = RIDGE) ->
     xc, gc = x - xm, g - gm
     w = np.linalg.solve(xc.T @ xc + ridge * np.eye(x.shape[1]), xc.T @ gc)
     return w, gm - xm @ w
+
+
+def history_taste(ctx: Context) -> np.ndarray | None:
+    """The centre, in standardized features, of the listener's history tracks; None without them."""
+    prof = ctx.profile
+    if prof is None or not prof.history_ids or not ctx.index.n_features:
+        return None
+    pos = ctx.index.positions_of(np.asarray(prof.history_ids, dtype=np.int64))
+    if pos.size == 0:
+        return None
+    return ctx.index.z[pos].astype(np.float64).mean(axis=0)
 
 
 def run_personal(ctx: Context) -> dict:
@@ -104,12 +122,23 @@ def run_personal(ctx: Context) -> dict:
         anchors = np.unique(np.append(np.arange(0, len(path), SOUND_STRIDE), len(path) - 1))
         _, near_p = index.spaces["features"].query_many(ref + steps[anchors], SOUND_CANDIDATES)
         nearest_anchor = np.abs(np.arange(len(path))[:, None] - anchors[None, :]).argmin(axis=1)
+    taste = history_taste(ctx)
+    score = None
+    taste_p = np.zeros(0, dtype=np.int64)
+    if taste is not None:
+        _, taste_p = index.spaces["features"].query(taste, 4 * ctx.n + 16)
+        scale = HISTORY_WEIGHT / np.sqrt(index.z.shape[1])
+
+        def score(pos: np.ndarray, d: np.ndarray) -> np.ndarray:
+            return d + scale * np.linalg.norm(index.z[pos].astype(np.float64) - taste, axis=1)
+
+        ctx.notes.append("Among tracks that fit each step about equally, ones that sound like your streaming history come first")
     for i, wp in enumerate(path):
-        cand = va_p[i] if a_mat is None else np.concatenate([va_p[i], near_p[nearest_anchor[i]]])
-        cand = np.unique(cand)
+        parts = [va_p[i], taste_p] if a_mat is None else [va_p[i], near_p[nearest_anchor[i]], taste_p]
+        cand = np.unique(np.concatenate(parts))
         cand = cand[ctx.acceptable(cand)]
         if cand.size:
-            pos, dist = ctx._best(cand, np.linalg.norm(blended_va(cand) - wp, axis=1), None)
+            pos, dist = ctx._best(cand, np.linalg.norm(blended_va(cand) - wp, axis=1), score)
         else:
             got = ctx.pick("va", wp, k=CANDIDATES * 8)
             if got is None:
@@ -128,4 +157,5 @@ def run_personal(ctx: Context) -> dict:
         "n_ratings": n,
         "prior_strength": k_prior,
         "formula": "w_pop = k / (k + n)",
+        "history_tracks": len(ctx.profile.history_ids) if taste is not None and ctx.profile is not None else 0,
     }

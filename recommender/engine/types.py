@@ -157,6 +157,7 @@ class ListenerProfile:
     liked_ids: tuple[int, ...] = ()
     disliked_ids: tuple[int, ...] = ()
     history_ids: tuple[int, ...] = ()
+    history_imported: bool = False  # history_ids come (partly) from the listener's streaming-service export
 
     def validated(self) -> ListenerProfile:
         ids = np.asarray(self.track_ids, dtype=np.int64).reshape(-1)
@@ -171,7 +172,9 @@ class ListenerProfile:
             raise EngineError("A listener's GEMS answers must be finite, non-negative and not all zero")
         if ids.size:
             gems = gems / gems.sum(axis=1, keepdims=True)
-        return ListenerProfile(ids, gems, tuple(self.liked_ids), tuple(self.disliked_ids), tuple(self.history_ids))
+        return ListenerProfile(
+            ids, gems, tuple(self.liked_ids), tuple(self.disliked_ids), tuple(self.history_ids), self.history_imported
+        )
 
 
 @dataclass(frozen=True)

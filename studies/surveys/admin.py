@@ -19,7 +19,12 @@ from django.utils.safestring import mark_safe
 
 from accounts.selectors import users_with_consent
 from emotion.vocab import GEMS_INFO
-from studies.surveys import conf, exports, figures
+from studies.surveys import (
+    conf,
+    dataset_admin,  # noqa: F401  (registers the data-set admin)
+    exports,
+    figures,
+)
 from studies.surveys.models import LabelRun, Rating, RunKind, RunStatus, Survey
 from studies.surveys.selectors import RESEARCH, label_set_summary, latest_run, runs_for, survey_progress
 from studies.surveys.services import (

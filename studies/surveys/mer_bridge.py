@@ -52,10 +52,11 @@ def _descriptor_rows(track_ids=None) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ids, dtype=np.int64), np.array(rows, dtype=np.float64).reshape(len(rows), len(DESCRIPTOR_NAMES))
 
 
-# The labels MER may learn from: people's answers (survey) and labels a researcher imported
-# or set by hand (manual). Never `prior` (computed from audio cues, i.e. from MER's own inputs:
-# learning it would be circular), nor propagated/mer (machine guesses).
-TRAINING_SOURCES = (LabelSource.SURVEY, LabelSource.MANUAL)
+# The labels MER may learn from: people's answers (survey), imported data sets' human labels
+# (dataset, studies/surveys/datasets.py) and labels a researcher set by hand (manual). Never
+# `prior` (computed from audio cues, i.e. from MER's own inputs: learning it would be circular),
+# nor propagated/mer (machine guesses). Earlier sources win where a track has several.
+TRAINING_SOURCES = (LabelSource.SURVEY, LabelSource.DATASET, LabelSource.MANUAL)
 MODEL_SCOPE = "mer-model"  # the "labels" a training run publishes: the deployed model file
 
 
@@ -74,7 +75,7 @@ def train(run, mer, progress) -> tuple[dict[str, Any], str]:
 
     labelled: dict[int, Any] = {}
     confidence: dict[int, float] = {}
-    # survey wins over manual where a track has both (same order as the resolution rule)
+    # survey wins over dataset over manual where a track has several
     for source in reversed(TRAINING_SOURCES):
         for t, g, c in TrackLabel.objects.filter(source=source).values_list("track_id", "gems", "confidence"):
             labelled[t], confidence[t] = g, c

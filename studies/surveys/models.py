@@ -296,3 +296,74 @@ class LabelSetRow(models.Model):
     @property
     def percent(self) -> int:
         return 100 if self.status == RunStatus.DONE else int(round(100 * self.progress))
+
+
+# --- External song-emotion data sets (issue 17) ---------------------------------------------
+
+
+class DatasetShape(models.TextChoices):
+    SOFT = "soft", "Soft GEMS distributions (nine columns)"
+    RATERS = "raters", "Per-rater GEMS answers (Emotify layout)"
+    VA = "va", "Valence/arousal on a stated scale (DEAM, PMEmo)"
+    TAGS = "tags", "Categorical tags (happy, sad, calm, …)"
+
+
+class LabelDataset(models.Model):
+    """An imported, published song-emotion data set: its provenance, its import's progress and
+    row-level report, and (per-rater data sets) the same agreement figures as a survey.
+
+    Its labels (`DatasetLabel`) are pooled into the catalog's one `dataset` label per track
+    (see studies/surveys/datasets.py); removing the data set removes its part of that pool."""
+
+    name = models.CharField(max_length=120, unique=True, help_text="e.g. Emotify, DEAM, PMEmo")
+    licence_note = models.CharField(max_length=300, blank=True, help_text="the data set's licence and citation")
+    shape = models.CharField(max_length=8, choices=DatasetShape.choices)
+    scale_low = models.FloatField(default=1.0, help_text="valence/arousal shape: the scale's lowest value")
+    scale_high = models.FloatField(default=9.0, help_text="valence/arousal shape: the scale's highest value")
+    tag_map = models.JSONField(default=dict, blank=True, help_text="tags shape: {tag: {gems name: weight}}; empty = the default map")
+    source_name = models.CharField(max_length=300, blank=True)
+    upload = models.FileField(upload_to="imports/datasets/", blank=True, max_length=300)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
+    progress = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    message = models.TextField(blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    songs = models.PositiveIntegerField(default=0)
+    songs_matched = models.PositiveIntegerField(default=0)
+    rater_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="row-level problems; any refuses the whole file")
+    unmatched = models.JSONField(default=list, blank=True, help_text="songs the catalog lacks (the first few)")
+    figures = models.JSONField(default=dict, blank=True, help_text="per-rater data sets: agreement and rater figures")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def match_rate(self) -> float:
+        return self.songs_matched / self.songs if self.songs else 0.0
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == RunStatus.DONE else int(round(100 * self.progress))
+
+
+class DatasetLabel(models.Model):
+    """One data set's soft GEMS label for one catalog track."""
+
+    dataset = models.ForeignKey(LabelDataset, on_delete=models.CASCADE, related_name="labels")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="dataset_labels")
+    gems = models.JSONField()
+    rater_count = models.PositiveIntegerField(default=0, help_text="raters behind the label, where the data set says")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "track"], name="one_label_per_dataset_track")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: track {self.track_id}"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from studies.surveys.datasets import dataset_import_run
+
 
 @shared_task
 def aggregate_survey(run_id: int) -> str:
@@ -45,3 +47,9 @@ def ml_label_pipeline(run_ids: list[int]) -> list[str]:
     from studies.surveys.services import label_pipeline_execute
 
     return [run.status for run in label_pipeline_execute(run_ids=run_ids)]
+
+
+@shared_task
+def surveys_dataset_import(dataset_id: int) -> str:
+    """Import one uploaded song-emotion data set (studies/surveys/datasets.py)."""
+    return dataset_import_run(dataset_id=dataset_id).status

@@ -340,3 +340,32 @@ def test_a_deployed_mer_model_rolls_back_to_the_one_before(descriptor_catalog):
     assert mer_bridge.model_path().read_bytes() == before
     label_run_rollback(run=first)
     assert not mer_bridge.model_path().exists()
+
+
+def test_mer_trains_on_an_imported_data_set_and_reports_grouped_held_out_figures(
+    descriptor_catalog, django_capture_on_commit_callbacks
+):
+    """Labels imported from a published data set (no survey) are enough to train MER; prior
+    labels on the other tracks are never used."""
+    from emotion.vocab import GEMS
+    from recommender.services import track_labels_bulk_set
+    from studies.surveys.datasets import dataset_import_create, dataset_import_run
+
+    TrackLabel.objects.filter(source="survey").delete()
+    lines = ["external_id," + ",".join(GEMS)]
+    for i, (track, emotion) in enumerate(descriptor_catalog[:15]):
+        track.external_id, track.artist = f"ds-{i}", f"Composer {i % 5}"
+        track.save(update_fields=["external_id", "artist"])
+        lines.append(f"ds-{i}," + ",".join("1" if k == emotion else "0" for k in range(9)))
+    rest = [t.pk for t, _ in descriptor_catalog[15:]]
+    track_labels_bulk_set(track_ids=rest, source="prior", gems=np.full((len(rest), 9), 1 / 9))
+    dataset = dataset_import_run(
+        dataset_id=dataset_import_create(name="Imported", shape="soft", data="\n".join(lines).encode()).pk
+    )
+    assert dataset.songs_matched == 15
+    with django_capture_on_commit_callbacks(execute=True):
+        run = label_run_start(kind=RunKind.TRAIN_MER)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.message
+    assert run.figures["n_tracks"] == 15 and "dataset" in run.figures["training_sources"]
+    assert run.figures["cv"]["grouped"] and run.figures["cv"]["groups"] == 5
