@@ -66,7 +66,7 @@ def verdict(result: EffectEstimate, *, alpha: float = 0.05, effect_label: str = 
     p = float(result.p_value if adjusted_p_value is None else adjusted_p_value)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p-value must lie in [0, 1], got {p}")
-    reject = p <= alpha
+    reject = p <= alpha * (1.0 + 1e-9)  # a p exactly at α (or at a Holm boundary) must not flip on rounding
     a = f"{alpha:g}"
     decision = f"reject H0 at α = {a}" if reject else f"not enough evidence to reject H0 at α = {a}"
     method = f"{result.method} ({adjustment})" if adjustment else result.method
