@@ -198,6 +198,9 @@ from studies.stats.power import (
     minimum_detectable_effect as minimum_detectable_effect,
 )
 from studies.stats.power import (
+    plan_crossover as plan_crossover,
+)
+from studies.stats.power import (
     plan_experiment as plan_experiment,
 )
 from studies.stats.power import (
@@ -273,6 +276,7 @@ __all__ = [
     "check_icc",
     "design_effect",
     "msprt_clustered",
+    "plan_crossover",
     "plan_participants",
     "AdjustedPValue",
     "ArmData",

@@ -184,9 +184,12 @@ class ParticipantPlan:
     power: float
     participants_per_variant: tuple[int, ...]
     sessions_per_variant: tuple[int, ...]  # expected: participants × sessions per participant
+    within_subject: bool = False  # crossover: every participant meets every variant
 
     @property
     def participants(self) -> int:
+        if self.within_subject:
+            return self.participants_per_variant[0]
         return sum(self.participants_per_variant)
 
     @property
@@ -211,3 +214,44 @@ def plan_participants(*, weights: Sequence[float], mde: float, sd: float | None 
     return ParticipantPlan(icc=float(icc), sessions_per_participant=m, design_effect=deff,
                            effect_size=base.effect_size, alpha=base.alpha, power=base.power,
                            participants_per_variant=people, sessions_per_variant=sessions)
+
+
+def plan_crossover(*, n_variants: int, mde: float, sd: float | None = None, alpha: float = 0.05, power: float = 0.8,
+                   icc: float = 0.0, sessions_per_participant: float = 2.0) -> ParticipantPlan:
+    """Participants needed for a within-subject (crossover) design with ``n_variants`` conditions.
+
+    Each participant's sessions are split evenly over the conditions, so a treatment-minus-control
+    difference of per-participant means has variance ``σ²(1 − ICC)·2k/m`` (the participant effect
+    cancels). Power of the paired t-test with participants − 2 degrees of freedom (the period
+    effect costs one) from the noncentral t; the smallest participant count, rounded up to a
+    multiple of the Latin square's number of orders so every order is used equally.
+    """
+    alpha = _check_alpha(alpha)
+    check_icc(icc)
+    if n_variants < 2:
+        raise ValueError("a within-subject design needs at least two variants")
+    m = float(sessions_per_participant)
+    if m < n_variants:
+        raise ValueError(f"each participant must take at least {n_variants} sessions to meet every variant once")
+    if not 0 < power < 1 or power <= alpha:
+        raise ValueError("power must lie between alpha and 1")
+    d = _effect_size(mde, sd)
+    var_d = (1.0 - icc) * 2.0 * n_variants / m  # in sd² units
+    orders = n_variants if n_variants % 2 == 0 else 2 * n_variants
+    people = max(4, orders)
+    while True:
+        df = people - 2
+        nc = d / math.sqrt(var_d / people)
+        crit = float(sps.t.isf(alpha / 2, df))
+        achieved = float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+        if achieved >= power:
+            break
+        people += 1
+        if people > 10_000_000:
+            raise ValueError("effect too small: more than ten million participants would be needed")
+    people = int(math.ceil(people / orders) * orders)
+    return ParticipantPlan(icc=float(icc), sessions_per_participant=m, design_effect=1.0 - icc,
+                           effect_size=d, alpha=alpha, power=float(power),
+                           participants_per_variant=(people,) * n_variants,
+                           sessions_per_variant=(int(math.ceil(people * m / n_variants - 1e-9)),) * n_variants,
+                           within_subject=True)

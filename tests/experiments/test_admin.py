@@ -46,6 +46,7 @@ def test_create_experiment_with_variants_through_the_admin(researcher_client):
         "hypothesis_alt": "iso shifts mood more than random", "eligible_modes": "any",
         "primary_metric": "shift_toward_target", "secondary_metrics": ["completion_rate", "skip_rate"],
         "alpha": "0.05", "minimum_detectable_effect": "0.1", "outcome_sd": "0.3", "power": "0.8",
+        "design": "between", "assumed_icc": "0.3", "sessions_per_participant": "4",
         "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
         "variants-MAX_NUM_FORMS": "1000",
         "variants-0-name": "iso", "variants-0-strategy": "iso", "variants-0-params": "{}", "variants-0-weight": "1",
@@ -56,11 +57,19 @@ def test_create_experiment_with_variants_through_the_admin(researcher_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     exp = Experiment.objects.get(name="iso vs random")
     assert exp.secondary_metrics == ["completion_rate", "skip_rate"]
-    assert exp.variants.count() == 2 and exp.planned_sample_size is not None and exp.planned_sample_size > 100
+    assert exp.variants.count() == 2 and exp.planned_participants is not None
+    # d = 1/3 needs 143 per arm at one session each; 4 sessions at ICC 0.3: design effect 1.9
+    assert exp.planned_participants == 2 * 68 and exp.planned_sample_size == 4 * exp.planned_participants
     change = researcher_client.get(reverse("admin:experiments_experiment_change", args=[exp.pk]))
     body = change.content.decode()
-    assert f"{exp.planned_sample_size} sessions in total" in body
-    assert 'data-testid="power-curve"' in body and "Power against sample size" in body
+    assert f"{exp.planned_participants} participants in total" in body and "Design effect 1.90" in body
+    assert 'data-testid="power-curve"' in body and "Power against effective sample size" in body
+
+    # an ICC outside [0, 1) is refused with a message, nothing saved
+    for icc in ("1", "-0.1", "1.5"):
+        response = researcher_client.post(url, {**data, "name": f"icc {icc}", "assumed_icc": icc})
+        assert response.status_code == 200 and "[0, 1)" in response.content.decode()
+        assert not Experiment.objects.filter(name=f"icc {icc}").exists()
 
     # oversized input is refused with a message, nothing saved
     huge = {**data, "name": "x" * 500}
@@ -83,7 +92,17 @@ def test_create_experiment_with_variants_through_the_admin(researcher_client):
 def test_power_endpoint(researcher_client):
     url = reverse("admin:experiments_experiment_power")
     ok = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "weights": "1,1"})
-    assert ok.status_code == 200 and ok.json()["total"] == 128  # d = 0.5: 64 per arm
+    assert ok.status_code == 200 and ok.json()["participants"] == 128  # d = 0.5: 64 per arm, one session each
+    clustered = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "weights": "1,1",
+                                            "icc": 0.3, "sessions": 5})
+    body = clustered.json()
+    assert body["design_effect"] == pytest.approx(2.2)
+    assert body["participants"] == 2 * 29 and body["sessions"] == 5 * 58  # ceil(64 · 2.2 / 5) per arm
+    within = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "weights": "1,1",
+                                         "icc": 0.3, "sessions": 4, "design": "within"})
+    assert within.status_code == 200 and "every participant meeting every variant" in within.json()["text"]
+    bad_icc = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "icc": 1})
+    assert bad_icc.status_code == 400 and "[0, 1)" in bad_icc.json()["error"]
     for bad in ({"alpha": "x", "mde": 0.1, "sd": 0.3, "power": 0.8}, {"alpha": 0.05, "mde": 0.1, "sd": 0.3,
                 "power": 0.8, "weights": "1,-2"}, {"alpha": 0.05, "mde": 0.1, "sd": 0.3, "power": 0.8,
                                                    "weights": "1," * 100}):
