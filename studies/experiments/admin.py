@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.selectors import users_with_consent
 from studies import plots, stats
-from studies.experiments import exports, selectors, services
+from studies.experiments import analysis, exports, selectors, services
 from studies.experiments.forms import FROZEN_AFTER_START, ExperimentForm, PowerQueryForm, VariantForm
 from studies.experiments.models import Experiment, Exposure, SecondaryMetric, Status, Variant
 from studies.experiments.tasks import analysis_recompute
@@ -252,6 +252,11 @@ class ExperimentAdmin(admin.ModelAdmin):
             header, rows = selectors.SESSION_COLUMNS, selectors.session_rows(viewer=request.user, experiment=experiment)
         elif what == "events":
             header, rows = selectors.EVENT_COLUMNS, selectors.event_rows(viewer=request.user, experiment=experiment)
+        elif what == "results":
+            snapshot = selectors.latest_analysis(viewer=request.user, experiment=experiment)
+            if snapshot is None:
+                raise Http404("No analysis yet: recompute it first.")
+            header, rows = analysis.RESULT_COLUMNS, analysis.result_rows(snapshot.result)
         else:
             raise Http404("Unknown export.")
         return exports.csv_response(experiment_name=experiment.name, what=what, header=header, rows=rows)

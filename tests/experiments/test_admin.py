@@ -148,7 +148,26 @@ def test_results_page_and_exports_show_codes_only(researcher_client, make_experi
     page = response.content.decode()
     assert AnalysisResult.objects.filter(experiment=exp).count() == 1
     assert 'data-testid="verdict"' in page and ("reject H0" in page or "not enough evidence" in page)
-    assert "Welch t-test" in page and "Mann–Whitney U" in page and "CUPED" in page and "mSPRT" in page
+    assert "participant-clustered" in page and "Mann–Whitney U" in page and "CUPED" in page and "mSPRT" in page
+    # the unit of analysis, participant counts, observed ICC and effective sample size are stated
+    assert 'data-testid="unit-of-analysis"' in page and "Unit</dt><dd>participant" in page
+    n_people = len(users)
+    assert f'data-testid="n-participants">{n_people} (planned {exp.planned_participants})' in page
+    assert 'data-testid="observed-icc"' in page and 'data-testid="effective-n"' in page
+    assert "Intention to treat" in page and 'data-testid="attrition"' in page
+    # fewer participants than planned: the sequential result leads, fixed-horizon figures are interim
+    assert n_people < exp.planned_participants
+    assert "Interim result" in page and "interim, not a verdict" in page and 'data-testid="interim-label"' in page
+    results_csv = b"".join(researcher_client.get(
+        reverse("admin:experiments_experiment_export", args=[exp.pk, "results"])).streaming_content).decode()
+    table = {(r["comparison"], r["quantity"]): r["value"] for r in csv.DictReader(io.StringIO(results_csv))}
+    assert table[("", "unit of analysis")].startswith("participant")
+    assert table[("", "participants")] == str(n_people) and table[("", "status")] == "interim, not a verdict"
+    assert ("", "observed ICC") in table and ("", "effective sample size") in table
+    assert "secret-name" not in results_csv
+    api = researcher_client.get(reverse("experiment-results-api", args=[exp.pk]))
+    assert api.status_code == 200 and api.json()["result"]["n_participants"] == n_people
+    assert api.json()["result"]["unit_of_analysis"].startswith("participant") and "plots" not in api.json()["result"]
     assert "no sample ratio mismatch" in page.lower()
     for key in ("distribution", "forest", "cumulative"):
         assert f'data-testid="plot-{key}"' in page
