@@ -28,6 +28,7 @@ from studies.experiments.models import (
     Status,
     Variant,
 )
+from studies.stats.cluster import latin_square_orders
 
 logger = logging.getLogger(__name__)
 
@@ -278,6 +279,9 @@ def assignment_for(*, user: Any, mode: str) -> PlannedAssignment | None:
     if chosen is None:
         return None
     experiment = next(e for e in eligible if e.pk == chosen.experiment_id)
+    if experiment.design == "within":
+        return PlannedAssignment(experiment=experiment, variant=crossover_variant(experiment=experiment, user=user),
+                                 reason=chosen.reason)
     variants = {v.key: v for v in experiment.variants.all()}
     variant = variants[chosen.variant.key]
     if chosen.experiment_id in prior:
@@ -286,6 +290,29 @@ def assignment_for(*, user: Any, mode: str) -> PlannedAssignment | None:
         if first is not None:
             variant = first.variant
     return PlannedAssignment(experiment=experiment, variant=variant, reason=chosen.reason)
+
+
+def crossover_order(*, participant_code: str, salt: str, n_variants: int) -> tuple[int, ...]:
+    """The participant's order of the variants (indices into the variants sorted by id) in a
+    within-subject experiment: a row of Williams' balanced Latin square
+    (studies.stats.cluster.latin_square_orders) chosen by a hash of the participant code and the
+    experiment's salt, so it is deterministic, needs no stored state, and spreads participants
+    evenly over the rows (checked by the order-group SRM on the results page)."""
+    orders = latin_square_orders(n_variants)
+    u = hashing.hash_unit(participant_code, salt, "crossover")
+    return orders[min(int(u * len(orders)), len(orders) - 1)]
+
+
+def crossover_variant(*, experiment: Experiment, user: Any) -> Variant:
+    """The variant of this person's next session in a within-subject experiment: their sessions
+    cycle through the variants in their Latin-square order (session k gets order[k mod K])."""
+    variants = sorted(experiment.variants.all(), key=lambda v: v.pk)
+    if len(variants) < 2:
+        raise ValidationError(f"{experiment.name!r} is a within-subject design with {len(variants)} variant(s); "
+                              "it needs at least two.")
+    order = crossover_order(participant_code=user.participant_code, salt=experiment.salt, n_variants=len(variants))
+    done = Exposure.objects.filter(user=user, experiment=experiment).count()
+    return variants[order[done % len(variants)]]
 
 
 def exposure_record(*, planned: PlannedAssignment, user: Any, session_id: int) -> Exposure:

@@ -163,10 +163,11 @@ class ClusteredEffect:
     correction: str = "CR2"
 
 
-def _t_inference(effect: float, se: float, df: int, confidence: float) -> tuple[float, float, float, float]:
+def _t_inference(effect: float, se: float, df: int, confidence: float, *,
+                 why: str = "the cluster-robust standard error is zero: every outcome is identical within each arm",
+                 ) -> tuple[float, float, float, float]:
     if not se > 0 or not math.isfinite(se):
-        raise InsufficientDataError("the cluster-robust standard error is zero: every outcome is identical within "
-                                    "each arm")
+        raise InsufficientDataError(why)
     t = effect / se
     p = 2.0 * float(sps.t.sf(abs(t), df))
     half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
@@ -511,7 +512,9 @@ def paired_crossover(treatment_mean, control_mean, treatment_first, *, confidenc
                                     "to separate the treatment from the period effect")
     effect, period, se, df = crossover_arrays(d, first)
     effect, period, se = float(effect), float(period), float(se)
-    t, p, lo, hi = _t_inference(effect, se, int(df), confidence)
+    t, p, lo, hi = _t_inference(effect, se, int(df), confidence,
+                                why="the within-participant differences do not vary in either order group; "
+                                    "no test is possible")
     pp = 2.0 * float(sps.t.sf(abs(period / se), df))
     df = int(df)
     return CrossoverResult(method=f"paired crossover (within-participant differences, period-adjusted), t({df})",

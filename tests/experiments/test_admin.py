@@ -373,3 +373,29 @@ def test_exposure_admin_hides_withdrawn_people_and_list_counts_in_one_query(
     assert len(five) == len(one)
     counts = re.findall(r'<td class="field-exposure_count">(\d+)</td>', body)
     assert sorted(counts) == ["1", "1", "1", "1", "2"]  # the withdrawn person's exposure is not counted
+
+
+def test_within_subject_results_page_and_api_messages(researcher_client, make_experiment, consenting, make_session,
+                                                       client, make_user):
+    exp = make_experiment(design="within", sessions_per_participant=2, start=True)
+    users = [consenting() for _ in range(6)]
+    _run_sessions(exp, [u for u in users for _ in range(2)], make_session)  # one session per variant each
+    page = researcher_client.post(reverse("admin:experiments_experiment_recompute", args=[exp.pk]),
+                                  follow=True).content.decode()
+    assert page.count("(within participant)") >= 1 and "Within-subject crossover" in page
+    assert "Order groups: no sample ratio mismatch" in page  # SRM on the order groups
+    api = researcher_client.get(reverse("experiment-results-api", args=[exp.pk])).json()
+    cross = api["result"]["crossover"][0]
+    assert cross["participants"] == 6 and cross["error"] is None and cross["effect"] > 0.1  # iso moves further
+
+    # an experiment with no analysis yet: a message, not an error
+    fresh = make_experiment()
+    empty = researcher_client.get(reverse("experiment-results-api", args=[fresh.pk]))
+    assert empty.status_code == 200 and empty.json()["result"] is None and "No analysis yet" in empty.json()["message"]
+    assert researcher_client.get(reverse("experiment-results-api", args=[99999])).status_code == 404
+    assert researcher_client.get(reverse("admin:experiments_experiment_export",
+                                         args=[fresh.pk, "results"])).status_code == 404
+    # participants may not read results
+    client.logout()
+    client.force_login(make_user("participant"))
+    assert client.get(reverse("experiment-results-api", args=[exp.pk])).status_code == 403

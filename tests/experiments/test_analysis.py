@@ -219,3 +219,65 @@ def test_short_experiments_look_in_arrival_order():
     look_times, labels = look_schedule(times, max_looks=10)
     assert len(look_times) == 10 and labels[-1] == "50 sessions"
     assert look_times[-1] == times[-1]
+
+
+def _within_data(*, effect=0.3, drift=0.1, people=30, sessions=4, seed=5):
+    """Participants alternating between control (1) and iso (2) in their order, with a drift per session."""
+    rng = np.random.default_rng(seed)
+    outcomes, variant_of, i = [], {}, 0
+    for person in range(people):
+        first = 2 if person % 2 == 0 else 1
+        u = rng.normal(0, 0.3)
+        for k in range(sessions):
+            arm = first if k % 2 == 0 else 3 - first
+            shift = float(u + effect * (arm == 2) + drift * k + rng.normal(0, 0.1))
+            o = _outcome(i, shift=shift, pre_distance=1.0, day=k)
+            outcomes.append(dataclasses.replace(o, participant_code=f"P-{person:04d}",
+                                                created_at=T0 + timedelta(days=k, minutes=person)))
+            variant_of[i] = arm
+            i += 1
+    return outcomes, variant_of
+
+
+def test_within_subject_analysis_is_paired_with_the_period_effect_and_order_srm():
+    outcomes, variant_of = _within_data()
+    res = analyse(design=_design(design="within", planned_participants=30), outcomes=outcomes, variant_of=variant_of,
+                  with_plots=False)
+    assert res["comparisons"] == [] and len(res["crossover"]) == 1
+    comp = res["crossover"][0]
+    yt, yc, first = [], [], []
+    for person in range(30):
+        mine = [(o, variant_of[o.session_id]) for o in outcomes if o.participant_code == f"P-{person:04d}"]
+        yt.append(np.mean([o.shift_toward_target for o, a in mine if a == 2]))
+        yc.append(np.mean([o.shift_toward_target for o, a in mine if a == 1]))
+        first.append(person % 2 == 0)
+    direct = cluster.paired_crossover(yt, yc, first)
+    assert comp["effect"] == pytest.approx(direct.effect) and comp["p_value"] == pytest.approx(direct.p_value)
+    assert comp["effect"] == pytest.approx(0.3, abs=0.05)
+    assert comp["period_effect"] == pytest.approx(0.1, abs=0.05)  # the drift is a period effect, not treatment
+    assert res["srm"]["observed"] == [15, 15] and not res["srm"]["mismatch"]
+    assert "within participant" in res["verdict"]
+
+
+def test_within_subject_with_one_variant_says_so():
+    outcomes, variant_of = _within_data(people=4)
+    design = Design(experiment_id=7, name="solo", primary_metric="shift_toward_target", alpha=0.05, mde=0.1,
+                    variants=(VariantDesign(1, "random (control)", "random", 1.0, True),), design="within",
+                    secondary_metrics=())
+    res = analyse(design=design, outcomes=outcomes, variant_of={k: 1 for k in variant_of}, with_plots=False)
+    assert "at least two variants" in res["srm"]["error"]
+    assert any("at least one other variant" in n for n in res["notes"])
+
+
+def test_bad_designs_give_messages_not_exceptions(data):
+    outcomes, variant_of = data
+    everyone_in_control = {k: 1 for k in variant_of}
+    res = analyse(design=_design(planned_participants=100), outcomes=outcomes, variant_of=everyone_in_control,
+                  with_plots=False)
+    comp = res["comparisons"][0]
+    assert comp["primary"]["verdict"] is None and "one arm" in comp["primary"]["errors"]["difference"]
+    assert "one arm" in comp["itt"]["error"]
+    one_person = [dataclasses.replace(o, participant_code="P-solo") for o in outcomes]
+    res = analyse(design=_design(planned_participants=100), outcomes=one_person, variant_of=everyone_in_control,
+                  with_plots=False)
+    assert res["n_participants"] == 1 and res["comparisons"][0]["primary"]["verdict"] is None
