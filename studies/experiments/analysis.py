@@ -63,7 +63,7 @@ METRIC_LABELS = {
 # CUPED covariate: the pre-session state that best predicts each primary metric.
 COVARIATE = {"shift_toward_target": "pre_distance", "valence_change": "pre_valence",
              "reflection_rating": "pre_valence"}
-SCHEMA = 1
+SCHEMA = 2  # 2: participant-level analysis (unit_of_analysis, icc, interim, itt, attrition, crossover)
 
 
 @dataclasses.dataclass(frozen=True)

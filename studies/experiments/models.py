@@ -100,7 +100,8 @@ class Experiment(models.Model):
         help_text="Expected standard deviation of the primary metric (from a pilot), used by the power calculation.")
     power = models.FloatField(default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(0.99)])
     design = models.CharField(max_length=16, choices=Design.choices, default=Design.BETWEEN,
-                              help_text="Between-subject is the default. Within-subject needs at least two variants.")
+                              help_text="Between-subject is the default. Within-subject: every participant meets "
+                                        "every variant, in a counterbalanced order.")
     assumed_icc = models.FloatField(
         "assumed ICC", default=0.3, validators=[validate_icc],
         help_text="Assumed intra-class correlation of the primary metric between sessions of one participant, "

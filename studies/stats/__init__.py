@@ -47,7 +47,10 @@ Methods and references:
 :func:`analyze_experiment` puts it together for a results page: per-arm table, SRM status,
 and per treatment the primary test (CUPED when covariates exist), the robustness checks, the
 Holm-adjusted secondary metrics, the optional sequential path and the verdict; what the data
-cannot support yet becomes a note instead of an exception.
+cannot support yet becomes a note instead of an exception. When every arm carries participant
+ids (``ArmData.participants``) the participant is the unit of analysis and every test is the
+clustered one of :mod:`studies.stats.cluster` (the session-level tests above assume independent
+observations and are valid only with one session per participant).
 
 The package is split along its domain; every name the former single module ``studies/stats.py``
 had is re-exported here, so ``from studies.stats import X`` and ``studies.stats.X`` keep working:
