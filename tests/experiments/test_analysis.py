@@ -281,3 +281,19 @@ def test_bad_designs_give_messages_not_exceptions(data):
     res = analyse(design=_design(planned_participants=100), outcomes=one_person, variant_of=everyone_in_control,
                   with_plots=False)
     assert res["n_participants"] == 1 and res["comparisons"][0]["primary"]["verdict"] is None
+
+
+def test_p_values_never_display_as_zero_on_the_page_or_in_the_csv(data):
+    from studies.experiments.analysis import result_rows
+    from studies.experiments.templatetags.experiment_format import pvalue
+
+    assert pvalue(3e-12) == "< 0.0001" and pvalue(0.0042) == "0.0042" and pvalue(0.2134) == "0.213"
+    assert pvalue(None) == "—"
+    outcomes, variant_of = data
+    strong = [dataclasses.replace(o, shift_toward_target=(o.shift_toward_target or 0) + 3.0 * (variant_of[o.session_id] == 2))
+              if o.shift_toward_target is not None else o for o in outcomes]
+    res = analyse(design=_design(planned_participants=100), outcomes=strong, variant_of=variant_of, with_plots=False)
+    assert res["comparisons"][0]["primary"]["difference"]["p_value"] < 1e-4
+    rows = {(c, q): v for c, q, v in result_rows(res)}
+    assert rows[("iso vs random (control)", "per protocol, clustered difference: p")] == "< 0.0001"
+    assert "p < 0.0001" in res["verdict"] and "0.0000" not in res["verdict"]
