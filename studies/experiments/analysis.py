@@ -136,9 +136,12 @@ def _values(outcomes: Sequence[Any], metric: str) -> np.ndarray:
     return np.asarray([getattr(o, metric) for o in outcomes if getattr(o, metric) is not None], dtype=np.float64)
 
 
-def look_schedule(times: np.ndarray, *, max_looks: int) -> tuple[list[float], list[str]]:
+def look_schedule(times: np.ndarray, *, max_looks: int,
+                  participants: np.ndarray | None = None) -> tuple[list[float], list[str]]:
     """Look times and labels: the end of each UTC day when the data span three days or more,
-    otherwise up to ``max_looks`` looks evenly spaced in arrival order."""
+    otherwise up to ``max_looks`` looks evenly spaced in arrival order. With ``participants``
+    (one id per time) the even spacing counts participants: a look after every few newly arrived
+    participants, the last one at the last session, labelled "N participants"."""
     if times.size == 0:
         return [], []
     days = sorted({datetime.fromtimestamp(t, tz=UTC).date() for t in times})
@@ -146,6 +149,14 @@ def look_schedule(times: np.ndarray, *, max_looks: int) -> tuple[list[float], li
         ends = [datetime.combine(d + timedelta(days=1), datetime.min.time(), tzinfo=UTC).timestamp() - 1e-6
                 for d in days]
         return ends, [d.isoformat() for d in days]
+    if participants is not None:
+        order = np.argsort(times, kind="stable")
+        _, first = np.unique(np.asarray(participants)[order], return_index=True)
+        arrivals = np.sort(np.asarray(times, dtype=np.float64)[order][first])
+        k = int(min(max_looks, arrivals.size))
+        idx = np.unique(np.ceil(np.linspace(arrivals.size / k, arrivals.size, k)).astype(int) - 1)
+        looks = [float(arrivals[i]) for i in idx[:-1]] + [float(np.max(times))]
+        return looks, [f"{i + 1} participants" for i in idx]
     ordered = np.sort(times)
     k = int(min(max_looks, ordered.size))
     idx = np.unique(np.ceil(np.linspace(ordered.size / k, ordered.size, k)).astype(int) - 1)
@@ -284,7 +295,8 @@ def analyse(*, design: Design, outcomes: Sequence[Any], variant_of: Mapping[int,
         arms = {v.id: _arm_data(v, by_variant[v.id], design=design, participants=counted[v.id])
                 for v in design.variants}
         all_times = np.concatenate([a.times for a in arms.values()])
-        look_times, look_labels = look_schedule(all_times, max_looks=design.max_looks)
+        all_people = np.concatenate([a.participants for a in arms.values()])
+        look_times, look_labels = look_schedule(all_times, max_looks=design.max_looks, participants=all_people)
         analysis = stats.analyze_experiment(
             control=arms[control.id], treatments=[arms[v.id] for v in treatments], alpha=design.alpha,
             effect_label=f"{metric_label} (treatment − control)", n_resamples=design.bootstrap_resamples,
@@ -459,8 +471,8 @@ def _headline(result: dict[str, Any]) -> str:
         return " ".join(parts) or "Nothing to compare yet."
     interim = result.get("interim", False)
     if interim and result["comparisons"]:
-        target = f"{planned}" if planned else "an unknown number of (no plan)"
-        parts.append(f"Interim: {n} of {target} planned participants. Lead result: the always-valid sequential test; "
+        of = f"{n} of {planned} planned participants" if planned else f"{n} participants, no planned sample size"
+        parts.append(f"Interim: {of}. Lead result: the always-valid sequential test; "
                      "the fixed-horizon figures are interim, not a verdict.")
     for comp in result["comparisons"]:
         head = f"{comp['variant']} vs {comp['control']}"

@@ -297,3 +297,12 @@ def test_p_values_never_display_as_zero_on_the_page_or_in_the_csv(data):
     rows = {(c, q): v for c, q, v in result_rows(res)}
     assert rows[("iso vs random (control)", "per protocol, clustered difference: p")] == "< 0.0001"
     assert "p < 0.0001" in res["verdict"] and "0.0000" not in res["verdict"]
+
+
+def test_short_experiments_look_after_every_few_participants():
+    times = np.array([T0.timestamp() + 60 * i for i in range(50)])
+    people = np.repeat(np.arange(25), 2)  # two sessions each, one after the other
+    look_times, labels = look_schedule(times, max_looks=5, participants=people)
+    assert labels == ["5 participants", "10 participants", "15 participants", "20 participants", "25 participants"]
+    assert look_times[0] == times[8]  # the 5th participant's first session
+    assert look_times[-1] == times[-1]  # the last look sees every session

@@ -6,6 +6,15 @@ from django.db import migrations, models
 import studies.experiments.models
 
 
+def plan_in_participants(apps, schema_editor):
+    """Existing experiments get the defaults (one session per participant), for which the design
+    effect is 1 and the participant plan equals the former session plan."""
+    Experiment = apps.get_model("experiments", "Experiment")
+    for experiment in Experiment.objects.filter(planned_sample_size__isnull=False, planned_participants__isnull=True):
+        experiment.planned_participants = experiment.planned_sample_size
+        experiment.save(update_fields=["planned_participants"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -38,4 +47,5 @@ class Migration(migrations.Migration):
             name='planned_sample_size',
             field=models.PositiveIntegerField(blank=True, editable=False, help_text='Expected sessions in total (planned participants × expected sessions per participant).', null=True),
         ),
+        migrations.RunPython(plan_in_participants, migrations.RunPython.noop),
     ]
