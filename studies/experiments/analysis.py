@@ -384,7 +384,14 @@ def _attrition(design: Design, treated: Sequence[Any], control: Sequence[Any]) -
 
 
 def _analyse_within(result: dict[str, Any], *, design: Design, by_variant, control, treatments) -> dict[str, Any]:
-    """Paired analysis of a within-subject (crossover) experiment."""
+    """Paired analysis of a within-subject (crossover) experiment.
+
+    Per participant, the mean primary outcome under each variant. Each treatment is compared with
+    the control as an AB/BA crossover on the participants who met both: the order group is
+    whether the treatment's first session came before the control's. With more than two variants
+    this pairwise period adjustment is the standard approximation for a Williams design (each
+    pair appears in both orders equally often by construction). Participants who have not met
+    both variants yet are left out (the count says how many were paired)."""
     metric = design.primary_metric
     for v in design.variants:
         rows = by_variant[v.id]
