@@ -22,7 +22,10 @@ participant:
     and checks CR2 against the closed form below.
 
   Inference uses Student's t with ``G − 1`` degrees of freedom (G = number of participants), the
-  same reference distribution statsmodels uses for clustered fits.
+  same reference distribution statsmodels uses for clustered fits. (Bell & McCaffrey also propose
+  a Satterthwaite df for CR2; with the tens to hundreds of participants of an Attune study the
+  two agree closely, and the A/A simulations in tests/studies/test_stats_cluster_validation.py
+  show G − 1 keeps the false-positive rate within [4 %, 6 %] at ICC 0, 0.3 and 0.6.)
 
 - :func:`clustered_difference`: difference in means (``outcome ~ arm``) with CR2. For a
   between-subject design the hat matrix of a participant in arm a is ``J/N_a`` (N_a sessions in

@@ -9,14 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from studies.stats._common import InsufficientDataError, _check_alpha, _sample
+from studies.stats.cluster import clustered_difference_arrays
 
 # mSPRT burn-in: with plug-in variances a look needs this many outcomes per arm. Measured in the A/A
 # simulations (tests/studies/test_stats_validation.py): looking from 2 per arm on pushed the
 # false-positive rate to 11-13 % with τ = 1 sd; from 10 per arm on it stays under 3 %.
 MSPRT_MIN_PER_ARM = 10
 # Clustered mSPRT burn-in, counted in participants per arm (each participant being one independent unit).
-# Measured in tests/studies/test_stats_cluster_validation.py: A/A with 1-10 sessions per participant,
-# ICC up to 0.6, 30 daily looks: false-positive rate below α from 10 participants per arm on.
+# Measured in tests/studies/test_stats_cluster_validation.py (A/A, 100 participants with 1-10 sessions,
+# arrivals over 30 days, 30 daily looks, τ = 0.3 sd, 2,000 experiments): false-positive rate 3.3 %, 1.6 %
+# and 0.7 % at ICC 0, 0.3 and 0.6 with this burn-in (daily peeking at the fixed-horizon test: 17-23 %).
 MSPRT_MIN_PARTICIPANTS_PER_ARM = 10
 
 
@@ -195,8 +197,6 @@ def msprt_clustered(values, participants, treatment, times, look_times, *, tau: 
     participants: a session-count burn-in could be met by two people). ``n_treatment`` and
     ``n_control`` of each look count participants; ``sessions_*`` count sessions.
     """
-    from studies.stats.cluster import clustered_difference_arrays
-
     alpha = _check_alpha(alpha)
     if not tau > 0:
         raise ValueError("tau (the mixing standard deviation) must be positive")
