@@ -12,6 +12,8 @@ arms. All simulations are seeded and vectorised (one padded array of shape
 - Power at the planned number of participants is within 5 points of the plan (ICC 0.3).
 - Crossover: A/A false-positive rate in [4 %, 6 %]; a simulated effect, with a period drift, is
   recovered with nominal coverage.
+- The results page's own path (stats.analyze_experiment with participant ids) decides exactly as
+  the validated vectorised test, experiment by experiment.
 """
 
 from __future__ import annotations
@@ -200,3 +202,25 @@ def test_crossover_recovers_a_simulated_effect_with_nominal_coverage_and_reports
     # the one-experiment function returns the same numbers as the vectorised path
     one = cl.paired_crossover(d[0], np.zeros_like(d[0]), first[0])
     assert one.effect == pytest.approx(effect[0]) and one.se == pytest.approx(se[0])
+
+
+def test_the_results_page_path_decides_as_the_validated_test_on_the_same_data():
+    """stats.analyze_experiment (what the results page calls) with participant ids gives, per
+    experiment, the same p-value and decision as the vectorised CR2 test validated above, so the
+    page inherits its calibrated false-positive rate."""
+    rng = np.random.default_rng(31)
+    experiments = 150
+    y, valid, treat = _clustered_outcomes(rng, experiments=experiments, participants=40, icc=0.6)
+    p_vec, *_ = _cr2_p_values(y, valid, treat)
+    for e in range(experiments):
+        rows = np.argwhere(valid[e])
+        values, people = y[e][valid[e]], rows[:, 0]
+        arm = treat[e][people]
+        analysis = st.analyze_experiment(
+            control=st.ArmData(name="control", outcomes=values[~arm], participants=people[~arm]),
+            treatments=[st.ArmData(name="treatment", outcomes=values[arm], participants=people[arm])],
+            n_resamples=100)
+        comp = analysis.comparisons[0]
+        assert analysis.unit == "participant" and comp.verdict is not None
+        assert comp.verdict.p_value == pytest.approx(p_vec[e], rel=1e-9, abs=1e-15)
+        assert comp.verdict.reject == (p_vec[e] <= ALPHA)
