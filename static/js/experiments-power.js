@@ -1,17 +1,20 @@
 // Live power calculation in the experiment admin form: asks the admin's power endpoint (which
-// calls studies/stats.py) whenever α, the minimum detectable effect, the assumed sd or the power change.
+// calls studies/stats) whenever α, the minimum detectable effect, the assumed sd, the power, the assumed ICC,
+// the expected sessions per participant or the design change. The plan is stated in participants.
 (function () {
   "use strict";
   function init() {
     var out = document.getElementById("power-plan");
     if (!out) return;
-    var fields = ["alpha", "minimum_detectable_effect", "outcome_sd", "power"];
+    var fields = ["alpha", "minimum_detectable_effect", "outcome_sd", "power", "assumed_icc",
+                  "sessions_per_participant", "design"];
     var inputs = fields.map(function (f) { return document.getElementById("id_" + f); });
     if (inputs.some(function (el) { return !el; })) return;  // frozen (read-only) design: nothing to update
     var timer = null;
     function update() {
       var params = new URLSearchParams({
         alpha: inputs[0].value, mde: inputs[1].value, sd: inputs[2].value, power: inputs[3].value,
+        icc: inputs[4].value, sessions: inputs[5].value, design: inputs[6].value,
         weights: out.dataset.weights || "", control: out.dataset.control || "0"
       });
       fetch(out.dataset.url + "?" + params.toString(), { credentials: "same-origin" })
@@ -20,7 +23,9 @@
         .catch(function () { out.textContent = "The power calculation is unavailable right now."; });
     }
     inputs.forEach(function (el) {
-      el.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 250); });
+      ["input", "change"].forEach(function (kind) {
+        el.addEventListener(kind, function () { clearTimeout(timer); timer = setTimeout(update, 250); });
+      });
     });
     update();
   }

@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.selectors import users_with_consent
 from studies import plots, stats
-from studies.experiments import exports, selectors, services
+from studies.experiments import analysis, exports, selectors, services
 from studies.experiments.forms import FROZEN_AFTER_START, ExperimentForm, PowerQueryForm, VariantForm
 from studies.experiments.models import Experiment, Exposure, SecondaryMetric, Status, Variant
 from studies.experiments.tasks import analysis_recompute
@@ -61,7 +61,8 @@ ACTIONS = {
 class ExperimentAdmin(admin.ModelAdmin):
     form = ExperimentForm
     inlines = [VariantInline]
-    list_display = ["name", "status", "primary_metric", "variant_count", "planned_sample_size", "exposure_count",
+    list_display = ["name", "status", "design", "primary_metric", "variant_count", "planned_participants",
+                    "planned_sample_size", "exposure_count",
                     "started_at", "results_link"]
     list_filter = ["status", "primary_metric"]
     search_fields = ["name"]
@@ -69,11 +70,16 @@ class ExperimentAdmin(admin.ModelAdmin):
     change_form_template = "admin/experiments/experiment/change_form.html"
     fieldsets = (
         (None, {"fields": ("name", "hypothesis_null", "hypothesis_alt", "eligible_modes")}),
-        ("Metrics", {"fields": ("primary_metric", "secondary_metrics")}),
-        ("Power calculation", {"fields": ("alpha", "minimum_detectable_effect", "outcome_sd", "power", "power_plan"),
-                               "description": "The planned sample size follows from α, the minimum detectable "
-                                              "effect, the assumed standard deviation, the power and the variants' "
-                                              "weights (two-sample t-test, each variant against the control)."}),
+        ("Metrics", {"fields": ("design", "primary_metric", "secondary_metrics")}),
+        ("Power calculation", {"fields": ("alpha", "minimum_detectable_effect", "outcome_sd", "power", "assumed_icc",
+                                          "sessions_per_participant", "power_plan"),
+                               "description": "The participant is the unit of analysis. The planned number of "
+                                              "participants follows from α, the minimum detectable effect, the "
+                                              "assumed standard deviation, the power, the variants' weights and the "
+                                              "design effect 1 + (m − 1)·ICC of m sessions per participant "
+                                              "(between-subject: two-sample t-test, each variant against the "
+                                              "control; within-subject: paired t-test on per-participant "
+                                              "differences)."}),
         ("Status", {"fields": ("status", "started_at", "stopped_at")}),
     )
 
@@ -113,7 +119,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     def results_link(self, obj: Experiment) -> str:
         return format_html('<a href="{}">results</a>', reverse("admin:experiments_experiment_results", args=[obj.pk]))
 
-    @admin.display(description="planned sample size")
+    @admin.display(description="planned participants")
     def power_plan(self, obj: Experiment | None) -> str:
         plan, error = None, None
         if obj is not None and obj.pk:
@@ -124,9 +130,10 @@ class ExperimentAdmin(admin.ModelAdmin):
         url = reverse("admin:experiments_experiment_power")
         text = describe_plan(plan) if plan is not None else (error or "Add two variants to see the planned sample size "
                                                              "(the preview below assumes two equal arms).")
+        weights = [v.weight for v in obj.variants.all()] if obj is not None and obj.pk else []
         output = format_html('<output id="power-plan" data-url="{}" aria-live="polite" data-weights="{}" '
                              'data-control="{}">{}</output>', url,
-                             ",".join(f"{w:g}" for w in (plan.weights if plan else ())),
+                             ",".join(f"{w:g}" for w in weights),
                              _control_index(obj), text)
         curve = _power_curve(obj, plan) if plan is not None else ""
         return format_html("{}{}", output, curve)
@@ -180,12 +187,15 @@ class ExperimentAdmin(admin.ModelAdmin):
         if control >= len(d["weights"]):
             return JsonResponse({"error": "control: index outside the list of weights"}, status=400)
         try:
-            plan = stats.plan_experiment(weights=d["weights"], mde=d["mde"], sd=d["sd"], alpha=d["alpha"],
-                                         power=d["power"], control_index=control)
+            plan = services.plan_for(design=d.get("design") or "between", weights=d["weights"], mde=d["mde"],
+                                     sd=d["sd"], alpha=d["alpha"], power=d["power"], icc=d["icc"],
+                                     sessions_per_participant=d.get("sessions") or 1.0, control_index=control)
         except ValueError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
-        return JsonResponse({"total": plan.total, "n_per_variant": list(plan.n_per_variant),
-                             "effect_size": plan.effect_size, "text": describe_plan(plan)})
+        return JsonResponse({"participants": plan.participants, "sessions": plan.sessions,
+                             "participants_per_variant": list(plan.participants_per_variant),
+                             "design_effect": plan.design_effect, "effect_size": plan.effect_size,
+                             "text": describe_plan(plan)})
 
     def action_view(self, request, experiment_id: int, action: str):
         if request.method != "POST":
@@ -242,6 +252,11 @@ class ExperimentAdmin(admin.ModelAdmin):
             header, rows = selectors.SESSION_COLUMNS, selectors.session_rows(viewer=request.user, experiment=experiment)
         elif what == "events":
             header, rows = selectors.EVENT_COLUMNS, selectors.event_rows(viewer=request.user, experiment=experiment)
+        elif what == "results":
+            snapshot = selectors.latest_analysis(viewer=request.user, experiment=experiment)
+            if snapshot is None:
+                raise Http404("No analysis yet: recompute it first.")
+            header, rows = analysis.RESULT_COLUMNS, analysis.result_rows(snapshot.result)
         else:
             raise Http404("Unknown export.")
         return exports.csv_response(experiment_name=experiment.name, what=what, header=header, rows=rows)
@@ -261,14 +276,18 @@ def _control_index(obj: Experiment | None) -> int:
     return next((i for i, v in enumerate(obj.variants.all()) if v.is_control), 0)
 
 
-def _power_curve(obj: Experiment, plan: stats.ExperimentPlan) -> str:
-    """Power against sample size for the saved design (first treatment vs the control), as an SVG."""
+def _power_curve(obj: Experiment, plan: stats.ParticipantPlan) -> str:
+    """Power against sample size for the saved between-subject design (first treatment vs the control),
+    in effective sessions (participants × sessions per participant / design effect), as an SVG."""
+    if plan.within_subject:
+        return ""
+    weights = [v.weight for v in obj.variants.all()]
     control = _control_index(obj)
-    treatment = next(i for i in range(len(plan.weights)) if i != control)
+    treatment = next(i for i in range(len(weights)) if i != control)
     try:
         pair = stats.sample_size_two_sample(mde=obj.minimum_detectable_effect, sd=obj.outcome_sd, alpha=obj.alpha,
-                                            power=obj.power, ratio=plan.weights[treatment] / plan.weights[control])
-        svg = plots.power_curve_plot(pair, title="Power against sample size (saved design)",
+                                            power=obj.power, ratio=weights[treatment] / weights[control])
+        svg = plots.power_curve_plot(pair, title="Power against effective sample size (saved design)",
                                      effect_sizes=(pair.effect_size / 2, pair.effect_size * 1.5))
     except ValueError:
         return ""
@@ -276,10 +295,17 @@ def _power_curve(obj: Experiment, plan: stats.ExperimentPlan) -> str:
                        mark_safe(svg))  # noqa: S308 (SVG from studies.plots, its text escaped there)
 
 
-def describe_plan(plan: stats.ExperimentPlan) -> str:
-    per = " + ".join(str(n) for n in plan.n_per_variant)
-    return (f"{plan.total} sessions in total ({per} per variant) for {plan.power:.0%} power at α = {plan.alpha:g} "
-            f"to detect an effect of {plan.effect_size:.2f} standard deviations.")
+def describe_plan(plan: stats.ParticipantPlan) -> str:
+    head = (f"{plan.participants} participants in total, about {plan.sessions} sessions "
+            f"({plan.sessions_per_participant:g} per participant)")
+    tail = (f" for {plan.power:.0%} power at α = {plan.alpha:g} to detect an effect of {plan.effect_size:.2f} "
+            "standard deviations")
+    if plan.within_subject:
+        return (f"{head}, every participant meeting every variant in a counterbalanced order{tail}; paired analysis, "
+                f"the participant effect cancels (assumed ICC {plan.icc:g}).")
+    per = " + ".join(str(n) for n in plan.participants_per_variant)
+    return (f"{head}; {per} participants per variant{tail}. Design effect {plan.design_effect:.2f} "
+            f"(assumed ICC {plan.icc:g}).")
 
 
 @admin.register(Exposure)

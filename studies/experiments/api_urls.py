@@ -1,3 +1,9 @@
 """API routes of studies.experiments (mounted under /api/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from studies.experiments.api import ExperimentResultsApi
+
+urlpatterns = [
+    path("experiments/<int:experiment_id>/results/", ExperimentResultsApi.as_view(), name="experiment-results-api"),
+]

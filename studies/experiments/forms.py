@@ -17,7 +17,8 @@ class ExperimentForm(forms.ModelForm):
     class Meta:
         model = Experiment
         fields = ["name", "hypothesis_null", "hypothesis_alt", "eligible_modes", "primary_metric",
-                  "secondary_metrics", "alpha", "minimum_detectable_effect", "outcome_sd", "power"]
+                  "secondary_metrics", "design", "alpha", "minimum_detectable_effect", "outcome_sd", "power",
+                  "assumed_icc", "sessions_per_participant"]
         widgets = {"hypothesis_null": forms.Textarea(attrs={"rows": 2}),
                    "hypothesis_alt": forms.Textarea(attrs={"rows": 2})}
 
@@ -39,8 +40,19 @@ class PowerQueryForm(forms.Form):
     mde = forms.FloatField(min_value=1e-6, max_value=10.0)
     sd = forms.FloatField(min_value=1e-6, max_value=10.0)
     power = forms.FloatField(min_value=0.5, max_value=0.99)
+    icc = forms.FloatField(required=False, help_text="assumed ICC in [0, 1)")
+    sessions = forms.FloatField(min_value=1.0, max_value=365.0, required=False)
+    design = forms.ChoiceField(choices=[("between", "between"), ("within", "within")], required=False)
     weights = forms.CharField(max_length=200, required=False)
     control = forms.IntegerField(min_value=0, max_value=50, required=False)
+
+    def clean_icc(self) -> float:
+        icc = self.cleaned_data.get("icc")
+        if icc is None:
+            return 0.0
+        if not 0.0 <= icc < 1.0:
+            raise forms.ValidationError(f"The assumed ICC must lie in [0, 1); got {icc:g}.")
+        return icc
 
     def clean_weights(self) -> list[float]:
         raw = (self.cleaned_data.get("weights") or "").strip()

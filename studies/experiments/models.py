@@ -37,6 +37,19 @@ class PrimaryMetric(models.TextChoices):
     REFLECTION = "reflection_rating", "Reflection rating (1–5)"
 
 
+class Design(models.TextChoices):
+    BETWEEN = "between", "Between-subject (each participant stays in one variant)"
+    WITHIN = "within", "Within-subject crossover (each participant's sessions cycle through every variant)"
+
+
+def validate_icc(value) -> None:
+    """The assumed intra-class correlation lies in [0, 1): 1 would make every session of a
+    participant identical, so more sessions would add no information."""
+    if value is None or not 0.0 <= float(value) < 1.0:
+        raise ValidationError(f"The assumed ICC must lie in [0, 1) (0 = sessions of one participant are "
+                              f"independent; 0.99 = nearly identical); got {value}.")
+
+
 class SecondaryMetric(models.TextChoices):
     COMPLETION = "completion_rate", "Completion rate"
     SKIPS = "skip_rate", "Skip rate"
@@ -45,7 +58,8 @@ class SecondaryMetric(models.TextChoices):
 
 # Once an experiment has started, its design is its pre-registration: only the name may change.
 FROZEN_AFTER_START = ("hypothesis_null", "hypothesis_alt", "eligible_modes", "primary_metric", "secondary_metrics",
-                      "alpha", "minimum_detectable_effect", "outcome_sd", "power")
+                      "alpha", "minimum_detectable_effect", "outcome_sd", "power", "design", "assumed_icc",
+                      "sessions_per_participant")
 STRATEGY_CHOICES = [(s, s.replace("_", " ")) for s in STRATEGIES]
 
 
@@ -85,9 +99,23 @@ class Experiment(models.Model):
         "assumed standard deviation", default=0.3, validators=[MinValueValidator(1e-6), MaxValueValidator(10.0)],
         help_text="Expected standard deviation of the primary metric (from a pilot), used by the power calculation.")
     power = models.FloatField(default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(0.99)])
+    design = models.CharField(max_length=16, choices=Design.choices, default=Design.BETWEEN,
+                              help_text="Between-subject is the default. Within-subject: every participant meets "
+                                        "every variant, in a counterbalanced order.")
+    assumed_icc = models.FloatField(
+        "assumed ICC", default=0.3, validators=[validate_icc],
+        help_text="Assumed intra-class correlation of the primary metric between sessions of one participant, "
+                  "in [0, 1) (from a pilot; 0.3 is a cautious default for repeated mood ratings).")
+    sessions_per_participant = models.FloatField(
+        "expected sessions per participant", default=1.0, validators=[MinValueValidator(1.0), MaxValueValidator(365.0)],
+        help_text="How many sessions a participant is expected to take during the experiment.")
     planned_sample_size = models.PositiveIntegerField(
         null=True, blank=True, editable=False,
-        help_text="Sessions needed in total, from the power calculation with the variants' weights.")
+        help_text="Expected sessions in total (planned participants × expected sessions per participant).")
+    planned_participants = models.PositiveIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Participants needed in total, from the power calculation with the design effect of "
+                  "repeated sessions and the variants' weights.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)

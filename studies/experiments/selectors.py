@@ -100,6 +100,7 @@ def event_rows(*, viewer: Any, experiment: Experiment) -> Iterator[tuple]:
 class PanelRow:
     experiment: Experiment
     sessions: int
+    participants: int
     verdict: str | None
     computed_at: datetime | None
 
@@ -110,7 +111,9 @@ def experiments_panel_for(*, viewer: Any) -> dict[str, Any]:
     rows = []
     for experiment in Experiment.objects.filter(status__in=["running", "paused"]).order_by("-started_at")[:10]:
         latest = AnalysisResult.objects.filter(experiment=experiment).order_by("-computed_at", "-id").first()
-        rows.append(PanelRow(experiment=experiment, sessions=analysable_exposures(experiment=experiment).count(),
+        exposed = analysable_exposures(experiment=experiment)
+        rows.append(PanelRow(experiment=experiment, sessions=exposed.count(),
+                             participants=exposed.values("participant_code").distinct().count(),
                              verdict=(latest.result or {}).get("verdict") if latest else None,
                              computed_at=latest.computed_at if latest else None))
     return {"rows": rows, "drafts": Experiment.objects.filter(status="draft").count()}

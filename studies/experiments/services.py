@@ -28,6 +28,7 @@ from studies.experiments.models import (
     Status,
     Variant,
 )
+from studies.stats.cluster import latin_square_orders
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ def parse_assignment_ref(ref: str | None) -> tuple[int, int] | None:
 
 
 def experiment_plan(*, experiment: Experiment, weights: list[float] | None = None,
-                    control_index: int | None = None) -> stats.ExperimentPlan | None:
-    """The power calculation for this experiment's design (None while fewer than two variants)."""
+                    control_index: int | None = None) -> stats.ParticipantPlan | None:
+    """The power calculation for this experiment's design, in participants (None while fewer than
+    two variants): the assumed ICC and expected sessions per participant give the design effect
+    (between-subject) or the paired variance (within-subject)."""
     variants = list(experiment.variants.all()) if experiment.pk else []
     if weights is None:
         weights = [v.weight for v in variants]
@@ -70,31 +73,47 @@ def experiment_plan(*, experiment: Experiment, weights: list[float] | None = Non
             control_index = next((i for i, v in enumerate(variants) if v.is_control), 0)
     if len(weights) < 2:
         return None
-    return stats.plan_experiment(weights=weights, mde=experiment.minimum_detectable_effect, sd=experiment.outcome_sd,
-                                 alpha=experiment.alpha, power=experiment.power, control_index=control_index or 0)
+    return plan_for(design=experiment.design, weights=weights, mde=experiment.minimum_detectable_effect,
+                    sd=experiment.outcome_sd, alpha=experiment.alpha, power=experiment.power,
+                    icc=experiment.assumed_icc, sessions_per_participant=experiment.sessions_per_participant,
+                    control_index=control_index or 0)
+
+
+def plan_for(*, design: str, weights: list[float], mde: float, sd: float, alpha: float, power: float, icc: float,
+             sessions_per_participant: float, control_index: int = 0) -> stats.ParticipantPlan:
+    """The participant plan for a between- or within-subject design (raises ValueError with a message)."""
+    if design == "within":
+        return stats.plan_crossover(n_variants=len(weights), mde=mde, sd=sd, alpha=alpha, power=power, icc=icc,
+                                    sessions_per_participant=sessions_per_participant)
+    return stats.plan_participants(weights=weights, mde=mde, sd=sd, alpha=alpha, power=power, icc=icc,
+                                   sessions_per_participant=sessions_per_participant, control_index=control_index)
 
 
 def experiment_refresh_plan(*, experiment: Experiment) -> Experiment:
-    """Store the planned total sample size from the power calculation (stats.plan_experiment)."""
+    """Store the planned participants and expected sessions from the power calculation."""
     try:
         plan = experiment_plan(experiment=experiment)
     except ValueError:
         plan = None
-    total = plan.total if plan is not None else None
-    if experiment.planned_sample_size != total:
-        experiment.planned_sample_size = total
-        experiment.save(update_fields=["planned_sample_size"])
+    people = plan.participants if plan is not None else None
+    sessions = plan.sessions if plan is not None else None
+    if experiment.planned_participants != people or experiment.planned_sample_size != sessions:
+        experiment.planned_participants = people
+        experiment.planned_sample_size = sessions
+        experiment.save(update_fields=["planned_participants", "planned_sample_size"])
     return experiment
 
 
 def experiment_create(*, name: str, hypothesis_null: str, hypothesis_alt: str, eligible_modes: str = "any",
                       primary_metric: str = "shift_toward_target", secondary_metrics: list[str] | None = None,
                       alpha: float = 0.05, minimum_detectable_effect: float = 0.1, outcome_sd: float = 0.3,
-                      power: float = 0.8) -> Experiment:
+                      power: float = 0.8, design: str = "between", assumed_icc: float = 0.3,
+                      sessions_per_participant: float = 1.0) -> Experiment:
     experiment = Experiment(name=name, hypothesis_null=hypothesis_null, hypothesis_alt=hypothesis_alt,
                             eligible_modes=eligible_modes, primary_metric=primary_metric,
                             secondary_metrics=list(secondary_metrics or []), alpha=alpha,
-                            minimum_detectable_effect=minimum_detectable_effect, outcome_sd=outcome_sd, power=power)
+                            minimum_detectable_effect=minimum_detectable_effect, outcome_sd=outcome_sd, power=power,
+                            design=design, assumed_icc=assumed_icc, sessions_per_participant=sessions_per_participant)
     experiment.full_clean()
     experiment.save()
     return experiment
@@ -170,6 +189,10 @@ def experiment_start(*, experiment: Experiment, by: Any = None) -> Experiment:
                                   "(its analysis is final). Create a new one.")
         variants = list(experiment.variants.all())
         if len(variants) < 2:
+            if experiment.design == "within":
+                raise ValidationError(f"{experiment.name!r} is a within-subject design: each participant's sessions "
+                                      f"cycle through the variants, so it needs at least two variants "
+                                      f"(it has {len(variants)}).")
             raise ValidationError(f"{experiment.name!r} needs at least two variants to start (it has {len(variants)}).")
         if sum(v.is_control for v in variants) != 1:
             raise ValidationError(f"{experiment.name!r} needs exactly one control variant to start "
@@ -256,6 +279,9 @@ def assignment_for(*, user: Any, mode: str) -> PlannedAssignment | None:
     if chosen is None:
         return None
     experiment = next(e for e in eligible if e.pk == chosen.experiment_id)
+    if experiment.design == "within":
+        return PlannedAssignment(experiment=experiment, variant=crossover_variant(experiment=experiment, user=user),
+                                 reason=chosen.reason)
     variants = {v.key: v for v in experiment.variants.all()}
     variant = variants[chosen.variant.key]
     if chosen.experiment_id in prior:
@@ -264,6 +290,29 @@ def assignment_for(*, user: Any, mode: str) -> PlannedAssignment | None:
         if first is not None:
             variant = first.variant
     return PlannedAssignment(experiment=experiment, variant=variant, reason=chosen.reason)
+
+
+def crossover_order(*, participant_code: str, salt: str, n_variants: int) -> tuple[int, ...]:
+    """The participant's order of the variants (indices into the variants sorted by id) in a
+    within-subject experiment: a row of Williams' balanced Latin square
+    (studies.stats.cluster.latin_square_orders) chosen by a hash of the participant code and the
+    experiment's salt, so it is deterministic, needs no stored state, and spreads participants
+    evenly over the rows (checked by the order-group SRM on the results page)."""
+    orders = latin_square_orders(n_variants)
+    u = hashing.hash_unit(participant_code, salt, "crossover")
+    return orders[min(int(u * len(orders)), len(orders) - 1)]
+
+
+def crossover_variant(*, experiment: Experiment, user: Any) -> Variant:
+    """The variant of this person's next session in a within-subject experiment: their sessions
+    cycle through the variants in their Latin-square order (session k gets order[k mod K])."""
+    variants = sorted(experiment.variants.all(), key=lambda v: v.pk)
+    if len(variants) < 2:
+        raise ValidationError(f"{experiment.name!r} is a within-subject design with {len(variants)} variant(s); "
+                              "it needs at least two.")
+    order = crossover_order(participant_code=user.participant_code, salt=experiment.salt, n_variants=len(variants))
+    done = Exposure.objects.filter(user=user, experiment=experiment).count()
+    return variants[order[done % len(variants)]]
 
 
 def exposure_record(*, planned: PlannedAssignment, user: Any, session_id: int) -> Exposure:

@@ -6,7 +6,13 @@ Every simulated session goes through the real services: ``listening.services.ses
 through ``event_record``, and ``session_complete`` (or ``session_abandon``). Only the person is
 simulated, by this stated model:
 
-- Participant i has a stable responsiveness ``r_i ~ N(0, 0.10)``.
+- Participant i has a stable responsiveness ``r_i ~ N(0, 0.10)`` and each session its own
+  noise ``N(0, 0.12)`` (so the intra-class correlation of the closed fraction is
+  0.01 / (0.01 + 0.0144) ≈ 0.41). With ``icc`` given, the same total variance 0.0244 is split
+  as ``r_i ~ N(0, √(icc · 0.0244))`` and session noise ``N(0, √((1 − icc) · 0.0244))``, so a
+  researcher can see the plan's assumed ICC play out.
+- Each participant takes a number of sessions drawn uniformly from ``sessions_per_participant``
+  (an inclusive (low, high) range; a single number means exactly that many).
 - Mood before: valence ~ U(-0.9, 0.1), arousal ~ U(-0.8, 0.8) (someone who wants to feel better);
   desired mood: valence ~ U(0.4, 0.8), arousal ~ U(-0.5, 0.2) (calm and pleasant).
 - The session closes a fraction ``f = EFFECT[strategy] + r_i + N(0, 0.12)`` of the way from the
@@ -64,7 +70,11 @@ def _clip(x: float) -> float:
     return float(np.clip(x, -1.0, 1.0))
 
 
-def _one_session(*, user: User, rng: np.random.Generator, responsiveness: float, tracks: int) -> tuple[str, bool]:
+TOTAL_VARIANCE = 0.10**2 + 0.12**2
+
+
+def _one_session(*, user: User, rng: np.random.Generator, responsiveness: float, tracks: int,
+                 session_sd: float = 0.12) -> tuple[str, bool]:
     from studies.listening import services as listening
     from studies.listening.models import PlannedTrack
     from studies.listening.mood import MoodInput
@@ -86,7 +96,7 @@ def _one_session(*, user: User, rng: np.random.Generator, responsiveness: float,
     if not completes:
         listening.session_abandon(user=user, session_id=session.pk)
         return strategy, False
-    f = EFFECT.get(strategy, 0.2) + responsiveness + float(rng.normal(0, 0.12))
+    f = EFFECT.get(strategy, 0.2) + responsiveness + float(rng.normal(0, session_sd))
     post = (_clip(pre[0] + f * (desired[0] - pre[0]) + rng.normal(0, 0.08)),
             _clip(pre[1] + f * (desired[1] - pre[1]) + rng.normal(0, 0.08)))
     rating = int(np.clip(round(2.5 + 4 * f + rng.normal(0, 0.7)), 1, 5))
@@ -95,15 +105,23 @@ def _one_session(*, user: User, rng: np.random.Generator, responsiveness: float,
     return strategy, True
 
 
-def simulation_run(*, experiment: Experiment, participants: int, sessions_per_participant: int = 1,
-                   tracks: int = 4, seed: int = 0) -> SimulationReport:
+def simulation_run(*, experiment: Experiment, participants: int, sessions_per_participant: int | tuple[int, int] = 1,
+                   tracks: int = 4, seed: int = 0, icc: float | None = None) -> SimulationReport:
     """Create ``participants`` simulated people with research consent and run their sessions."""
     experiment.refresh_from_db()
     if experiment.status != Status.RUNNING:
         raise ValidationError(f"{experiment.name!r} is {experiment.get_status_display().lower()}; start it first "
                               "(simulated sessions are assigned only by a running experiment).")
-    if participants < 1 or sessions_per_participant < 1 or tracks < 1:
-        raise ValidationError("participants, sessions per participant and tracks must be at least 1.")
+    lo, hi = (sessions_per_participant if isinstance(sessions_per_participant, tuple)
+              else (sessions_per_participant, sessions_per_participant))
+    if participants < 1 or lo < 1 or hi < lo or tracks < 1:
+        raise ValidationError("participants, sessions per participant and tracks must be at least 1 "
+                              "(and the session range must run from low to high).")
+    if icc is not None and not 0.0 <= icc < 1.0:
+        raise ValidationError(f"the ICC must lie in [0, 1); got {icc}.")
+    person_sd, session_sd = 0.10, 0.12
+    if icc is not None:
+        person_sd, session_sd = float(np.sqrt(icc * TOTAL_VARIANCE)), float(np.sqrt((1 - icc) * TOTAL_VARIANCE))
     rng = np.random.default_rng(seed)
     mode = "therapy" if experiment.eligible_modes == "therapy" else "personal"
     before = Exposure.objects.filter(experiment=experiment).count()
@@ -112,9 +130,10 @@ def simulation_run(*, experiment: Experiment, participants: int, sessions_per_pa
     for _ in range(participants):
         with transaction.atomic():
             user = _participant(mode=mode)
-        responsiveness = float(rng.normal(0, 0.10))
-        for _ in range(sessions_per_participant):
-            strategy, done = _one_session(user=user, rng=rng, responsiveness=responsiveness, tracks=tracks)
+        responsiveness = float(rng.normal(0, person_sd))
+        for _ in range(lo if lo == hi else int(rng.integers(lo, hi + 1))):
+            strategy, done = _one_session(user=user, rng=rng, responsiveness=responsiveness, tracks=tracks,
+                                          session_sd=session_sd)
             sessions += 1
             completed += done
             by_strategy[strategy] = by_strategy.get(strategy, 0) + 1

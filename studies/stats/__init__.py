@@ -47,7 +47,10 @@ Methods and references:
 :func:`analyze_experiment` puts it together for a results page: per-arm table, SRM status,
 and per treatment the primary test (CUPED when covariates exist), the robustness checks, the
 Holm-adjusted secondary metrics, the optional sequential path and the verdict; what the data
-cannot support yet becomes a note instead of an exception.
+cannot support yet becomes a note instead of an exception. When every arm carries participant
+ids (``ArmData.participants``) the participant is the unit of analysis and every test is the
+clustered one of :mod:`studies.stats.cluster` (the session-level tests above assume independent
+observations and are valid only with one session per participant).
 
 The package is split along its domain; every name the former single module ``studies/stats.py``
 had is re-exported here, so ``from studies.stats import X`` and ``studies.stats.X`` keep working:
@@ -58,6 +61,8 @@ had is re-exported here, so ``from studies.stats import X`` and ``studies.stats.
 - :mod:`studies.stats.power`: power, sample size, minimum detectable effect, experiment plan.
 - :mod:`studies.stats.sequential`: mSPRT and the looks it is run at.
 - :mod:`studies.stats.report`: verdict and :func:`analyze_experiment`.
+- :mod:`studies.stats.cluster`: the participant as the unit of analysis (cluster-robust CR2
+  regression, CUPED/Lin, cluster bootstrap, rank test on participant means, ICC, crossover).
 """
 
 from __future__ import annotations
@@ -178,16 +183,31 @@ from studies.stats.power import (
     ExperimentPlan as ExperimentPlan,
 )
 from studies.stats.power import (
+    ParticipantPlan as ParticipantPlan,
+)
+from studies.stats.power import (
     SampleSizePlan as SampleSizePlan,
 )
 from studies.stats.power import (
     _effect_size as _effect_size,
 )
 from studies.stats.power import (
+    check_icc as check_icc,
+)
+from studies.stats.power import (
+    design_effect as design_effect,
+)
+from studies.stats.power import (
     minimum_detectable_effect as minimum_detectable_effect,
 )
 from studies.stats.power import (
+    plan_crossover as plan_crossover,
+)
+from studies.stats.power import (
     plan_experiment as plan_experiment,
+)
+from studies.stats.power import (
+    plan_participants as plan_participants,
 )
 from studies.stats.power import (
     power_two_sample as power_two_sample,
@@ -223,6 +243,9 @@ from studies.stats.report import (
     verdict as verdict,
 )
 from studies.stats.sequential import (
+    MSPRT_MIN_PARTICIPANTS_PER_ARM as MSPRT_MIN_PARTICIPANTS_PER_ARM,
+)
+from studies.stats.sequential import (
     MSPRT_MIN_PER_ARM as MSPRT_MIN_PER_ARM,
 )
 from studies.stats.sequential import (
@@ -241,6 +264,9 @@ from studies.stats.sequential import (
     msprt as msprt,
 )
 from studies.stats.sequential import (
+    msprt_clustered as msprt_clustered,
+)
+from studies.stats.sequential import (
     msprt_log_lambda as msprt_log_lambda,
 )
 from studies.stats.sequential import (
@@ -248,6 +274,13 @@ from studies.stats.sequential import (
 )
 
 __all__ = [
+    "MSPRT_MIN_PARTICIPANTS_PER_ARM",
+    "ParticipantPlan",
+    "check_icc",
+    "design_effect",
+    "msprt_clustered",
+    "plan_crossover",
+    "plan_participants",
     "AdjustedPValue",
     "ArmData",
     "ArmReport",

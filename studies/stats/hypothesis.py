@@ -14,6 +14,7 @@ from scipy import stats as sps
 from studies.stats._common import InsufficientDataError, _check_alpha, _check_confidence, _fmt_p, _sample
 
 SRM_THRESHOLD = 0.001
+HOLM_RTOL = 1e-9  # relative tolerance at the Holm boundary, far above rounding and far below any real gap
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,8 +521,11 @@ def holm(p_values: Mapping[str, float] | Sequence[float], *, alpha: float = 0.05
     adjusted_sorted = np.maximum.accumulate(stepped)
     adjusted = np.empty(m)
     adjusted[order] = adjusted_sorted
+    # (m − k)·p is rounded: p = α/3 gives 3·p = 0.05000000000000001. A p at the α/(m − k) boundary
+    # rejects (the rule is p ≤ α/(m − k)), so the comparison allows a relative tolerance.
+    tol = alpha * HOLM_RTOL
     entries = tuple(AdjustedPValue(name=names[i], p_value=float(ps[i]), adjusted=float(adjusted[i]),
-                                   reject=bool(adjusted[i] <= alpha)) for i in range(m))
+                                   reject=bool(adjusted[i] <= alpha + tol)) for i in range(m))
     return HolmResult(alpha=alpha, entries=entries)
 
 

@@ -8,6 +8,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from studies.stats._common import EffectEstimate, _check_alpha, _fmt_p
+from studies.stats.cluster import (
+    ClusterBootstrapResult,
+    ClusteredCuped,
+    ClusteredEffect,
+    IccResult,
+    cluster_bootstrap,
+    clustered_cuped,
+    clustered_difference,
+    clustered_proportions,
+    observed_icc,
+    participant_means,
+    participant_rank_test,
+)
 from studies.stats.hypothesis import (
     BootstrapResult,
     CupedResult,
@@ -26,7 +39,14 @@ from studies.stats.hypothesis import (
     two_proportion_z_test,
     welch_t_test,
 )
-from studies.stats.sequential import MSPRT_MIN_PER_ARM, SequentialResult, looks_from_times, msprt
+from studies.stats.sequential import (
+    MSPRT_MIN_PARTICIPANTS_PER_ARM,
+    MSPRT_MIN_PER_ARM,
+    SequentialResult,
+    looks_from_times,
+    msprt,
+    msprt_clustered,
+)
 
 # ---------------------------------------------------------------------------------------------
 # verdict
@@ -66,7 +86,7 @@ def verdict(result: EffectEstimate, *, alpha: float = 0.05, effect_label: str = 
     p = float(result.p_value if adjusted_p_value is None else adjusted_p_value)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p-value must lie in [0, 1], got {p}")
-    reject = p <= alpha
+    reject = p <= alpha * (1.0 + 1e-9)  # a p exactly at α (or at a Holm boundary) must not flip on rounding
     a = f"{alpha:g}"
     decision = f"reject H0 at α = {a}" if reject else f"not enough evidence to reject H0 at α = {a}"
     method = f"{result.method} ({adjustment})" if adjustment else result.method
@@ -89,6 +109,11 @@ class ArmData:
     metrics (e.g. "skip rate", "reflection rating") to per-session arrays; ``times`` (optional)
     are the outcome times in the same order, for sequential looks; ``exposures`` is the number
     of participants assigned (for SRM), by default ``len(outcomes)``.
+
+    With ``participants`` (one participant id per outcome) the analysis takes the participant as
+    the unit (see :mod:`studies.stats.cluster`); then ``completion`` (0/1 per started session)
+    with ``session_participants``, and ``secondary_participants`` per secondary metric, give the
+    clustered completion and secondary tests.
     """
 
     name: str
@@ -100,6 +125,10 @@ class ArmData:
     completed: int = 0
     secondary: Mapping[str, np.ndarray] = field(default_factory=dict)
     times: np.ndarray | None = None
+    participants: np.ndarray | None = None
+    completion: np.ndarray | None = None
+    session_participants: np.ndarray | None = None
+    secondary_participants: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +137,8 @@ class ArmReport:
     exposures: int
     summary: VariantSummary | None  # None when the arm has fewer than 2 outcomes
     completion_rate: float | None  # None when no sessions were started
+    participants: int | None = None  # participants with an outcome (participant-level analysis)
+    participant_summary: VariantSummary | None = None  # summary of per-participant mean outcomes
 
 
 @dataclass(frozen=True)
@@ -126,16 +157,17 @@ class SecondaryResult:
 class Comparison:
     treatment: str
     control: str
-    primary: WelchResult | CupedResult | None  # CUPED when both arms have covariates, else Welch
+    primary: WelchResult | CupedResult | ClusteredEffect | ClusteredCuped | None  # CUPED when covariates exist
     welch: WelchResult | None
-    cuped: CupedResult | None
+    cuped: CupedResult | ClusteredCuped | None
     mann_whitney: MannWhitneyResult | None
-    bootstrap: BootstrapResult | None
+    bootstrap: BootstrapResult | ClusterBootstrapResult | None
     hedges_g: HedgesGResult | None
     secondary: tuple[SecondaryResult, ...]
     sequential: SequentialResult | None
     verdict: Verdict | None
     notes: tuple[str, ...]  # what could not be computed, and why
+    difference: ClusteredEffect | None = None  # participant-clustered difference in means (CR2)
 
 
 @dataclass(frozen=True)
@@ -146,6 +178,8 @@ class ExperimentAnalysis:
     srm: SrmResult | None
     comparisons: tuple[Comparison, ...]
     notes: tuple[str, ...]
+    unit: str = "session"  # "participant" when every arm carries participant ids
+    icc: IccResult | None = None  # observed ICC of the primary outcome (participant-level analysis)
 
 
 def _attempt(notes: list[str], what: str, fn, *args, **kwargs):
@@ -192,6 +226,11 @@ def analyze_experiment(*, control: ArmData, treatments: Sequence[ArmData], alpha
         reports.append(ArmReport(name=arm.name, exposures=exposures, summary=summary, completion_rate=rate))
     srm = _attempt(notes, "sample-ratio check", sample_ratio_mismatch, [r.exposures for r in reports],
                    [a.weight for a in arms])
+
+    if all(a.participants is not None for a in arms):
+        return _analyze_clustered(control=control, treatments=treatments, alpha=alpha, effect_label=effect_label,
+                                  n_resamples=n_resamples, look_times=look_times, tau=tau, seed=seed,
+                                  reports=reports, srm=srm, notes=notes)
 
     partial = []
     for arm in treatments:
@@ -258,3 +297,117 @@ def analyze_experiment(*, control: ArmData, treatments: Sequence[ArmData], alpha
                                       sequential=sequential, verdict=v, notes=tuple(cnotes)))
     return ExperimentAnalysis(alpha=alpha, control=control.name, arms=tuple(reports), srm=srm,
                               comparisons=tuple(comparisons), notes=tuple(notes))
+
+
+def _stack(t: np.ndarray, c: np.ndarray, pt, pc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = np.concatenate([np.asarray(t, dtype=np.float64), np.asarray(c, dtype=np.float64)])
+    # participant ids of different arms never collide: an arm prefix keeps them apart even if a
+    # caller reuses ids across arms (a between-subject participant is in one arm only)
+    g = np.concatenate([np.asarray(pt).astype(str), np.asarray(pc).astype(str)])
+    arm = np.concatenate([np.ones(len(t), dtype=bool), np.zeros(len(c), dtype=bool)])
+    return y, g, arm
+
+
+def _analyze_clustered(*, control: ArmData, treatments: Sequence[ArmData], alpha: float, effect_label: str,
+                       n_resamples: int, look_times, tau, seed: int, reports: list[ArmReport], srm,
+                       notes: list[str]) -> ExperimentAnalysis:
+    """The participant-level analysis (every arm carries participant ids): CR2 difference in
+    means or Lin/CUPED regression as the primary test, rank test on participant means, cluster
+    bootstrap, Hedges' g on participant means, clustered completion and secondary tests (Holm),
+    clustered mSPRT over the looks, and the observed ICC."""
+    confidence = 1.0 - alpha
+    arms = [control, *treatments]
+    reports = [_with_participants(r, a, confidence) for r, a in zip(reports, arms, strict=True)]
+    all_y = np.concatenate([np.asarray(a.outcomes, dtype=np.float64) for a in arms])
+    all_g = np.concatenate([np.asarray(a.participants).astype(str) for a in arms])
+    all_arm = np.concatenate([np.full(len(a.outcomes), i) for i, a in enumerate(arms)])
+    icc = _attempt(notes, "ICC", observed_icc, all_y, all_g, all_arm) if all_y.size >= 2 else None
+    partial = []
+    for arm in treatments:
+        cnotes: list[str] = []
+        y, g, a = _stack(arm.outcomes, control.outcomes, arm.participants, control.participants)
+        diff = _attempt(cnotes, "difference in means", clustered_difference, y, g, a, confidence=confidence)
+        cuped = None
+        if arm.covariates is not None and control.covariates is not None:
+            x = np.concatenate([np.asarray(arm.covariates, dtype=np.float64),
+                                np.asarray(control.covariates, dtype=np.float64)])
+            cuped = _attempt(cnotes, "CUPED", clustered_cuped, y, x, g, a, confidence=confidence)
+        mw = _attempt(cnotes, "Mann–Whitney U", participant_rank_test, y, g, a)
+        boot = _attempt(cnotes, "bootstrap", cluster_bootstrap, y, g, a, confidence=confidence,
+                        n_resamples=n_resamples, seed=seed)
+        hg = None
+        if len(arm.outcomes) and len(control.outcomes):
+            hg = _attempt(cnotes, "Hedges' g", hedges_g, participant_means(arm.outcomes, arm.participants)[1],
+                          participant_means(control.outcomes, control.participants)[1], confidence=confidence)
+        secondary_raw: list[tuple[str, EffectEstimate]] = []
+        if arm.completion is not None and control.completion is not None:
+            ys, gs, as_ = _stack(arm.completion, control.completion, arm.session_participants,
+                                 control.session_participants)
+            prop = _attempt(cnotes, "completion rate", clustered_proportions, ys, gs, as_, confidence=confidence)
+            if prop is not None:
+                secondary_raw.append(("completion rate", prop))
+        for metric in arm.secondary:
+            if metric not in control.secondary:
+                cnotes.append(f"{metric}: missing for the control arm")
+                continue
+            ym, gm, am = _stack(arm.secondary[metric], control.secondary[metric],
+                                arm.secondary_participants.get(metric, ()), control.secondary_participants.get(metric, ()))
+            res = _attempt(cnotes, metric, clustered_difference, ym, gm, am, confidence=confidence)
+            if res is not None:
+                secondary_raw.append((metric, res))
+        secondary: tuple[SecondaryResult, ...] = ()
+        if secondary_raw:
+            adj = holm({name: r.p_value for name, r in secondary_raw}, alpha=alpha)
+            secondary = tuple(SecondaryResult(name=name, method=r.method, effect=r.effect, ci_low=r.ci_low,
+                                              ci_high=r.ci_high, p_value=r.p_value,
+                                              adjusted_p_value=adj[name].adjusted, reject=adj[name].reject)
+                              for name, r in secondary_raw)
+        sequential = None
+        if look_times is not None and tau is not None:
+            if arm.times is None or control.times is None:
+                cnotes.append("sequential test: outcome times missing")
+            elif y.size >= 2:
+                times = np.concatenate([np.asarray(arm.times, dtype=np.float64),
+                                        np.asarray(control.times, dtype=np.float64)])
+                sequential = _attempt(cnotes, "sequential test", msprt_clustered, y, g, a, times, look_times,
+                                      tau=tau, alpha=alpha)
+            else:
+                cnotes.append(f"sequential test: no look has {MSPRT_MIN_PARTICIPANTS_PER_ARM} participants in each "
+                              "arm yet")
+        primary = cuped if cuped is not None else diff
+        partial.append((arm.name, primary, diff, cuped, mw, boot, hg, secondary, sequential, cnotes))
+
+    primaries = [(i, p[1]) for i, p in enumerate(partial) if p[1] is not None]
+    adjusted: dict[int, float] = {}
+    if len(treatments) > 1 and primaries:
+        h = holm([r.p_value for _, r in primaries], alpha=alpha)
+        adjusted = {i: e.adjusted for (i, _), e in zip(primaries, h.entries, strict=True)}
+    comparisons = []
+    for i, (name, primary, diff, cuped, mw, boot, hg, secondary, sequential, cnotes) in enumerate(partial):
+        v = None
+        if primary is not None:
+            v = verdict(primary, alpha=alpha, effect_label=effect_label, adjusted_p_value=adjusted.get(i),
+                        adjustment=f"Holm over {len(primaries)} treatments" if i in adjusted else "")
+        comparisons.append(Comparison(treatment=name, control=control.name, primary=primary, welch=None, cuped=cuped,
+                                      mann_whitney=mw, bootstrap=boot, hedges_g=hg, secondary=secondary,
+                                      sequential=sequential, verdict=v, notes=tuple(cnotes), difference=diff))
+    return ExperimentAnalysis(alpha=alpha, control=control.name, arms=tuple(reports), srm=srm,
+                              comparisons=tuple(comparisons), notes=tuple(notes), unit="participant", icc=icc)
+
+
+def _with_participants(report: ArmReport, arm: ArmData, confidence: float) -> ArmReport:
+    if arm.participants is None or len(arm.outcomes) == 0:
+        return ArmReport(name=report.name, exposures=report.exposures, summary=report.summary,
+                         completion_rate=report.completion_rate, participants=0)
+    _, means = participant_means(arm.outcomes, arm.participants)
+    ps = None
+    if means.size >= 2:
+        try:
+            ps = summarize(means, name=arm.name, confidence=confidence)
+        except ValueError:
+            ps = None
+    rate = report.completion_rate
+    if arm.completion is not None and len(arm.completion):
+        rate = float(np.mean(arm.completion))
+    return ArmReport(name=report.name, exposures=report.exposures, summary=report.summary, completion_rate=rate,
+                     participants=int(means.size), participant_summary=ps)

@@ -27,8 +27,14 @@ def test_researcher_runs_an_experiment_and_reads_the_results(page, e2e_server):
     page.get_by_label("Minimum detectable effect").fill("0.15")
     page.get_by_label("Assumed standard deviation").fill("0.3")
     plan = page.locator("#power-plan")
-    page.wait_for_function("document.getElementById('power-plan').textContent.includes('128 sessions in total')")
-    assert "64 + 64 per variant" in plan.inner_text()
+    page.wait_for_function("document.getElementById('power-plan').textContent.includes('128 participants in total')")
+    assert "64 + 64 participants per variant" in plan.inner_text()
+    # repeated sessions of correlated participants need more people: the design effect shows
+    page.get_by_label("Expected sessions per participant").fill("5")
+    page.wait_for_function("document.getElementById('power-plan').textContent.includes('58 participants in total')")
+    assert "Design effect 2.20" in plan.inner_text()
+    page.get_by_label("Expected sessions per participant").fill("1")
+    page.wait_for_function("document.getElementById('power-plan').textContent.includes('128 participants in total')")
     page.locator("#id_variants-0-name").fill("iso")
     page.locator("#id_variants-0-strategy").select_option("iso")
     page.locator('input[name="_continue"]').click()
@@ -54,11 +60,19 @@ def test_researcher_runs_an_experiment_and_reads_the_results(page, e2e_server):
     page.get_by_test_id("recompute").click()
     expect(page.get_by_text("Analysis recomputed")).to_be_visible()
     verdict = page.get_by_test_id("verdict").inner_text()
-    assert "iso vs random (control)" in verdict
+    # 60 of the 128 planned participants: the always-valid result leads, nothing is a verdict yet
+    assert verdict.startswith("Interim: 60 of 128 planned participants")
+    assert "iso vs random (control): always-valid (mSPRT)" in verdict
     assert "reject H0 at α = 0.05" in verdict  # also matched by "not enough evidence to reject H0 at α = 0.05"
-    assert re.search(r"95% CI -?\d", verdict)
+    assert re.search(r"confidence sequence -?\d", verdict)
+    expect(page.get_by_test_id("interim-label").first).to_have_text("Fixed-horizon figures: interim, not a verdict.")
+    expect(page.get_by_test_id("unit-of-analysis")).to_contain_text("participant")
+    expect(page.get_by_test_id("n-participants")).to_contain_text("60 (planned 128)")
+    expect(page.get_by_test_id("observed-icc")).to_be_visible()
+    expect(page.get_by_test_id("effective-n")).to_be_visible()
     table = page.get_by_test_id("analysis-table").first
-    for method in ("Welch t-test", "Mann–Whitney U", "Bootstrap", "Hedges' g", "CUPED", "mSPRT"):
+    for method in ("Per protocol: difference in means", "Intention to treat", "Mann–Whitney U", "Bootstrap",
+                   "Hedges' g", "CUPED", "mSPRT"):
         expect(table.get_by_text(method).first).to_be_visible()
     assert "sample ratio mismatch" in page.get_by_test_id("srm-status").inner_text()
     rows = page.get_by_test_id("variant-table").locator("tbody tr")

@@ -46,6 +46,7 @@ def test_create_experiment_with_variants_through_the_admin(researcher_client):
         "hypothesis_alt": "iso shifts mood more than random", "eligible_modes": "any",
         "primary_metric": "shift_toward_target", "secondary_metrics": ["completion_rate", "skip_rate"],
         "alpha": "0.05", "minimum_detectable_effect": "0.1", "outcome_sd": "0.3", "power": "0.8",
+        "design": "between", "assumed_icc": "0.3", "sessions_per_participant": "4",
         "variants-TOTAL_FORMS": "2", "variants-INITIAL_FORMS": "0", "variants-MIN_NUM_FORMS": "0",
         "variants-MAX_NUM_FORMS": "1000",
         "variants-0-name": "iso", "variants-0-strategy": "iso", "variants-0-params": "{}", "variants-0-weight": "1",
@@ -56,11 +57,19 @@ def test_create_experiment_with_variants_through_the_admin(researcher_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     exp = Experiment.objects.get(name="iso vs random")
     assert exp.secondary_metrics == ["completion_rate", "skip_rate"]
-    assert exp.variants.count() == 2 and exp.planned_sample_size is not None and exp.planned_sample_size > 100
+    assert exp.variants.count() == 2 and exp.planned_participants is not None
+    # d = 1/3 needs 143 per arm at one session each; 4 sessions at ICC 0.3: design effect 1.9
+    assert exp.planned_participants == 2 * 68 and exp.planned_sample_size == 4 * exp.planned_participants
     change = researcher_client.get(reverse("admin:experiments_experiment_change", args=[exp.pk]))
     body = change.content.decode()
-    assert f"{exp.planned_sample_size} sessions in total" in body
-    assert 'data-testid="power-curve"' in body and "Power against sample size" in body
+    assert f"{exp.planned_participants} participants in total" in body and "Design effect 1.90" in body
+    assert 'data-testid="power-curve"' in body and "Power against effective sample size" in body
+
+    # an ICC outside [0, 1) is refused with a message, nothing saved
+    for icc in ("1", "-0.1", "1.5"):
+        response = researcher_client.post(url, {**data, "name": f"icc {icc}", "assumed_icc": icc})
+        assert response.status_code == 200 and "[0, 1)" in response.content.decode()
+        assert not Experiment.objects.filter(name=f"icc {icc}").exists()
 
     # oversized input is refused with a message, nothing saved
     huge = {**data, "name": "x" * 500}
@@ -83,7 +92,17 @@ def test_create_experiment_with_variants_through_the_admin(researcher_client):
 def test_power_endpoint(researcher_client):
     url = reverse("admin:experiments_experiment_power")
     ok = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "weights": "1,1"})
-    assert ok.status_code == 200 and ok.json()["total"] == 128  # d = 0.5: 64 per arm
+    assert ok.status_code == 200 and ok.json()["participants"] == 128  # d = 0.5: 64 per arm, one session each
+    clustered = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "weights": "1,1",
+                                            "icc": 0.3, "sessions": 5})
+    body = clustered.json()
+    assert body["design_effect"] == pytest.approx(2.2)
+    assert body["participants"] == 2 * 29 and body["sessions"] == 5 * 58  # ceil(64 · 2.2 / 5) per arm
+    within = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "weights": "1,1",
+                                         "icc": 0.3, "sessions": 4, "design": "within"})
+    assert within.status_code == 200 and "every participant meeting every variant" in within.json()["text"]
+    bad_icc = researcher_client.get(url, {"alpha": 0.05, "mde": 0.15, "sd": 0.3, "power": 0.8, "icc": 1})
+    assert bad_icc.status_code == 400 and "[0, 1)" in bad_icc.json()["error"]
     for bad in ({"alpha": "x", "mde": 0.1, "sd": 0.3, "power": 0.8}, {"alpha": 0.05, "mde": 0.1, "sd": 0.3,
                 "power": 0.8, "weights": "1,-2"}, {"alpha": 0.05, "mde": 0.1, "sd": 0.3, "power": 0.8,
                                                    "weights": "1," * 100}):
@@ -129,7 +148,26 @@ def test_results_page_and_exports_show_codes_only(researcher_client, make_experi
     page = response.content.decode()
     assert AnalysisResult.objects.filter(experiment=exp).count() == 1
     assert 'data-testid="verdict"' in page and ("reject H0" in page or "not enough evidence" in page)
-    assert "Welch t-test" in page and "Mann–Whitney U" in page and "CUPED" in page and "mSPRT" in page
+    assert "participant-clustered" in page and "Mann–Whitney U" in page and "CUPED" in page and "mSPRT" in page
+    # the unit of analysis, participant counts, observed ICC and effective sample size are stated
+    assert 'data-testid="unit-of-analysis"' in page and "Unit</dt><dd>participant" in page
+    n_people = len(users)
+    assert f'data-testid="n-participants">{n_people} (planned {exp.planned_participants})' in page
+    assert 'data-testid="observed-icc"' in page and 'data-testid="effective-n"' in page
+    assert "Intention to treat" in page and 'data-testid="attrition"' in page
+    # fewer participants than planned: the sequential result leads, fixed-horizon figures are interim
+    assert n_people < exp.planned_participants
+    assert "Interim result" in page and "interim, not a verdict" in page and 'data-testid="interim-label"' in page
+    results_csv = b"".join(researcher_client.get(
+        reverse("admin:experiments_experiment_export", args=[exp.pk, "results"])).streaming_content).decode()
+    table = {(r["comparison"], r["quantity"]): r["value"] for r in csv.DictReader(io.StringIO(results_csv))}
+    assert table[("", "unit of analysis")].startswith("participant")
+    assert table[("", "participants")] == str(n_people) and table[("", "status")] == "interim, not a verdict"
+    assert ("", "observed ICC") in table and ("", "effective sample size") in table
+    assert "secret-name" not in results_csv
+    api = researcher_client.get(reverse("experiment-results-api", args=[exp.pk]))
+    assert api.status_code == 200 and api.json()["result"]["n_participants"] == n_people
+    assert api.json()["result"]["unit_of_analysis"].startswith("participant") and "plots" not in api.json()["result"]
     assert "no sample ratio mismatch" in page.lower()
     for key in ("distribution", "forest", "cumulative"):
         assert f'data-testid="plot-{key}"' in page
@@ -335,3 +373,34 @@ def test_exposure_admin_hides_withdrawn_people_and_list_counts_in_one_query(
     assert len(five) == len(one)
     counts = re.findall(r'<td class="field-exposure_count">(\d+)</td>', body)
     assert sorted(counts) == ["1", "1", "1", "1", "2"]  # the withdrawn person's exposure is not counted
+
+
+def test_within_subject_results_page_and_api_messages(researcher_client, make_experiment, consenting, make_session,
+                                                       client, make_user):
+    exp = make_experiment(design="within", sessions_per_participant=2, start=True)
+    users, orders = [], {}
+    while len(orders) < 2 or min(orders.values()) < 3:  # codes are random: enrol until both orders have 3
+        user = consenting()
+        order = services.crossover_order(participant_code=user.participant_code, salt=exp.salt, n_variants=2)
+        orders[order] = orders.get(order, 0) + 1
+        users.append(user)
+    _run_sessions(exp, [u for u in users for _ in range(2)], make_session)  # one session per variant each
+    page = researcher_client.post(reverse("admin:experiments_experiment_recompute", args=[exp.pk]),
+                                  follow=True).content.decode()
+    assert page.count("(within participant)") >= 1 and "Within-subject crossover" in page
+    assert "Order groups: no sample ratio mismatch" in page  # SRM on the order groups
+    api = researcher_client.get(reverse("experiment-results-api", args=[exp.pk])).json()
+    cross = api["result"]["crossover"][0]
+    assert cross["participants"] == len(users) and cross["error"] is None and cross["effect"] > 0.1  # iso moves further
+
+    # an experiment with no analysis yet: a message, not an error
+    fresh = make_experiment()
+    empty = researcher_client.get(reverse("experiment-results-api", args=[fresh.pk]))
+    assert empty.status_code == 200 and empty.json()["result"] is None and "No analysis yet" in empty.json()["message"]
+    assert researcher_client.get(reverse("experiment-results-api", args=[99999])).status_code == 404
+    assert researcher_client.get(reverse("admin:experiments_experiment_export",
+                                         args=[fresh.pk, "results"])).status_code == 404
+    # participants may not read results
+    client.logout()
+    client.force_login(make_user("participant"))
+    assert client.get(reverse("experiment-results-api", args=[exp.pk])).status_code == 403

@@ -193,3 +193,36 @@ def test_parse_assignment_ref_rejects_malformed():
     assert services.parse_assignment_ref("experiment:3/variant:9") == (3, 9)
     for bad in (None, "", "x", "experiment:a/variant:1", "experiment:1/other:2", "experiment:1"):
         assert services.parse_assignment_ref(bad) is None
+
+
+class TestWithinSubject:
+    def test_one_variant_is_refused_with_a_message(self, make_experiment):
+        exp = make_experiment(variants=(), design="within")
+        with pytest.raises(ValidationError, match="within-subject design"):
+            services.experiment_start(experiment=exp)
+        exp.refresh_from_db()
+        assert exp.status == Status.DRAFT and exp.started_at is None
+        assert services.experiment_plan(experiment=exp) is None
+
+    def test_sessions_cycle_through_the_variants_in_the_participants_latin_square_order(
+            self, make_experiment, consenting, make_session):
+        exp = make_experiment(variants=(("iso", "iso", 1.0), ("mapping", "mapping", 1.0)), design="within",
+                              sessions_per_participant=6, start=True)
+        ids = sorted(exp.variants.values_list("pk", flat=True))
+        orders_seen = set()
+        for _ in range(4):
+            user = consenting()
+            order = services.crossover_order(participant_code=user.participant_code, salt=exp.salt, n_variants=3)
+            got = []
+            for _ in range(6):
+                session, choice = _start_session(user, make_session)
+                got.append(Exposure.objects.get(session_id=session.pk).variant_id)
+            assert got == [ids[i] for i in order] * 2  # every variant, in the participant's order, twice
+            orders_seen.add(order)
+        assert exp.planned_participants % 6 == 0  # a multiple of the 6 orders of a 3-condition Williams design
+
+    def test_order_groups_are_balanced_over_many_codes(self):
+        counts = Counter(services.crossover_order(participant_code=f"P-{i:08d}", salt="abc", n_variants=2)
+                         for i in range(4000))
+        assert set(counts) == {(0, 1), (1, 0)}
+        assert abs(counts[(0, 1)] / 4000 - 0.5) < 0.025

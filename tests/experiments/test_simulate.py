@@ -83,3 +83,24 @@ def test_session_start_is_decided_by_the_experiment_and_exposed_once(make_experi
     own = listening.session_start(user=refusing, **kw)
     assert own.strategy == "mapping" and own.assignment_ref is None
     assert not Exposure.objects.filter(user=refusing).exists()
+
+
+def test_sessions_per_participant_range_and_icc(make_experiment, catalog, settings, capsys):
+    settings.DEBUG = True
+    exp = make_experiment(start=True, assumed_icc=0.3, sessions_per_participant=2)
+    call_command("simulate_experiment", exp.pk, "--participants", "6", "--sessions-per-participant", "1-3",
+                 "--icc", "0.5", "--tracks", "2", "--seed", "3")
+    out = capsys.readouterr().out
+    per_person = {}
+    for e in Exposure.objects.filter(experiment=exp):
+        per_person[e.participant_code] = per_person.get(e.participant_code, 0) + 1
+    assert len(per_person) == 6 and set(per_person.values()) <= {1, 2, 3}
+    assert f"6 participants took {sum(per_person.values())} sessions" in out
+    snapshot = AnalysisResult.objects.get(experiment=exp)
+    assert snapshot.result["n_participants"] == 6
+    for bad, message in ((["--icc", "1"], r"\[0, 1\)"), (["--sessions-per-participant", "3-1"], "LO ≤ HI"),
+                         (["--sessions-per-participant", "a-b"], "look like"),
+                         (["--sessions", "2", "--sessions-per-participant", "1-2"], "not both")):
+        with pytest.raises(CommandError, match=message):
+            call_command("simulate_experiment", exp.pk, "--participants", "2", *bad)
+    assert Exposure.objects.filter(experiment=exp).count() == sum(per_person.values())  # nothing half-written
