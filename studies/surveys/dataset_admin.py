@@ -10,16 +10,18 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.shortcuts import redirect
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 
 from studies.label_datasets import DEFAULT_TAG_MAP
 from studies.surveys.datasets import dataset_import_create, dataset_remove
-from studies.surveys.models import DatasetShape, LabelDataset
-from studies.surveys.tasks import surveys_dataset_import
+from studies.surveys.models import DatasetShape, LabelDataset, RunStatus
+from studies.surveys.tasks import ml_evaluate_dataset, surveys_dataset_import
 
 
 class DatasetUploadForm(forms.Form):
@@ -55,11 +57,12 @@ class DatasetUploadForm(forms.Form):
 
 @admin.register(LabelDataset)
 class LabelDatasetAdmin(admin.ModelAdmin):
+    change_form_template = "admin/surveys/labeldataset/change_form.html"
     list_display = ("name", "shape", "status", "progress_percent", "songs_matched_of", "rater_count", "alpha", "created_at")
     readonly_fields = (
         "name", "licence_note", "shape", "scale_low", "scale_high", "source_name", "status", "progress_percent",
         "message", "songs_matched_of", "rater_count", "alpha", "row_errors", "unmatched_songs", "rater_figures",
-        "created_at", "finished_at",
+        "held_out_figures", "created_at", "finished_at",
     )
     exclude = ("upload", "tag_map", "errors", "unmatched", "figures", "created_by", "progress", "rows", "songs", "songs_matched")
 
@@ -101,6 +104,42 @@ class LabelDatasetAdmin(admin.ModelAdmin):
             "<tbody>{}</tbody></table>",
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
+
+    @admin.display(description="How well does Attune predict this data set?")
+    def held_out_figures(self, obj: LabelDataset):
+        held = (obj.figures or {}).get("held_out")
+        if not held:
+            return ("Not evaluated yet (button at the top of the page). Every method learns only from the other "
+                    "human labels (surveys, manual, other data sets) and predicts this data set's tracks.")
+        rows = (
+            (s["method"], s["n"], f"{s['mean_jsd']:.3f}", f"{s['top1']:.0%}", s["verdict"]) for s in held["scores"]
+        )
+        return format_html(
+            "<p>Trained on {} labelled tracks outside the data set; {} held-out tracks. JSD in bits, lower is better.</p>"
+            "<table><thead><tr><th>method</th><th>tracks</th><th>JSD</th><th>top-1</th><th>verdict</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            held["trained_on"], held["held_out"],
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/evaluate/", self.admin_site.admin_view(self.evaluate_view), name="surveys_labeldataset_evaluate"),
+            *super().get_urls(),
+        ]
+
+    def evaluate_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        dataset = get_object_or_404(LabelDataset, pk=pk)
+        if dataset.status != RunStatus.DONE:
+            messages.error(request, "Only an imported data set can be evaluated.")
+        else:
+            transaction.on_commit(lambda: ml_evaluate_dataset.delay(dataset.pk))
+            messages.success(request, "Evaluation queued: the figures appear on this page when it has run.")
+        return redirect("admin:surveys_labeldataset_change", dataset.pk)
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -26,9 +26,12 @@ from django.utils import timezone
 from recommender.models import LabelSource, RunStatus, Track, TrackLabel
 from recommender.services import catalog_touch, track_labels_bulk_set
 from recommender.streaming_history import normalise_artist, normalise_title
+from studies.dataset_evaluation import evaluate_held_out, verdict
 from studies.label_datasets import DatasetError, SongKey, rater_indices, read_dataset, validate_tag_map
 from studies.labels import PICK, aggregate, agreement
+from studies.surveys.mer_bridge import descriptor_rows
 from studies.surveys.models import DatasetLabel, LabelDataset
+from studies.surveys.selectors import catalog_feature_matrix
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 UNMATCHED_SHOWN = 50
@@ -198,3 +201,55 @@ def dataset_remove(*, dataset: LabelDataset) -> int:
         dataset.delete()
         _pool(track_ids=tracks)
     return len(tracks)
+
+
+# --- how well does Attune predict this data set? -------------------------------------------
+
+
+def dataset_evaluate(*, dataset: LabelDataset) -> dict:
+    """Hold the data set out as a whole and score propagation, MER and the baselines on it
+    (studies/dataset_evaluation.py); every method learns only from the other human labels
+    (survey, manual, other data sets). The figures are stored on the data set and returned."""
+    matrix = catalog_feature_matrix()
+    position = {int(t): i for i, t in enumerate(matrix.track_ids)}
+    held = {t: g for t, g in DatasetLabel.objects.filter(dataset=dataset).values_list("track_id", "gems") if t in position}
+    training: dict[int, list] = {}
+    others = DatasetLabel.objects.exclude(dataset=dataset).exclude(track_id__in=list(held))
+    for t, g in others.values_list("track_id", "gems"):
+        training.setdefault(t, g)
+    human = TrackLabel.objects.filter(source__in=[LabelSource.MANUAL, LabelSource.SURVEY]).exclude(track_id__in=list(held))
+    for t, g in human.values_list("track_id", "gems"):
+        training[t] = g  # Attune's own answers win over another data set's
+    train = [(position[t], g) for t, g in training.items() if t in position]
+    if not held:
+        raise ValidationError("None of this data set's tracks has audio features in the catalog.")
+    if len(train) < 2:
+        raise ValidationError(
+            "Nothing to learn from outside this data set: survey labels, manual labels or another data set are needed."
+        )
+    test_idx = np.array([position[t] for t in held], dtype=np.int64)
+    test_Y = np.array(list(held.values()), dtype=np.float64)
+    train_idx = np.array([i for i, _ in train], dtype=np.int64)
+    train_Y = np.array([g for _, g in train], dtype=np.float64)
+    ids, rows = descriptor_rows()
+    descriptors = np.full((len(matrix.track_ids), rows.shape[1] if rows.size else 1), np.nan)
+    for t, row in zip(ids, rows, strict=True):
+        if int(t) in position:
+            descriptors[position[int(t)]] = row
+    try:
+        scores = evaluate_held_out(matrix.features, train_idx, train_Y, test_idx, test_Y, descriptors=descriptors)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    figures = {
+        "trained_on": len(train_idx),
+        "held_out": len(test_idx),
+        "scores": [
+            {"method": s.method, "n": s.n, "mean_jsd": round(s.mean_jsd, 4), "top1": round(s.top1, 4),
+             "prior_jsd": round(s.prior_jsd, 4), "beats_prior": s.beats_prior, "verdict": verdict(s)}
+            for s in scores
+        ],
+        "evaluated_at": timezone.now().isoformat(),
+    }
+    dataset.figures = {**(dataset.figures or {}), "held_out": figures}
+    dataset.save(update_fields=["figures"])
+    return figures

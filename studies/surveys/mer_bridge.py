@@ -32,7 +32,7 @@ def model_path() -> Path:
     return path if path.is_absolute() else Path(settings.MODELS_DIR) / path
 
 
-def _descriptor_rows(track_ids=None) -> tuple[np.ndarray, np.ndarray]:
+def descriptor_rows(track_ids=None) -> tuple[np.ndarray, np.ndarray]:
     """(track ids, descriptor matrix) for tracks whose descriptors hold every DESCRIPTOR_NAME."""
     from emotion.audio import DESCRIPTOR_NAMES
 
@@ -79,7 +79,7 @@ def train(run, mer, progress) -> tuple[dict[str, Any], str]:
     for source in reversed(TRAINING_SOURCES):
         for t, g, c in TrackLabel.objects.filter(source=source).values_list("track_id", "gems", "confidence"):
             labelled[t], confidence[t] = g, c
-    ids, X = _descriptor_rows(list(labelled))
+    ids, X = descriptor_rows(list(labelled))
     if len(ids) < 2 * mer.MIN_TRACKS_PER_EMOTION:
         raise ValidationError(
             f"Not enough survey labels yet: training needs survey (or imported) labels on tracks with audio "
@@ -162,7 +162,7 @@ def label_new(run, mer, progress) -> tuple[dict[str, Any], str]:
     model = mer.MerModel.load(path, descriptor_names=tuple(DESCRIPTOR_NAMES))
     surveyed = set(TrackLabel.objects.filter(source=LabelSource.SURVEY).values_list("track_id", flat=True))
     rated = set(counting_ratings().values_list("track_id", flat=True))
-    ids, X = _descriptor_rows()
+    ids, X = descriptor_rows()
     keep = np.array([int(t) not in surveyed and int(t) not in rated for t in ids], dtype=bool)
     ids, X = ids[keep], X[keep]
     from studies.surveys.services import _gate_record, _publish_if, _store_candidate

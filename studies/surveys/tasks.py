@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from studies.surveys.datasets import dataset_import_run
+from studies.surveys.datasets import dataset_evaluate, dataset_import_run
+from studies.surveys.models import LabelDataset
 
 
 @shared_task
@@ -53,3 +54,9 @@ def ml_label_pipeline(run_ids: list[int]) -> list[str]:
 def surveys_dataset_import(dataset_id: int) -> str:
     """Import one uploaded song-emotion data set (studies/surveys/datasets.py)."""
     return dataset_import_run(dataset_id=dataset_id).status
+
+
+@shared_task
+def ml_evaluate_dataset(dataset_id: int) -> dict:
+    """Hold one imported data set out and score Attune's methods on it (ml queue: it trains)."""
+    return dataset_evaluate(dataset=LabelDataset.objects.get(pk=dataset_id))

@@ -159,3 +159,38 @@ def test_management_command(catalog, tmp_path):
         call_command("import_label_dataset", str(path), "--name", "DEAM2", "--shape", "va")
     with pytest.raises(CommandError, match="LO-HI"):
         call_command("import_label_dataset", str(path), "--name", "DEAM3", "--shape", "va", "--scale", "nine")
+
+
+def test_held_out_evaluation_learns_from_other_labels_only(catalog, researcher, client, django_capture_on_commit_callbacks):
+    """The data set's own tracks never train the methods; figures appear on the admin page."""
+    from recommender.services import track_labels_bulk_set
+    from studies.surveys.datasets import dataset_evaluate
+
+    va = np.array([[2 * t.valence - 1, 2 * t.energy - 1] for t in catalog])
+    gems = va_to_gems(np.clip(va, -1, 1))
+    track_labels_bulk_set(track_ids=[t.pk for t in catalog[:8]], source="survey", gems=gems[:8])
+    lines = [f"external_id,{HEADER}"] + [f"emo-{i}," + ",".join(f"{x:.6f}" for x in gems[i]) for i in range(6, 12)]
+    dataset = run("Held", "soft", "\n".join(lines) + "\n")
+    figures = dataset_evaluate(dataset=dataset)
+    assert figures["held_out"] == 6 and figures["trained_on"] == 6  # tracks 6 and 7 belong to the data set
+    methods = {s["method"] for s in figures["scores"]}
+    assert {"label spreading (soft, ours)", "population prior", "supervised k-NN (labelled only)"} <= methods
+    assert all(s["n"] == 6 for s in figures["scores"])
+
+    researcher.is_staff = True
+    researcher.save(update_fields=["is_staff"])
+    client.force_login(researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(reverse("admin:surveys_labeldataset_evaluate", args=[dataset.pk]))
+    assert answer.status_code == 302
+    page = client.get(reverse("admin:surveys_labeldataset_change", args=[dataset.pk])).content.decode()
+    assert "How well does Attune predict" in page and "population prior" in page and "dataset-evaluate" in page
+    assert client.get(reverse("admin:surveys_labeldataset_evaluate", args=[dataset.pk])).status_code == 405
+
+
+def test_held_out_evaluation_needs_something_else_to_learn_from(catalog):
+    from studies.surveys.datasets import dataset_evaluate
+
+    dataset = run("Alone", "soft", f"external_id,{HEADER}\nemo-0,1,0,0,0,0,0,0,0,0\nemo-1,0,1,0,0,0,0,0,0,0\n")
+    with pytest.raises(ValidationError, match="Nothing to learn from outside"):
+        dataset_evaluate(dataset=dataset)
