@@ -561,7 +561,8 @@ def result_rows(result: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("", "headline", result.get("verdict", "")),
     ]
     icc = result.get("icc") or {}
-    rows += [("", "observed ICC", _fmt(icc.get("icc"))), ("", "design effect (observed)", _fmt(icc.get("design_effect"))),
+    observed = _fmt(icc.get("icc")) if icc.get("identified", True) else "not estimable (one session per participant)"
+    rows += [("", "observed ICC", observed), ("", "design effect (observed)", _fmt(icc.get("design_effect"))),
              ("", "effective sample size", _fmt(icc.get("effective_n")))]
     for v in result.get("variants", []):
         rows += [(v["name"], "participants", _fmt(v.get("participants"))), (v["name"], "sessions", _fmt(v.get("sessions"))),

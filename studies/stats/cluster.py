@@ -396,6 +396,7 @@ class IccResult:
     mean_cluster_size: float  # Σn²/N: the size that enters the design effect with unequal clusters
     design_effect: float
     effective_n: float  # sessions / design effect
+    identified: bool = True  # False when every participant has one session: no within-person variation to estimate it from
 
 
 def observed_icc(values, participants, groups=None) -> IccResult:
@@ -428,7 +429,7 @@ def observed_icc(values, participants, groups=None) -> IccResult:
     icc = float(icc)
     deff = 1.0 + (m_bar - 1.0) * icc
     return IccResult(icc=icc, n_sessions=N, n_participants=G, mean_cluster_size=m_bar, design_effect=deff,
-                     effective_n=N / deff)
+                     effective_n=N / deff, identified=N > G)
 
 
 # ---------------------------------------------------------------------------------------------

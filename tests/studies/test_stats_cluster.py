@@ -134,7 +134,8 @@ def test_observed_icc_recovers_the_simulated_icc_and_effective_n():
     assert res.mean_cluster_size == pytest.approx(m_bar)
     assert res.effective_n == pytest.approx(g.size / (1 + (m_bar - 1) * res.icc))
     one = cl.observed_icc(rng.normal(size=50), np.arange(50))
-    assert one.icc == 0.0 and one.effective_n == 50
+    assert one.icc == 0.0 and one.effective_n == 50 and not one.identified  # the page says "not estimable"
+    assert res.identified
 
 
 @pytest.mark.parametrize(
