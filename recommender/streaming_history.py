@@ -184,7 +184,7 @@ def _read_json_file(name: str, raw: bytes, report: ParseReport, now: datetime) -
                 report.problems.append(f"{short}, play {i}: {why}")
 
 
-def _ms(value) -> tuple[int | None, str]:
+def _ms(value: object) -> tuple[int | None, str]:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None, "the duration is not a number"
     if value < 0:
@@ -202,11 +202,11 @@ def _when(parsed: datetime | None, now: datetime) -> tuple[datetime | None, str]
     return parsed, ""
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value.strip()[:300] if isinstance(value, str) else ""
 
 
-def _account_row(row, now: datetime) -> tuple[Play | None, str]:
+def _account_row(row: object, now: datetime) -> tuple[Play | None, str]:
     if not isinstance(row, dict):
         return None, "not a play record"
     artist, title = _text(row.get("artistName")), _text(row.get("trackName"))
@@ -225,7 +225,7 @@ def _account_row(row, now: datetime) -> tuple[Play | None, str]:
     return Play(ended, artist, title, ms), ""
 
 
-def _extended_row(row, now: datetime) -> tuple[Play | None, str]:
+def _extended_row(row: object, now: datetime) -> tuple[Play | None, str]:
     if not isinstance(row, dict):
         return None, "not a play record"
     artist = _text(row.get("master_metadata_album_artist_name"))
@@ -364,11 +364,11 @@ def synthetic_export(
     extended: bool = True,
     seed: int = 0,
     spacing: timedelta = timedelta(minutes=4),
-) -> list[dict]:
+) -> list[dict[str, object]]:
     """A list of play rows in Spotify's layout for (external id, artist, title) songs: `plays`
     rows, one every `spacing`, songs drawn uniformly with a fixed seed."""
     rng = random.Random(seed)
-    rows: list[dict] = []
+    rows: list[dict[str, object]] = []
     for i in range(plays):
         ext, artist, title = songs[rng.randrange(len(songs))]
         ended = start + i * spacing

@@ -188,7 +188,7 @@ def read_dataset(
 
     out = ParsedDataset(shape=shape, ignored_columns=ignored)
     rows_gems: list[np.ndarray] = []
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[SongKey, ...] | tuple[SongKey, str], int] = {}
 
     def err(line: int, message: str) -> None:
         if len(out.errors) < MAX_ERRORS:

@@ -39,10 +39,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from emotion.vocab import GEMS, N_GEMS
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 PICK = "pick"
 INTENSITY = "intensity"
@@ -56,7 +62,7 @@ _LN2 = np.log(2.0)
 # ---------------------------------------------------------------------------- validation
 
 
-def validate_answers(answers, fmt: str) -> np.ndarray:
+def validate_answers(answers: ArrayLike, fmt: str) -> FloatArray:
     """Check an (n, 9) answer matrix (or one row of 9) for `fmt`; return it as float64.
 
     Raises ValueError with a message fit for a participant-facing 400."""
@@ -83,7 +89,7 @@ def validate_answers(answers, fmt: str) -> np.ndarray:
     return arr[0] if one else arr
 
 
-def answer_distributions(answers, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+def answer_distributions(answers: ArrayLike, fmt: str) -> tuple[FloatArray, BoolArray]:
     """Each answer as a distribution over the nine emotions, and a mask of informative rows
     (False only for all-zero intensity answers, whose row is left at zero)."""
     arr = validate_answers(np.atleast_2d(answers), fmt)
@@ -94,28 +100,28 @@ def answer_distributions(answers, fmt: str) -> tuple[np.ndarray, np.ndarray]:
     return dist, informative
 
 
-def entropy_bits(p) -> np.ndarray:
+def entropy_bits(p: ArrayLike) -> FloatArray:
     """Shannon entropy in bits of distributions along the last axis (0 .. log2 9 = 3.17)."""
     p = np.asarray(p, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
-    return -terms.sum(axis=-1)
+    return np.asarray(-terms.sum(axis=-1), dtype=np.float64)
 
 
-def js_divergence(p, q) -> np.ndarray:
+def js_divergence(p: ArrayLike, q: ArrayLike) -> FloatArray:
     """Jensen-Shannon divergence in bits (0 .. 1) between distributions along the last axis."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64)
-    p = p / p.sum(axis=-1, keepdims=True)
-    q = q / q.sum(axis=-1, keepdims=True)
-    m = 0.5 * (p + q)
-    return np.clip(entropy_bits(m) - 0.5 * (entropy_bits(p) + entropy_bits(q)), 0.0, 1.0)
+    pa = np.asarray(p, dtype=np.float64)
+    qa = np.asarray(q, dtype=np.float64)
+    pa = pa / pa.sum(axis=-1, keepdims=True)
+    qa = qa / qa.sum(axis=-1, keepdims=True)
+    m = 0.5 * (pa + qa)
+    return np.asarray(np.clip(entropy_bits(m) - 0.5 * (entropy_bits(pa) + entropy_bits(qa)), 0.0, 1.0), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- attention checks
 
 
-def repeat_check_passed(first, second, fmt: str, *, max_jsd: float = 0.5) -> bool:
+def repeat_check_passed(first: ArrayLike, second: ArrayLike, fmt: str, *, max_jsd: float = 0.5) -> bool:
     """A repeated track: the two answers must share a top emotion or be close (JSD bits)."""
     (a, b), informative = answer_distributions(np.vstack([first, second]), fmt)
     if not informative.all():
@@ -125,7 +131,7 @@ def repeat_check_passed(first, second, fmt: str, *, max_jsd: float = 0.5) -> boo
     return bool(top_a & top_b) or float(js_divergence(a, b)) <= max_jsd
 
 
-def gold_check_passed(answer, gold_label, fmt: str, *, top: int = 3) -> bool:
+def gold_check_passed(answer: ArrayLike, gold_label: ArrayLike, fmt: str, *, top: int = 3) -> bool:
     """A gold track: at least one of the rater's strongest emotions must be among the `top`
     emotions of the known label."""
     (a,), informative = answer_distributions(np.atleast_2d(answer), fmt)
@@ -207,7 +213,9 @@ def _group_sum(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _check_indices(rater, track, n_answers: int, n_raters: int | None, n_tracks: int | None):
+def _check_indices(
+    rater: ArrayLike, track: ArrayLike, n_answers: int, n_raters: int | None, n_tracks: int | None
+) -> tuple[IntArray, IntArray, int, int]:
     rater = np.asarray(rater)
     track = np.asarray(track)
     if rater.shape != (n_answers,) or track.shape != (n_answers,):
@@ -232,8 +240,9 @@ def _check_indices(rater, track, n_answers: int, n_raters: int | None, n_tracks:
 
 
 def plain_soft_labels(
-    rater, track, answers, fmt: str, *, n_tracks: int | None = None, kappa: float = 0.0, prior=None
-) -> np.ndarray:
+    rater: ArrayLike, track: ArrayLike, answers: ArrayLike, fmt: str, *, n_tracks: int | None = None, kappa: float = 0.0,
+    prior: ArrayLike | None = None,
+) -> FloatArray:
     """The baseline: every answer counts the same (vote counting). With kappa > 0, the same
     Dirichlet smoothing as `aggregate` (toward `prior`, by default the mean answer), so the two
     can be compared with and without smoothing. Unrated tracks get the prior (uniform if none)."""
@@ -241,25 +250,26 @@ def plain_soft_labels(
     _, track, _, nt = _check_indices(rater, track, len(dist), None, n_tracks)
     if prior is None:
         prior = dist[informative].mean(axis=0) if informative.any() else np.full(N_GEMS, 1.0 / N_GEMS)
-    prior = np.asarray(prior, dtype=np.float64) / np.sum(prior)
+    base = np.asarray(prior, dtype=np.float64)
+    base = base / base.sum()
     sums = _group_sum(track[informative], dist[informative], nt)
     totals = sums.sum(axis=1, keepdims=True)
-    smoothed = sums + kappa * prior
+    smoothed = sums + kappa * base
     denom = totals + kappa
-    return np.where(denom > 0, smoothed / np.where(denom > 0, denom, 1.0), prior)
+    return np.asarray(np.where(denom > 0, smoothed / np.where(denom > 0, denom, 1.0), base), dtype=np.float64)
 
 
 def aggregate(
-    rater,
-    track,
-    answers,
+    rater: ArrayLike,
+    track: ArrayLike,
+    answers: ArrayLike,
     fmt: str,
     *,
     n_raters: int | None = None,
     n_tracks: int | None = None,
     rater_codes: Sequence[str] | None = None,
     attention: Sequence[AttentionCheck] = (),
-    prior=None,
+    prior: ArrayLike | None = None,
     kappa: float = 0.5,
     attention_penalty: float = 0.5,
     reliability_prior: tuple[float, float] = (2.0, 1.0),
@@ -279,7 +289,10 @@ def aggregate(
         raise ValueError("kappa must be non-negative")
     if not 0 < attention_penalty <= 1:
         raise ValueError("attention_penalty must be in (0, 1]")
-    dist, informative = answer_distributions(np.atleast_2d(answers) if len(answers) else np.zeros((0, N_GEMS)), fmt)
+    answers_arr = np.asarray(answers, dtype=np.float64)
+    dist, informative = answer_distributions(
+        np.atleast_2d(answers_arr) if answers_arr.size else np.zeros((0, N_GEMS)), fmt
+    )
     rater, track, nr, nt = _check_indices(rater, track, len(dist), n_raters, n_tracks)
     if rater_codes is not None and len(rater_codes) < nr:
         raise ValueError("rater_codes needs one code per rater")
@@ -287,10 +300,10 @@ def aggregate(
 
     if prior is None:
         prior = dist[informative].mean(axis=0) if informative.any() else np.full(N_GEMS, 1.0 / N_GEMS)
-    prior = np.asarray(prior, dtype=np.float64)
-    if prior.shape != (N_GEMS,) or np.any(prior < 0) or prior.sum() <= 0:
+    pri = np.asarray(prior, dtype=np.float64)
+    if pri.shape != (N_GEMS,) or np.any(pri < 0) or pri.sum() <= 0:
         raise ValueError("prior must be nine non-negative numbers")
-    prior = 0.98 * prior / prior.sum() + 0.02 / N_GEMS  # never exactly zero: log-likelihoods stay finite
+    pri = 0.98 * pri / pri.sum() + 0.02 / N_GEMS  # never exactly zero: log-likelihoods stay finite
 
     # Attention multipliers, with reasons, per rater.
     checks = np.zeros(nr, dtype=np.int64)
@@ -309,7 +322,7 @@ def aggregate(
     n_per_rater = np.bincount(r_i, minlength=nr).astype(np.float64)
     # Each rater's habitual answer B_r, smoothed toward the prior with 2 pseudo-answers.
     habit = _group_sum(r_i, a_i, nr)
-    habit = (habit + 2.0 * prior) / (n_per_rater[:, None] + 2.0)
+    habit = (habit + 2.0 * pri) / (n_per_rater[:, None] + 2.0)
     ll_bad = np.einsum("ik,ik->i", a_i, np.log(habit[r_i]))
 
     a0, b0 = reliability_prior
@@ -321,7 +334,7 @@ def aggregate(
         w = gamma * attention_mult[r_i]
         sums = _group_sum(t_i, w[:, None] * a_i, nt)
         totals = np.bincount(t_i, weights=w, minlength=nt)
-        loo = (sums[t_i] - w[:, None] * a_i + kappa * prior) / (totals[t_i] - w + kappa)[:, None]
+        loo = (sums[t_i] - w[:, None] * a_i + kappa * pri) / (totals[t_i] - w + kappa)[:, None]
         loo = np.clip(loo, 1e-12, None)
         ll_good = np.einsum("ik,ik->i", a_i, np.log(loo))
         qi = np.clip(q[r_i], 1e-6, 1 - 1e-6)
@@ -337,9 +350,9 @@ def aggregate(
     w = gamma * attention_mult[r_i]
     sums = _group_sum(t_i, w[:, None] * a_i, nt)
     totals = np.bincount(t_i, weights=w, minlength=nt)
-    labels = (sums + kappa * prior) / (totals + kappa)[:, None]
+    labels = (sums + kappa * pri) / (totals + kappa)[:, None]
     unrated = totals <= 0
-    labels[unrated] = prior
+    labels[unrated] = pri
     # distinct raters per track
     pairs = np.unique(np.stack([t_i, r_i], axis=1), axis=0) if len(t_i) else np.zeros((0, 2), dtype=np.int64)
     counts = np.bincount(pairs[:, 0], minlength=nt) if len(pairs) else np.zeros(nt, dtype=np.int64)
@@ -373,7 +386,7 @@ def aggregate(
         n_raters=counts,
         entropy_bits=entropy_bits(labels),
         effective_raters=totals,
-        prior=prior,
+        prior=pri,
         raters=reports,
         rating_weights=rating_weights,
         iterations=iterations,
@@ -392,7 +405,7 @@ class Agreement:
     n_units: int
 
 
-def _alpha(value_counts: np.ndarray, domain: np.ndarray, level: str) -> float:
+def _alpha(value_counts: np.ndarray, domain: np.ndarray, level: Literal["nominal", "ordinal"]) -> float:
     """Alpha from a (units, values) count matrix; nan where undefined."""
     import krippendorff
 
@@ -406,7 +419,7 @@ def _alpha(value_counts: np.ndarray, domain: np.ndarray, level: str) -> float:
 
 
 def agreement(
-    rater, track, answers, fmt: str, *, n_raters: int | None = None, n_tracks: int | None = None
+    rater: ArrayLike, track: ArrayLike, answers: ArrayLike, fmt: str, *, n_raters: int | None = None, n_tracks: int | None = None
 ) -> Agreement:
     """Krippendorff's alpha (Krippendorff 2004, "Content Analysis", ch. 11) per GEMS category
     (units = tracks, values = picked 0/1 as nominal, or intensity 0-4 as ordinal) and overall
@@ -414,7 +427,7 @@ def agreement(
     per unit, so memory grows with the number of ratings, not raters x tracks."""
     arr = validate_answers(np.atleast_2d(answers), fmt)
     rater, track, nr, nt = _check_indices(rater, track, len(arr), n_raters, n_tracks)
-    level = "nominal" if fmt == PICK else "ordinal"
+    level: Literal["nominal", "ordinal"] = "nominal" if fmt == PICK else "ordinal"
     domain = np.arange(2 if fmt == PICK else MAX_INTENSITY + 1)
     values = arr.astype(np.int64)
     # counts[t, k, v] = how many answers gave category k the value v on track t
