@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class InsufficientDataError(ValueError):
@@ -16,7 +17,7 @@ class InsufficientDataError(ValueError):
 # input checks
 
 
-def _sample(values, what: str, *, min_n: int = 1) -> np.ndarray:
+def _sample(values: ArrayLike, what: str, *, min_n: int = 1) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{what}: expected a 1-D array of outcomes, got shape {arr.shape}")
@@ -46,12 +47,20 @@ def _check_alpha(alpha: float) -> float:
 
 
 class EffectEstimate(Protocol):
-    method: str
-    effect: float
-    ci_low: float
-    ci_high: float
-    confidence: float
-    p_value: float
+    """What every estimate reports (read-only, so the frozen result dataclasses satisfy it)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def effect(self) -> float: ...
+    @property
+    def ci_low(self) -> float: ...
+    @property
+    def ci_high(self) -> float: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def p_value(self) -> float: ...
 
 
 

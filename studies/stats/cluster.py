@@ -51,8 +51,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from studies.stats._common import InsufficientDataError, _check_confidence, _sample
@@ -62,7 +64,7 @@ CORRECTIONS = ("CR0", "CR1", "CR2")
 _LEVERAGE_TOL = 1e-10
 
 
-def _groups(participants, n: int, what: str = "participants") -> tuple[np.ndarray, int]:
+def _groups(participants: ArrayLike, n: int, what: str = "participants") -> tuple[np.ndarray, int]:
     g = np.asarray(participants)
     if g.ndim != 1 or g.size != n:
         raise ValueError(f"{what}: need one participant id per outcome ({n}), got shape {g.shape}")
@@ -91,7 +93,7 @@ class ClusterOLS:
         return self.n_clusters - 1
 
 
-def cluster_robust_ols(y, X, participants, *, correction: str = "CR2") -> ClusterOLS:
+def cluster_robust_ols(y: ArrayLike, X: ArrayLike, participants: ArrayLike, *, correction: str = "CR2") -> ClusterOLS:
     """OLS of y on X (X includes the intercept column) with the participant-clustered covariance.
 
     See the module docstring for CR0, CR1 (= statsmodels ``use_correction=True``) and CR2
@@ -177,7 +179,7 @@ def _t_inference(effect: float, se: float, df: int, confidence: float, *,
     return t, min(1.0, p), effect - half, effect + half
 
 
-def _arm_checks(values, participants, treatment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _arm_checks(values: ArrayLike, participants: ArrayLike, treatment: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = _sample(values, "outcomes", min_n=2)
     codes, G = _groups(participants, y.size)
     arm = np.asarray(treatment, dtype=bool)
@@ -195,7 +197,9 @@ def _arm_checks(values, participants, treatment) -> tuple[np.ndarray, np.ndarray
     return y, codes, arm
 
 
-def clustered_difference_arrays(sums: np.ndarray, counts: np.ndarray, treatment: np.ndarray):
+def clustered_difference_arrays(
+    sums: np.ndarray, counts: np.ndarray, treatment: np.ndarray
+) -> tuple[Any, Any, Any]:
     """Vectorised CR2 difference in means from per-participant sums and session counts.
 
     ``sums``, ``counts`` and ``treatment`` (bool) have shape (..., G): per experiment, one entry
@@ -220,7 +224,7 @@ def clustered_difference_arrays(sums: np.ndarray, counts: np.ndarray, treatment:
     return out_mean[0] - out_mean[1], var, present
 
 
-def clustered_difference(values, participants, treatment, *, confidence: float = 0.95,
+def clustered_difference(values: ArrayLike, participants: ArrayLike, treatment: ArrayLike, *, confidence: float = 0.95,
                          label: str = "difference in means") -> ClusteredEffect:
     """Session-weighted difference in means (treatment − control), CR2 clustered on the participant.
 
@@ -245,7 +249,7 @@ def clustered_difference(values, participants, treatment, *, confidence: float =
                            sessions_control=int((~arm).sum()))
 
 
-def clustered_proportions(successes, participants, treatment, *, confidence: float = 0.95) -> ClusteredEffect:
+def clustered_proportions(successes: ArrayLike, participants: ArrayLike, treatment: ArrayLike, *, confidence: float = 0.95) -> ClusteredEffect:
     """Clustered comparison of proportions (e.g. session completion): the difference in rates with
     a CR2 participant-clustered standard error (linear probability model), t with G − 1 df.
 
@@ -283,7 +287,7 @@ class ClusteredCuped:
     variance_reduction: float  # realised: 1 − SE²(adjusted) / SE²(unadjusted); may be negative
 
 
-def clustered_cuped(values, covariate, participants, treatment, *, confidence: float = 0.95,
+def clustered_cuped(values: ArrayLike, covariate: ArrayLike, participants: ArrayLike, treatment: ArrayLike, *, confidence: float = 0.95,
                     interacted: bool | None = None) -> ClusteredCuped:
     """CUPED as ``outcome ~ arm + (x − x̄) [+ arm·(x − x̄)]`` with CR2 participant-clustered errors.
 
@@ -332,7 +336,7 @@ class ClusterBootstrapResult:
     n_resamples: int
 
 
-def cluster_bootstrap(values, participants, treatment, *, confidence: float = 0.95, n_resamples: int = 4000,
+def cluster_bootstrap(values: ArrayLike, participants: ArrayLike, treatment: ArrayLike, *, confidence: float = 0.95, n_resamples: int = 4000,
                       seed: int | np.random.Generator = 0) -> ClusterBootstrapResult:
     """Percentile interval for the session-weighted difference in means, resampling participants
     (with all their sessions) with replacement within each arm (Field & Welsh 2007; Cameron,
@@ -364,7 +368,7 @@ def cluster_bootstrap(values, participants, treatment, *, confidence: float = 0.
                                   se=float(boot.std(ddof=1)), n_resamples=n_resamples)
 
 
-def participant_means(values, participants) -> tuple[np.ndarray, np.ndarray]:
+def participant_means(values: ArrayLike, participants: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(participant ids in sorted order, mean outcome of each)."""
     y = _sample(values, "outcomes")
     ids, codes = np.unique(np.asarray(participants), return_inverse=True)
@@ -374,7 +378,7 @@ def participant_means(values, participants) -> tuple[np.ndarray, np.ndarray]:
     return ids, sums / np.bincount(codes, minlength=ids.size)
 
 
-def participant_rank_test(values, participants, treatment) -> MannWhitneyResult:
+def participant_rank_test(values: ArrayLike, participants: ArrayLike, treatment: ArrayLike) -> MannWhitneyResult:
     """Mann–Whitney U on per-participant mean outcomes (one observation per participant), so a
     participant with many sessions does not count as many independent observations."""
     y, codes, arm = _arm_checks(values, participants, treatment)
@@ -399,7 +403,7 @@ class IccResult:
     identified: bool = True  # False when every participant has one session: no within-person variation to estimate it from
 
 
-def observed_icc(values, participants, groups=None) -> IccResult:
+def observed_icc(values: ArrayLike, participants: ArrayLike, groups: ArrayLike | None = None) -> IccResult:
     """One-way ANOVA estimator of the intra-class correlation (Donner 1986) with unequal cluster
     sizes, on residuals from the ``groups`` means (pass the arm so a treatment effect does not
     look like participant variance), and the effective sample size N / design effect.
@@ -474,7 +478,7 @@ class CrossoverResult:
     participants: int
 
 
-def crossover_arrays(differences, treatment_first):
+def crossover_arrays(differences: ArrayLike, treatment_first: ArrayLike) -> tuple[Any, Any, Any, Any]:
     """Vectorised AB/BA estimates over the last axis (participants; NaN difference = absent):
     ``(effect, period_effect, se, df)``, see :func:`paired_crossover`."""
     d = np.asarray(differences, dtype=np.float64)
@@ -493,7 +497,7 @@ def crossover_arrays(differences, treatment_first):
     return effect, period, 0.5 * np.sqrt(variances), ok.sum(axis=-1) - 2
 
 
-def paired_crossover(treatment_mean, control_mean, treatment_first, *, confidence: float = 0.95) -> CrossoverResult:
+def paired_crossover(treatment_mean: ArrayLike, control_mean: ArrayLike, treatment_first: ArrayLike, *, confidence: float = 0.95) -> CrossoverResult:
     """Paired analysis of a two-condition crossover: per-participant mean outcomes under each
     condition and whether the participant met the treatment first (the order group).
 

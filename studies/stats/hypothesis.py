@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy import stats as sps
 
@@ -33,7 +35,7 @@ class VariantSummary:
     confidence: float
 
 
-def summarize(values, *, name: str = "", confidence: float = 0.95) -> VariantSummary:
+def summarize(values: ArrayLike, *, name: str = "", confidence: float = 0.95) -> VariantSummary:
     """n, mean, sample standard deviation and t-based interval of one arm's outcomes."""
     confidence = _check_confidence(confidence)
     x = _sample(values, f"variant {name!r}" if name else "sample", min_n=2)
@@ -65,7 +67,9 @@ class WelchResult:
     n_control: int
 
 
-def _welch_from_moments(m1, v1, n1, m2, v2, n2):
+def _welch_from_moments(
+    m1: Any, v1: Any, n1: Any, m2: Any, v2: Any, n2: Any
+) -> tuple[Any, Any, Any, Any]:
     """Vectorised Welch pieces from means, variances (ddof=1) and sizes: (diff, se, t, df)."""
     a = v1 / n1
     b = v2 / n2
@@ -78,7 +82,7 @@ def _welch_from_moments(m1, v1, n1, m2, v2, n2):
     return diff, se, t, df
 
 
-def welch_t_test(treatment, control, *, confidence: float = 0.95) -> WelchResult:
+def welch_t_test(treatment: ArrayLike, control: ArrayLike, *, confidence: float = 0.95) -> WelchResult:
     """Welch's unequal-variance t-test of mean(treatment) − mean(control), two-sided."""
     confidence = _check_confidence(confidence)
     x = _sample(treatment, "treatment arm", min_n=2)
@@ -109,7 +113,7 @@ def welch_p_values(treatment: np.ndarray, control: np.ndarray) -> np.ndarray:
         raise InsufficientDataError("each arm needs at least 2 observations per experiment")
     _, _, t, df = _welch_from_moments(x.mean(1), x.var(1, ddof=1), x.shape[1], y.mean(1), y.var(1, ddof=1),
                                       y.shape[1])
-    return 2.0 * sps.t.sf(np.abs(t), df)
+    return np.asarray(2.0 * sps.t.sf(np.abs(t), df), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,7 +148,7 @@ def _mwu_exact_sf(u: float, n1: int, n2: int) -> float:
     return float(sum(poly[k:])) / float(total) if k < size else 0.0
 
 
-def mann_whitney_u(treatment, control) -> MannWhitneyResult:
+def mann_whitney_u(treatment: ArrayLike, control: ArrayLike) -> MannWhitneyResult:
     """Two-sided Mann–Whitney U test; the same statistic and p-value as scipy's ``method="auto"``."""
     x = _sample(treatment, "treatment arm")
     y = _sample(control, "control arm")
@@ -188,7 +192,9 @@ class BootstrapResult:
     interval: str  # "percentile" or "BCa"
 
 
-def _boot_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator, max_cells: int = 4_000_000):
+def _boot_means(
+    x: np.ndarray, n_resamples: int, rng: np.random.Generator, max_cells: int = 4_000_000
+) -> NDArray[np.float64]:
     """Means of ``n_resamples`` resamples of x with replacement, in memory-bounded batches."""
     out = np.empty(n_resamples)
     batch = max(1, max_cells // x.size)
@@ -199,7 +205,7 @@ def _boot_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator, max_c
     return out
 
 
-def bootstrap_mean_diff(treatment, control, *, confidence: float = 0.95, n_resamples: int = 10_000,
+def bootstrap_mean_diff(treatment: ArrayLike, control: ArrayLike, *, confidence: float = 0.95, n_resamples: int = 10_000,
                         interval: str = "bca", seed: int | np.random.Generator = 0) -> BootstrapResult:
     """Bootstrap interval for mean(treatment) − mean(control); arms resampled independently.
 
@@ -261,7 +267,7 @@ class HedgesGResult:
     pooled_sd: float
 
 
-def hedges_g(treatment, control, *, confidence: float = 0.95) -> HedgesGResult:
+def hedges_g(treatment: ArrayLike, control: ArrayLike, *, confidence: float = 0.95) -> HedgesGResult:
     """Bias-corrected standardised mean difference (treatment − control) with a normal interval."""
     confidence = _check_confidence(confidence)
     x = _sample(treatment, "treatment arm", min_n=2)
@@ -312,7 +318,7 @@ def _wilson(count: int, n: int, z: float) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def _count(value, what: str) -> int:
+def _count(value: Any, what: str) -> int:
     if isinstance(value, bool) or int(value) != value:
         raise ValueError(f"{what} must be a whole number, got {value!r}")
     return int(value)
@@ -397,7 +403,9 @@ class CupedAdjustment:
     control: np.ndarray
 
 
-def cuped_adjust(treatment, control, treatment_covariate, control_covariate) -> CupedAdjustment:
+def cuped_adjust(
+    treatment: ArrayLike, control: ArrayLike, treatment_covariate: ArrayLike, control_covariate: ArrayLike
+) -> CupedAdjustment:
     """CUPED-adjusted outcomes ``Y − θ (X − mean(X))`` with θ from the pooled within-arm covariance."""
     y1 = _sample(treatment, "treatment arm", min_n=2)
     y0 = _sample(control, "control arm", min_n=2)
@@ -416,7 +424,7 @@ def cuped_adjust(treatment, control, treatment_covariate, control_covariate) -> 
                            control=y0 - theta * (x0 - x_mean))
 
 
-def cuped_test(treatment, control, treatment_covariate, control_covariate, *,
+def cuped_test(treatment: ArrayLike, control: ArrayLike, treatment_covariate: ArrayLike, control_covariate: ArrayLike, *,
                confidence: float = 0.95) -> CupedResult:
     """Welch's t-test on CUPED-adjusted outcomes (covariate: the pre-session state)."""
     adj = cuped_adjust(treatment, control, treatment_covariate, control_covariate)

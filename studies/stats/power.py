@@ -72,7 +72,7 @@ def sample_size_two_sample(*, mde: float, sd: float | None = None, alpha: float 
     d = _effect_size(mde, sd)
     lo = max(2.0, 2.0 / ratio)
 
-    def gap(n):
+    def gap(n: float) -> float:
         return power_two_sample(effect_size=d, n_control=n, ratio=ratio, alpha=alpha) - power
 
     hi = lo * 2
@@ -98,7 +98,7 @@ def minimum_detectable_effect(*, n_control: int, ratio: float = 1.0, alpha: floa
     if not 0 < power < 1 or power <= alpha:
         raise ValueError("power must lie between alpha and 1")
 
-    def gap(d):
+    def gap(d: float) -> float:
         return power_two_sample(effect_size=d, n_control=n_control, ratio=ratio, alpha=alpha) - power
 
     hi = 1.0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -182,7 +183,18 @@ class ExperimentAnalysis:
     icc: IccResult | None = None  # observed ICC of the primary outcome (participant-level analysis)
 
 
-def _attempt(notes: list[str], what: str, fn, *args, **kwargs):
+T = TypeVar("T")
+_NO_IDS = np.zeros(0, dtype=str)  # a metric without participant ids: the test then says what is missing
+
+
+def _ids(participants: np.ndarray | None) -> np.ndarray:
+    """The participant ids of an arm in the participant-level analysis (present by construction)."""
+    if participants is None:
+        raise ValueError("participant ids are missing for an arm")
+    return participants
+
+
+def _attempt(notes: list[str], what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     try:
         return fn(*args, **kwargs)
     except ValueError as exc:  # InsufficientDataError included: shown on the page instead of a crash
@@ -299,17 +311,19 @@ def analyze_experiment(*, control: ArmData, treatments: Sequence[ArmData], alpha
                               comparisons=tuple(comparisons), notes=tuple(notes))
 
 
-def _stack(t: np.ndarray, c: np.ndarray, pt, pc) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stack(
+    t: np.ndarray, c: np.ndarray, pt: np.ndarray | None, pc: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.concatenate([np.asarray(t, dtype=np.float64), np.asarray(c, dtype=np.float64)])
     # participant ids of different arms never collide: an arm prefix keeps them apart even if a
     # caller reuses ids across arms (a between-subject participant is in one arm only)
-    g = np.concatenate([np.asarray(pt).astype(str), np.asarray(pc).astype(str)])
+    g = np.concatenate([np.asarray(_ids(pt)).astype(str), np.asarray(_ids(pc)).astype(str)])
     arm = np.concatenate([np.ones(len(t), dtype=bool), np.zeros(len(c), dtype=bool)])
     return y, g, arm
 
 
 def _analyze_clustered(*, control: ArmData, treatments: Sequence[ArmData], alpha: float, effect_label: str,
-                       n_resamples: int, look_times, tau, seed: int, reports: list[ArmReport], srm,
+                       n_resamples: int, look_times: Any, tau: Any, seed: int, reports: list[ArmReport], srm: Any,
                        notes: list[str]) -> ExperimentAnalysis:
     """The participant-level analysis (every arm carries participant ids): CR2 difference in
     means or Lin/CUPED regression as the primary test, rank test on participant means, cluster
@@ -337,8 +351,8 @@ def _analyze_clustered(*, control: ArmData, treatments: Sequence[ArmData], alpha
                         n_resamples=n_resamples, seed=seed)
         hg = None
         if len(arm.outcomes) and len(control.outcomes):
-            hg = _attempt(cnotes, "Hedges' g", hedges_g, participant_means(arm.outcomes, arm.participants)[1],
-                          participant_means(control.outcomes, control.participants)[1], confidence=confidence)
+            hg = _attempt(cnotes, "Hedges' g", hedges_g, participant_means(arm.outcomes, _ids(arm.participants))[1],
+                          participant_means(control.outcomes, _ids(control.participants))[1], confidence=confidence)
         secondary_raw: list[tuple[str, EffectEstimate]] = []
         if arm.completion is not None and control.completion is not None:
             ys, gs, as_ = _stack(arm.completion, control.completion, arm.session_participants,
@@ -351,7 +365,8 @@ def _analyze_clustered(*, control: ArmData, treatments: Sequence[ArmData], alpha
                 cnotes.append(f"{metric}: missing for the control arm")
                 continue
             ym, gm, am = _stack(arm.secondary[metric], control.secondary[metric],
-                                arm.secondary_participants.get(metric, ()), control.secondary_participants.get(metric, ()))
+                                arm.secondary_participants.get(metric, _NO_IDS),
+                                control.secondary_participants.get(metric, _NO_IDS))
             res = _attempt(cnotes, metric, clustered_difference, ym, gm, am, confidence=confidence)
             if res is not None:
                 secondary_raw.append((metric, res))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from studies.stats._common import InsufficientDataError, _check_alpha, _sample
 from studies.stats.cluster import clustered_difference_arrays
@@ -26,7 +28,7 @@ MSPRT_MIN_PARTICIPANTS_PER_ARM = 10
 # sequential monitoring: mSPRT with a normal mixture
 
 
-def msprt_log_lambda(effect, variance, *, tau: float, theta0: float = 0.0):
+def msprt_log_lambda(effect: ArrayLike, variance: ArrayLike, *, tau: float, theta0: float = 0.0) -> Any:
     """log Λ of the normal-mixture SPRT for difference estimate(s) ``effect`` with variance(s) ``variance``.
 
     Works elementwise on arrays, so simulations can evaluate many experiments and looks at once.
@@ -39,7 +41,7 @@ def msprt_log_lambda(effect, variance, *, tau: float, theta0: float = 0.0):
     return 0.5 * np.log(v / (v + t2)) + t2 * delta**2 / (2.0 * v * (v + t2))
 
 
-def msprt_radius(variance, *, tau: float, alpha: float):
+def msprt_radius(variance: ArrayLike, *, tau: float, alpha: float) -> Any:
     """Half-width of {θ₀ : Λ(θ₀) < 1/α} around the estimate, elementwise."""
     v = np.asarray(variance, dtype=np.float64)
     t2 = tau * tau
@@ -97,7 +99,7 @@ class SequentialResult:
         return self.first_rejection is not None
 
 
-def _cumulative_moments(x: np.ndarray, counts: np.ndarray):
+def _cumulative_moments(x: np.ndarray, counts: np.ndarray) -> tuple[Any, Any]:
     """Mean and variance (ddof=1) of the first k values of x for each k in counts."""
     shift = x.mean()
     c = x - shift
@@ -108,7 +110,7 @@ def _cumulative_moments(x: np.ndarray, counts: np.ndarray):
     return mean + shift, np.maximum(var, 0.0)
 
 
-def msprt(treatment, control, *, looks: Iterable[tuple[int, int]], tau: float, alpha: float = 0.05,
+def msprt(treatment: ArrayLike, control: ArrayLike, *, looks: Iterable[tuple[int, int]], tau: float, alpha: float = 0.05,
           theta0: float = 0.0, min_per_arm: int = MSPRT_MIN_PER_ARM) -> SequentialResult:
     """Always-valid mSPRT for mean(treatment) − mean(control), evaluated at each look.
 
@@ -159,7 +161,7 @@ def msprt(treatment, control, *, looks: Iterable[tuple[int, int]], tau: float, a
                             theta0=float(theta0), looks=out, first_rejection=first)
 
 
-def looks_from_times(treatment_times, control_times, look_times, *,
+def looks_from_times(treatment_times: ArrayLike, control_times: ArrayLike, look_times: ArrayLike, *,
                      min_per_arm: int = MSPRT_MIN_PER_ARM) -> list[tuple[int, int]]:
     """Cumulative (n_treatment, n_control) at each look time, for outcomes sorted by time.
 
@@ -178,14 +180,17 @@ def looks_from_times(treatment_times, control_times, look_times, *,
 
 
 
-def _sequential_from_estimates(est, var, *, tau, alpha, theta0):
+def _sequential_from_estimates(
+    est: Any, var: Any, *, tau: float, alpha: float, theta0: float
+) -> tuple[Any, Any, Any]:
     log_lam = msprt_log_lambda(est, var, tau=tau, theta0=theta0)
     p = np.minimum.accumulate(np.minimum(1.0, np.exp(-log_lam)), axis=-1)
     r = msprt_radius(var, tau=tau, alpha=alpha)
     return log_lam, p, r
 
 
-def msprt_clustered(values, participants, treatment, times, look_times, *, tau: float, alpha: float = 0.05,
+def msprt_clustered(values: ArrayLike, participants: ArrayLike, treatment: ArrayLike, times: ArrayLike,
+                    look_times: ArrayLike, *, tau: float, alpha: float = 0.05,
                     theta0: float = 0.0,
                     min_participants_per_arm: int = MSPRT_MIN_PARTICIPANTS_PER_ARM) -> SequentialResult:
     """Always-valid mSPRT with the participant as the unit.
@@ -214,7 +219,7 @@ def msprt_clustered(values, participants, treatment, times, look_times, *, tau: 
     tr[codes[arm]] = True
     if np.unique(codes[arm]).size + np.unique(codes[~arm]).size > G:
         raise ValueError("a participant appears in both arms; use the within-subject analysis")
-    lt = np.sort(np.asarray(list(look_times), dtype=np.float64))
+    lt = np.sort(np.asarray(look_times, dtype=np.float64).ravel())
     if lt.size == 0:
         raise ValueError("no looks given")
     seen = t[None, :] <= lt[:, None]  # (looks, sessions)
