@@ -31,16 +31,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from emotion.vocab import GEMS, N_GEMS
+
+FloatArray = NDArray[np.float64]
 
 MODEL_FORMAT = 1
 MIN_TRACKS_PER_EMOTION = 3  # fewer cannot be calibrated; such emotions are left out of training
 
 
-def _one_blas_thread():
+def _one_blas_thread() -> Any:
     """The matrices here are small (tracks x ~60 descriptors): a second BLAS thread only adds
     synchronisation, which on a shared 2-core machine made an SVD 40x slower."""
     from threadpoolctl import threadpool_limits
@@ -48,23 +52,26 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _validate(X, soft_labels=None) -> tuple[np.ndarray, np.ndarray | None]:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or len(X) == 0:
+def _validate_x(X: ArrayLike) -> FloatArray:
+    Xa = np.asarray(X, dtype=np.float64)
+    if Xa.ndim != 2 or len(Xa) == 0:
         raise ValueError("descriptors must be a non-empty (n_tracks, n_descriptors) matrix")
-    if not np.all(np.isfinite(X)):
+    if not np.all(np.isfinite(Xa)):
         raise ValueError("descriptors contain NaN or infinite values")
-    if soft_labels is None:
-        return X, None
+    return Xa
+
+
+def _validate(X: ArrayLike, soft_labels: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    Xa = _validate_x(X)
     Y = np.asarray(soft_labels, dtype=np.float64)
-    if Y.shape != (len(X), N_GEMS):
+    if Y.shape != (len(Xa), N_GEMS):
         raise ValueError(f"soft_labels must be (n_tracks, {N_GEMS}), got {Y.shape}")
     if not np.all(np.isfinite(Y)) or np.any(Y < 0) or np.any(Y.sum(axis=1) <= 0):
         raise ValueError("soft_labels must be non-negative distributions")
-    return X, Y / Y.sum(axis=1, keepdims=True)
+    return Xa, Y / Y.sum(axis=1, keepdims=True)
 
 
-def _pipeline(seed: int, calibration_folds: int):
+def _pipeline(seed: int, calibration_folds: int) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.pipeline import Pipeline
@@ -84,7 +91,7 @@ def _pipeline(seed: int, calibration_folds: int):
 
 @dataclass
 class MerModel:
-    pipeline: object
+    pipeline: Any  # the fitted scikit-learn Pipeline
     descriptor_names: tuple[str, ...]
     n_training_tracks: int
 
@@ -92,23 +99,23 @@ class MerModel:
     def classes(self) -> tuple[str, ...]:
         return tuple(GEMS[i] for i in self.pipeline.classes_)
 
-    def _check(self, X) -> np.ndarray:
-        X, _ = _validate(np.atleast_2d(X))
-        if X.shape[1] != len(self.descriptor_names):
-            raise ValueError(f"the model expects {len(self.descriptor_names)} descriptors, got {X.shape[1]}")
-        return X
+    def _check(self, X: ArrayLike) -> FloatArray:
+        Xa = _validate_x(np.atleast_2d(np.asarray(X, dtype=np.float64)))
+        if Xa.shape[1] != len(self.descriptor_names):
+            raise ValueError(f"the model expects {len(self.descriptor_names)} descriptors, got {Xa.shape[1]}")
+        return Xa
 
-    def predict_soft(self, X) -> np.ndarray:
-        X = self._check(X)
-        out = np.zeros((len(X), N_GEMS))
+    def predict_soft(self, X: ArrayLike) -> FloatArray:
+        Xa = self._check(X)
+        out = np.zeros((len(Xa), N_GEMS))
         with _one_blas_thread():
-            out[:, self.pipeline.classes_] = self.pipeline.predict_proba(X)
-        return out / out.sum(axis=1, keepdims=True)
+            out[:, self.pipeline.classes_] = self.pipeline.predict_proba(Xa)
+        return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
 
-    def predict_dominant(self, X) -> list[str]:
+    def predict_dominant(self, X: ArrayLike) -> list[str]:
         return [GEMS[i] for i in np.argmax(self.predict_soft(X), axis=1)]
 
-    def save(self, path) -> None:
+    def save(self, path: str | Path) -> None:
         import joblib
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +130,7 @@ class MerModel:
         )
 
     @classmethod
-    def load(cls, path, *, descriptor_names: tuple[str, ...] | None = None) -> MerModel:
+    def load(cls, path: str | Path, *, descriptor_names: tuple[str, ...] | None = None) -> MerModel:
         """Load a model this module saved; if `descriptor_names` is given it must match."""
         import joblib
 
@@ -139,22 +146,22 @@ class MerModel:
 def _js_bits(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Jensen-Shannon divergence in bits, row-wise (same definition as studies.labels)."""
 
-    def h(x):
-        return -np.sum(np.where(x > 0, x * np.log2(np.where(x > 0, x, 1.0)), 0.0), axis=-1)
+    def h(x: np.ndarray) -> np.ndarray:
+        return np.asarray(-np.sum(np.where(x > 0, x * np.log2(np.where(x > 0, x, 1.0)), 0.0), axis=-1))
 
-    return np.clip(h(0.5 * (p + q)) - 0.5 * (h(p) + h(q)), 0.0, 1.0)
+    return np.asarray(np.clip(h(0.5 * (p + q)) - 0.5 * (h(p) + h(q)), 0.0, 1.0), dtype=np.float64)
 
 
-def _dominant(Y: np.ndarray) -> np.ndarray:
-    return np.argmax(Y, axis=1)
+def _dominant(Y: np.ndarray) -> NDArray[np.intp]:
+    return np.asarray(np.argmax(Y, axis=1), dtype=np.intp)
 
 
 def train_mer(
-    X,
-    soft_labels,
+    X: ArrayLike,
+    soft_labels: ArrayLike,
     *,
     descriptor_names: tuple[str, ...] | None = None,
-    sample_weight=None,
+    sample_weight: ArrayLike | None = None,
     seed: int = 0,
     soft_targets: bool = True,
 ) -> MerModel:
@@ -210,7 +217,10 @@ class MerEvaluation:
     prior_jsd_per_track: np.ndarray | None = None  # per held-out track, population prior
 
 
-def cross_validate_mer(X, soft_labels, *, folds: int = 5, seed: int = 0, groups=None, sample_weight=None) -> MerEvaluation:
+def cross_validate_mer(
+    X: ArrayLike, soft_labels: ArrayLike, *, folds: int = 5, seed: int = 0, groups: ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+) -> MerEvaluation:
     """Held-out evaluation (see the module docstring). With `groups` (artist, album or collection
     per track) the folds are StratifiedGroupKFold: no group has tracks on both sides, so a model
     cannot score by recognising a recording's siblings. `sample_weight` is passed to every fold's
@@ -271,10 +281,12 @@ def cross_validate_mer(X, soft_labels, *, folds: int = 5, seed: int = 0, groups=
     )
 
 
-def gate(evaluation: MerEvaluation, *, n_boot: int = 2000, seed: int = 0) -> tuple[bool, dict, str]:
+def gate(evaluation: MerEvaluation, *, n_boot: int = 2000, seed: int = 0) -> tuple[bool, dict[str, Any], str]:
     """MER publishes only if its held-out soft output beats the population prior: the 95%
     percentile-bootstrap interval of the paired per-track JSD difference lies below zero.
     Returns (passed, figures, reason-if-not)."""
+    if evaluation.jsd is None or evaluation.prior_jsd_per_track is None:
+        raise ValueError("the evaluation carries no per-track JSDs to compare")
     d = evaluation.jsd - evaluation.prior_jsd_per_track
     rng = np.random.default_rng(seed)
     means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)

@@ -47,9 +47,11 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from emotion.vocab import N_GEMS
 from studies.labels import js_divergence
@@ -64,7 +66,7 @@ def _no_progress(fraction: float, message: str) -> None:
 # ---------------------------------------------------------------------------- features and graph
 
 
-def prepare_features(features, *, max_components: int = 32, seed: int = 0) -> np.ndarray:
+def prepare_features(features: ArrayLike, *, max_components: int = 32, seed: int = 0) -> np.ndarray:
     """Standardise columns (constant columns dropped) and project onto at most
     `max_components` principal components (eigenvectors of the correlation matrix, one
     chunked pass over the data); float32."""
@@ -110,7 +112,7 @@ class KnnGraph:
 
     @property
     def k(self) -> int:
-        return self.neighbours.shape[1]
+        return int(self.neighbours.shape[1])
 
 
 def _exact_knn(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +142,7 @@ def _sq_dists(A: np.ndarray, B: np.ndarray, b_norms: np.ndarray) -> np.ndarray:
 
 def _ranking_dists(A: np.ndarray, B: np.ndarray, b_norms: np.ndarray) -> np.ndarray:
     """|a - b|^2 - |a|^2: same order along each row as the squared distance, one pass cheaper."""
-    d = (A * np.float32(-2.0)) @ B.T
+    d: np.ndarray = (A * np.float32(-2.0)) @ B.T
     d += b_norms[None, :]
     return d
 
@@ -222,7 +224,7 @@ def _drop_self_rows(nb: np.ndarray, nd: np.ndarray, rows: np.ndarray, k: int) ->
 
 
 def knn_graph(
-    X,
+    X: np.ndarray,
     *,
     k: int = 10,
     exact_limit: int = 50_000,
@@ -293,7 +295,7 @@ class Propagation:
     prior: np.ndarray = field(repr=False)
 
 
-def _check_labels(labelled_index, labels, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _check_labels(labelled_index: ArrayLike, labels: ArrayLike, n: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.asarray(labelled_index)
     Y = np.asarray(labels, dtype=np.float64)
     if idx.ndim != 1 or (len(idx) and not np.issubdtype(idx.dtype, np.integer)):
@@ -313,12 +315,12 @@ def _check_labels(labelled_index, labels, n: int) -> tuple[np.ndarray, np.ndarra
 
 def spread(
     S: sp.csr_matrix,
-    labelled_index,
-    labels,
+    labelled_index: ArrayLike,
+    labels: ArrayLike,
     *,
     alpha: float = 0.8,
     background: float = 0.1,
-    prior=None,
+    prior: ArrayLike | None = None,
     max_iter: int = 100,
     tol: float = 1e-4,
     reorder_min: int = 20_000,
@@ -332,7 +334,7 @@ def spread(
         raise ValueError("background must be non-negative")
     idx, Y_l = _check_labels(labelled_index, labels, n)
     progress = progress or _no_progress
-    prior = Y_l.mean(axis=0) if prior is None else np.asarray(prior, dtype=np.float64) / np.sum(prior)
+    fallback = Y_l.mean(axis=0) if prior is None else np.asarray(prior, dtype=np.float64) / np.sum(prior)
 
     Y = np.zeros((n, N_GEMS + 1), dtype=np.float32)
     Y[idx, :N_GEMS] = Y_l
@@ -373,21 +375,21 @@ def spread(
     soft = F[:, :N_GEMS].astype(np.float64)
     reached = label_mass > 1e-12
     soft[reached] /= label_mass[reached, None]
-    soft[~reached] = prior  # no path to any survey label: the population prior
+    soft[~reached] = fallback  # no path to any survey label: the population prior
     soft[idx] = Y_l  # the survey always wins
     confidence[idx] = 1.0
     labelled = np.zeros(n, dtype=bool)
     labelled[idx] = True
     progress(1.0, "label spreading done")
     return Propagation(
-        soft_labels=soft, confidence=confidence, labelled=labelled, iterations=it, converged=converged, prior=prior
+        soft_labels=soft, confidence=confidence, labelled=labelled, iterations=it, converged=converged, prior=fallback
     )
 
 
 def propagate(
-    features,
-    labelled_index,
-    labels,
+    features: ArrayLike,
+    labelled_index: ArrayLike,
+    labels: ArrayLike,
     *,
     k: int = 10,
     alpha: float = 0.8,
@@ -438,7 +440,10 @@ SUPERVISED_KNN = "supervised k-NN (labelled only)"
 SKLEARN_SPREADING = "sklearn LabelSpreading (arg-max)"
 
 
-def _sklearn_label_spreading(X, train_idx, train_labels, test_idx, k, alpha, max_iter) -> np.ndarray:
+def _sklearn_label_spreading(
+    X: np.ndarray, train_idx: np.ndarray, train_labels: np.ndarray, test_idx: np.ndarray, k: int, alpha: float,
+    max_iter: int,
+) -> np.ndarray:
     from sklearn.semi_supervised import LabelSpreading
 
     y = np.full(len(X), -1, dtype=np.int64)
@@ -454,22 +459,24 @@ def _sklearn_label_spreading(X, train_idx, train_labels, test_idx, k, alpha, max
     out[:, model.classes_] = np.nan_to_num(proba)
     empty = out.sum(axis=1) <= 0
     out[empty] = 1.0 / N_GEMS
-    return out / out.sum(axis=1, keepdims=True)
+    return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
-def _supervised_knn(X, train_idx, train_labels, test_idx, k) -> np.ndarray:
+def _supervised_knn(
+    X: np.ndarray, train_idx: np.ndarray, train_labels: np.ndarray, test_idx: np.ndarray, k: int
+) -> np.ndarray:
     from sklearn.neighbors import NearestNeighbors
 
     kk = min(k, len(train_idx))
     nn = NearestNeighbors(n_neighbors=kk).fit(X[train_idx])
     _, nb = nn.kneighbors(X[test_idx])
-    return train_labels[nb].mean(axis=1)
+    return np.asarray(train_labels[nb].mean(axis=1), dtype=np.float64)
 
 
 def evaluate(
-    features,
-    labelled_index,
-    labels,
+    features: ArrayLike,
+    labelled_index: ArrayLike,
+    labels: ArrayLike,
     *,
     folds: int = 5,
     k: int = 10,
@@ -495,8 +502,8 @@ def evaluate(
     fold_of = np.empty(len(idx), dtype=np.int64)
     fold_of[perm] = np.arange(len(idx)) % folds
     methods = [PROPAGATION, PRIOR, SUPERVISED_KNN] + ([SKLEARN_SPREADING] if len(X) <= sklearn_limit else [])
-    jsd = {m: [] for m in methods}
-    hit = {m: [] for m in methods}
+    jsd: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+    hit: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     secs = dict.fromkeys(methods, 0.0)
     for f in range(folds):
         train, test = fold_of != f, fold_of == f
@@ -533,7 +540,7 @@ def evaluate(
     return Evaluation(folds=folds, n_tracks=len(X), n_labelled=len(idx), scores=scores, skipped=skipped)
 
 
-def uncertainty(soft_labels, confidence) -> np.ndarray:
+def uncertainty(soft_labels: ArrayLike, confidence: ArrayLike) -> np.ndarray:
     """How much one more survey answer would teach about each track, in [0, 1], for the
     active-learning next-track choice: the mean of the label's normalised entropy (a split
     label) and one minus the propagation confidence (little survey evidence nearby).
@@ -544,7 +551,7 @@ def uncertainty(soft_labels, confidence) -> np.ndarray:
     c = np.asarray(confidence, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] != N_GEMS or c.shape != (len(p),):
         raise ValueError("soft_labels (n, 9) and confidence (n,) are needed")
-    return 0.5 * entropy_bits(p) / np.log2(N_GEMS) + 0.5 * (1.0 - np.clip(c, 0.0, 1.0))
+    return np.asarray(0.5 * entropy_bits(p) / np.log2(N_GEMS) + 0.5 * (1.0 - np.clip(c, 0.0, 1.0)), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- tuning, gate and calibrated uncertainty
@@ -556,10 +563,10 @@ class GateDecision:
 
     passed: bool
     reasons: tuple[str, ...]  # why not (empty when passed), in words for the admin page
-    figures: dict
+    figures: dict[str, Any]
 
 
-def bootstrap_mean_diff(diff, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+def bootstrap_mean_diff(diff: ArrayLike, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high): percentile bootstrap interval of the mean of paired differences
     (Efron & Tibshirani 1993, ch. 13), resampling tracks."""
     d = np.asarray(diff, dtype=np.float64)
@@ -571,7 +578,9 @@ def bootstrap_mean_diff(diff, *, n_boot: int = 2000, seed: int = 0, level: float
     return float(d.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))
 
 
-def beats(candidate_jsd, baseline_jsd, *, name: str, baseline: str, n_boot: int = 2000, seed: int = 0) -> tuple[bool, dict, str]:
+def beats(
+    candidate_jsd: ArrayLike, baseline_jsd: ArrayLike, *, name: str, baseline: str, n_boot: int = 2000, seed: int = 0
+) -> tuple[bool, dict[str, Any], str]:
     """Candidate beats baseline when the whole 95% bootstrap interval of the paired held-out
     JSD difference (candidate - baseline) lies below zero."""
     mean, low, high = bootstrap_mean_diff(np.asarray(candidate_jsd) - np.asarray(baseline_jsd), n_boot=n_boot, seed=seed)
@@ -584,16 +593,16 @@ def beats(candidate_jsd, baseline_jsd, *, name: str, baseline: str, n_boot: int 
     return ok, fig, why
 
 
-def spearman(a, b) -> float:
+def spearman(a: ArrayLike, b: ArrayLike) -> float:
     from scipy.stats import spearmanr
 
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
-    return float(spearmanr(a, b).statistic)
+    return float(spearmanr(x, y).statistic)
 
 
-def _uncertainty_design(soft, confidence, disagreement) -> np.ndarray:
+def _uncertainty_design(soft: ArrayLike, confidence: ArrayLike, disagreement: ArrayLike) -> np.ndarray:
     from studies.labels import entropy_bits
 
     p = np.asarray(soft, dtype=np.float64)
@@ -607,14 +616,16 @@ def _uncertainty_design(soft, confidence, disagreement) -> np.ndarray:
     )
 
 
-def neighbour_disagreement(X, train_idx, train_labels, query_idx, predicted, k: int) -> np.ndarray:
+def neighbour_disagreement(
+    X: np.ndarray, train_idx: np.ndarray, train_labels: ArrayLike, query_idx: np.ndarray, predicted: ArrayLike, k: int
+) -> np.ndarray:
     """Mean JSD (bits) between each query track's predicted label and the labels of its k nearest
     labelled tracks: how much the survey evidence around a track disagrees with what it was given."""
     from sklearn.neighbors import NearestNeighbors
 
     kk = min(k, len(train_idx))
     _, nb = NearestNeighbors(n_neighbors=kk).fit(X[train_idx]).kneighbors(X[query_idx])
-    return js_divergence(np.asarray(predicted)[:, None, :], np.asarray(train_labels)[nb]).mean(axis=1)
+    return np.asarray(js_divergence(np.asarray(predicted)[:, None, :], np.asarray(train_labels)[nb]).mean(axis=1))
 
 
 @dataclass(frozen=True)
@@ -630,11 +641,13 @@ class UncertaintyModel:
     spearman: float
     n: int
 
-    def predict(self, soft, confidence, disagreement) -> np.ndarray:
-        return np.clip(_uncertainty_design(soft, confidence, disagreement) @ np.asarray(self.coef), 0.0, 1.0)
+    def predict(self, soft: ArrayLike, confidence: ArrayLike, disagreement: ArrayLike) -> np.ndarray:
+        return np.asarray(np.clip(_uncertainty_design(soft, confidence, disagreement) @ np.asarray(self.coef), 0.0, 1.0))
 
 
-def fit_uncertainty(soft, confidence, disagreement, actual_jsd, fold_of) -> UncertaintyModel:
+def fit_uncertainty(
+    soft: ArrayLike, confidence: ArrayLike, disagreement: ArrayLike, actual_jsd: ArrayLike, fold_of: ArrayLike
+) -> UncertaintyModel:
     A = _uncertainty_design(soft, confidence, disagreement)
     y = np.asarray(actual_jsd, dtype=np.float64)
     fold_of = np.asarray(fold_of)
@@ -656,17 +669,17 @@ class PropagationCV:
     knn_k: int
     folds: int
     n_labelled: int
-    grid: tuple[dict, ...]  # {"k", "alpha", "mean_jsd"} per propagation setting tried
-    knn_grid: tuple[dict, ...]  # {"k", "mean_jsd"} per supervised k-NN setting tried
-    jsd: dict  # method -> per-labelled-track held-out JSD (the chosen settings)
+    grid: tuple[dict[str, Any], ...]  # {"k", "alpha", "mean_jsd"} per propagation setting tried
+    knn_grid: tuple[dict[str, Any], ...]  # {"k", "mean_jsd"} per supervised k-NN setting tried
+    jsd: dict[str, np.ndarray]  # method -> per-labelled-track held-out JSD (the chosen settings)
     gate: GateDecision
     uncertainty: UncertaintyModel
 
 
 def cross_validate(
-    features,
-    labelled_index,
-    labels,
+    features: ArrayLike,
+    labelled_index: ArrayLike,
+    labels: ArrayLike,
     *,
     ks: tuple[int, ...] = (5, 10, 20),
     alphas: tuple[float, ...] = (0.5, 0.8, 0.95),
@@ -696,7 +709,7 @@ def cross_validate(
     fold_of[perm] = np.arange(n_l) % folds
     ks = tuple(sorted({int(min(k, len(X) - 1)) for k in ks if k >= 1}))
     grid, knn_grid = [], []
-    oof: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    oof: dict[tuple[int, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     knn_oof: dict[int, np.ndarray] = {}
     prior_jsd = np.empty(n_l)
     steps = len(ks) * (len(alphas) + 1)
