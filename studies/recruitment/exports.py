@@ -40,7 +40,7 @@ LONG_COLUMNS = ("participant_code", "unit", "unit_id", "variant", "phase", "vari
 CODEBOOK_COLUMNS = ("variable", "label", "type", "unit", "allowed_values", "value_labels", "instrument", "item",
                     "phases", "direction", "missing", "sav_columns")
 ENTRY_COLUMNS = ("participant_code", "external_id_hash", "service_study_id", "event", "code", "detail", "at")
-CHUNK = 2000
+CHUNK = 1000  # database rows per fetch: the export's memory is about one chunk
 MISSING = "empty cell in the CSV; system-missing in the .sav"
 
 
@@ -225,15 +225,22 @@ def _fmt(value: Any) -> Any:
     return value
 
 
-def _response_rows(study: Study, variant_of: dict[int, str]) -> Iterator[tuple]:
-    rows = (_responses(study).order_by("participant_code", "created_at", "id")
-            .values_list("participant_code", "session_id", "instrument", "phase", "answers", "scores", "created_at"))
-    for code, session_id, key, phase, answers, scores, at in rows.iterator(chunk_size=CHUNK):
+def _response_rows(study: Study) -> Iterator[tuple]:
+    from django.db.models import OuterRef, Subquery
+
+    qs = _responses(study)
+    if study.kind == "experiment":
+        variant = _exposures(study).filter(session_id=OuterRef("session_id")).values("variant__name")[:1]
+        qs = qs.annotate(variant_name=Subquery(variant))
+    rows = (qs.order_by("participant_code", "created_at", "id")
+            .values_list("participant_code", "session_id", "instrument", "phase", "answers", "scores", "created_at",
+                         *(("variant_name",) if study.kind == "experiment" else ())))
+    for code, session_id, key, phase, answers, scores, at, *variant_name in rows.iterator(chunk_size=CHUNK):
         inst = instruments.INSTRUMENTS.get(key)
         if inst is None:
             continue
         unit, unit_id = ("session", session_id) if session_id else ("participant", "")
-        variant = variant_of.get(session_id, "") if session_id else ""
+        variant = (variant_name[0] or "") if variant_name and session_id else ""
         stamp = at.isoformat()
         for item in inst.item_keys:
             yield (code, unit, unit_id, variant, phase, f"{key}_{item}", _fmt(answers.get(item)), stamp)
@@ -243,17 +250,29 @@ def _response_rows(study: Study, variant_of: dict[int, str]) -> Iterator[tuple]:
                 yield (code, unit, unit_id, variant, phase, name, _fmt(scores.get(s.key)), stamp)
 
 
-def _session_rows(study: Study, exposures: dict[int, tuple[str, str, Any]]) -> Iterator[tuple]:
+def _session_rows(study: Study) -> Iterator[tuple]:
+    """Session measures, a chunk of exposures at a time (session_outcomes per chunk)."""
     from studies.listening.selectors import session_outcomes
 
-    ids = sorted(exposures)
-    for start in range(0, len(ids), CHUNK):
-        for o in session_outcomes(session_ids=ids[start:start + CHUNK]):
-            code, variant, at = exposures[o.session_id]
+    rows = (_exposures(study).order_by("session_id")
+            .values_list("session_id", "participant_code", "variant__name", "created_at"))
+    chunk: dict[int, tuple[str, str, Any]] = {}
+
+    def flush() -> Iterator[tuple]:
+        for o in sorted(session_outcomes(session_ids=list(chunk)), key=lambda o: o.session_id):
+            code, variant, at = chunk[o.session_id]
             values = (o.completed, o.tracks_played, o.skip_rate, o.pre_valence, o.pre_arousal, o.shift_toward_target,
                       o.valence_change, o.reflection_rating)
             for var, value in zip(SESSION_VARIABLES, values, strict=True):
                 yield (code, "session", o.session_id, variant, "", var.name, _fmt(value), at.isoformat())
+        chunk.clear()
+
+    for sid, code, variant, at in rows.iterator(chunk_size=CHUNK):
+        chunk[sid] = (code, variant, at)
+        if len(chunk) >= CHUNK:
+            yield from flush()
+    if chunk:
+        yield from flush()
 
 
 def _rating_rows(study: Study) -> Iterator[tuple]:
@@ -271,20 +290,13 @@ def _rating_rows(study: Study) -> Iterator[tuple]:
         yield (code, "track", track_id, "", "", "listened_seconds", _fmt(listened), stamp)
 
 
-def _exposure_map(study: Study) -> dict[int, tuple[str, str, Any]]:
-    rows = _exposures(study).values_list("session_id", "participant_code", "variant__name", "created_at")
-    return {sid: (code, variant, at) for sid, code, variant, at in rows.iterator(chunk_size=CHUNK)}
-
-
 def long_rows(study: Study) -> Iterator[tuple]:
     """Every measure of the study, one row each (LONG_COLUMNS)."""
     if study.kind == "experiment":
-        exposures = _exposure_map(study)
-        yield from _session_rows(study, exposures)
-        yield from _response_rows(study, {sid: v[1] for sid, v in exposures.items()})
+        yield from _session_rows(study)
     else:
         yield from _rating_rows(study)
-        yield from _response_rows(study, {})
+    yield from _response_rows(study)
 
 
 def long_csv_lines(study: Study) -> Iterator[str]:
