@@ -105,7 +105,7 @@ def entry_params(*, service: str, query: Mapping[str, str]) -> EntryParams:
                        visit_id=values.get(visit_name, ""))
 
 
-_BOT_AGENT = re.compile(r"bot|crawl|spider|slurp|preview|facebookexternalhit|headlesschrome|python-requests|"
+_BOT_AGENT = re.compile(r"bot|crawl|spider|slurp|preview|facebookexternalhit|python-requests|"
                         r"curl/|wget/|httpclient", re.IGNORECASE)
 
 
