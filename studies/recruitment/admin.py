@@ -5,6 +5,7 @@ answers (read-only, by participant code) and frozen analysis plans (read-only)."
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -31,6 +32,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(RecruitmentLink)
 class RecruitmentLinkAdmin(admin.ModelAdmin):
     list_display = ["name", "service", "study", "is_open", "enrolled", "created_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["service", "is_open"]
     readonly_fields = ["entry_url", "exports", "salt"]
     fields = ["name", "service", "experiment", "survey", "consent_text", "eligibility_statement", "pre_instruments",

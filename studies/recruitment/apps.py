@@ -7,7 +7,7 @@ class RecruitmentConfig(AppConfig):
     verbose_name = "Recruitment, instruments and analysis plans"
 
     def ready(self) -> None:
-        from accounts import privacy
+        from accounts import dashboard, privacy
         from studies.experiments.hooks import register_metric_source, register_start_listener
         from studies.recruitment import services
 
@@ -21,3 +21,7 @@ class RecruitmentConfig(AppConfig):
         register_start_listener(services.analysis_plan_freeze)
         # The instrument change (post − pre) as an experiment metric, per session.
         register_metric_source(services.instrument_pre_post_by_session)
+        # A recruited participant who has just finished a listening session finds the way back.
+        dashboard.register(dashboard.Panel(key="recruitment-study", roles=("participant",),
+                                           template="recruitment/panels/continue.html",
+                                           context=services.open_enrollments_panel, order=1))

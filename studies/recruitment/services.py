@@ -474,6 +474,12 @@ def plan_deviations(*, plan: AnalysisPlan, experiment: Any, analysed_sessions: i
     return out
 
 
+def open_enrollments_panel(request) -> dict[str, Any]:
+    """The participant's dashboard panel: studies entered and not finished yet."""
+    return {"enrollments": list(Enrollment.objects.filter(user=request.user, status__in=[
+        EnrollmentStatus.ENTERED, EnrollmentStatus.CONSENTED]).select_related("link"))}
+
+
 # ---------------------------------------------------------------------------------------------
 # the person's own data (accounts.privacy sections)
 

@@ -133,7 +133,8 @@ def test_prolific_round_trip(demo_catalog, browser):
     page.wait_for_url("**/sessions/history/")
 
     # --- back to the study: STAI-6 and SAM after, then the completion URL with the code
-    page.goto(f"/r/{token}/study/")
+    page.goto("/dashboard/")
+    page.get_by_test_id("continue-study").click()
     page.wait_for_url("**/study/post/stai6/")
     _stai(page, {"calm": 3, "tense": 2, "upset": 1, "relaxed": 3, "content": 3, "worried": 2})
     page.wait_for_url("**/study/post/sam/")

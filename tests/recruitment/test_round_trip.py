@@ -249,3 +249,35 @@ class TestPrivacy:
         user_erase(user=user)
         assert InstrumentResponse.objects.count() == 1
         assert not Enrollment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_dashboard_leads_back_to_an_unfinished_study(client, running_experiment, make_link):
+    link = make_link(running_experiment)
+    enter(client, link)
+    page = client.get("/dashboard/")
+    assert f'/r/{link.token}/study/'.encode() in page.content
+    client.post(f"/r/{link.token}/study/", {"consent": "no"})  # screened out: finished
+    assert f'/r/{link.token}/study/'.encode() not in client.get("/dashboard/").content
+
+
+@pytest.mark.django_db
+def test_licensed_wording_setting_replaces_the_items(client, running_experiment, make_link, settings):
+    settings.ATTUNE_INSTRUMENT_WORDING = {"stai6": {"calm": "Je me sens calme"}}
+    link = make_link(running_experiment)
+    enter(client, link)
+    client.post(f"/r/{link.token}/study/", {"consent": "yes"})
+    page = client.get(f"/r/{link.token}/study/pre/stai6/")
+    assert "Je me sens calme" in page.content.decode() and "I feel calm" not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_shows_the_entry_url_and_exports(client, researcher, running_experiment, make_link):
+    link = make_link(running_experiment)
+    client.force_login(researcher)
+    page = client.get(f"/admin/recruitment/recruitmentlink/{link.pk}/change/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"/r/{link.token}/?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}" in body
+    assert f"/research/links/{link.pk}/entries.csv" in body and "data.sav" in body
+    assert client.get("/admin/recruitment/recruitmentlink/add/").status_code == 200
