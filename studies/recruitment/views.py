@@ -80,6 +80,21 @@ def entry_view(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("recruitment:study", token=link.token)
 
 
+def participant_required(view):
+    """Recruited participants have no password: when their log-in has lapsed, the way back is
+    the study link from the recruitment service, not the log-in page."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _refused(request, None, "signed_out", "Your visit has ended. Please open the study again from "
+                            "the recruitment service's page: you will continue where you left off.", 403)
+        return view(request, token, *args, **kwargs)
+
+    return wrapper
+
+
 def _enrollment(request: HttpRequest, link: RecruitmentLink) -> Enrollment:
     enrollment = Enrollment.objects.select_related("link", "user").filter(link=link, user=request.user).first()
     if enrollment is None:
@@ -88,7 +103,7 @@ def _enrollment(request: HttpRequest, link: RecruitmentLink) -> Enrollment:
 
 
 @never_cache
-@login_required
+@participant_required
 @require_http_methods(["GET", "POST"])
 def study_view(request: HttpRequest, token: str) -> HttpResponse:
     """Where the participant stands: consent, an instrument, the task, or the end."""
@@ -135,7 +150,7 @@ def _instrument_context(inst, phase: str, values: dict) -> dict:
 
 
 @never_cache
-@login_required
+@participant_required
 @require_http_methods(["GET", "POST"])
 def instrument_view(request: HttpRequest, token: str, phase: str, key: str) -> HttpResponse:
     link = _link_or_404(token)
@@ -159,7 +174,7 @@ def instrument_view(request: HttpRequest, token: str, phase: str, key: str) -> H
                   status=400 if errors else 200)
 
 
-@login_required
+@participant_required
 @require_POST
 def finish_view(request: HttpRequest, token: str) -> HttpResponse:
     link = _link_or_404(token)

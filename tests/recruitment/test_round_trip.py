@@ -281,3 +281,12 @@ def test_admin_shows_the_entry_url_and_exports(client, researcher, running_exper
     assert f"/r/{link.token}/?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}" in body
     assert f"/research/links/{link.pk}/entries.csv" in body and "data.sav" in body
     assert client.get("/admin/recruitment/recruitmentlink/add/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_lapsed_visit_points_back_to_the_study_link(client, running_experiment, make_link):
+    link = make_link(running_experiment)
+    enter(client, link)
+    client.logout()
+    for response in (client.get(f"/r/{link.token}/study/"), client.post(f"/r/{link.token}/finish/")):
+        assert response.status_code == 403 and b"open the study again" in response.content
