@@ -31,7 +31,7 @@ def experiment_first_started(experiment: Any) -> None:
 
 # --- metrics measured outside listening (instrument change post − pre) -------------------------
 # studies.recruitment registers `instrument_change_by_session(*, session_ids, metric) -> {session: value}`
-# and the pre score per session; analysis_compute asks through `outcomes_with_metric`.
+# and the pre score per session; analysis_compute asks through `outcomes_with_metrics`.
 
 _metric_source: Callable[..., dict[int, tuple[float, float]]] | None = None
 
@@ -42,29 +42,36 @@ def register_metric_source(fn: Callable[..., dict[int, tuple[float, float]]] | N
     _metric_source = fn
 
 
-class _WithMetric:
-    """A session outcome with two more attributes: the metric's value (post − pre) and its pre score
-    (the CUPED covariate, named "<metric>:pre")."""
+class _WithMetrics:
+    """A session outcome with more attributes: per instrument metric its value (post − pre) and
+    its pre score (the CUPED covariate, named "<metric>:pre")."""
 
-    def __init__(self, outcome: Any, metric: str, value: float | None, pre: float | None):
+    def __init__(self, outcome: Any, extra: dict[str, float | None]):
         self._outcome = outcome
-        self._extra = {metric: value, f"{metric}:pre": pre}
+        self._extra = extra
 
     def __getattr__(self, name: str) -> Any:
-        if name in self.__dict__.get("_extra", {}):
-            return self._extra[name]
-        return getattr(self._outcome, name)
+        extra = self.__dict__.get("_extra", {})
+        if name in extra:
+            return extra[name]
+        return getattr(self.__dict__["_outcome"], name)
 
 
-def outcomes_with_metric(outcomes: list[Any], *, metric: str) -> list[Any]:
-    """The outcomes unchanged for listening metrics; for an "instrument:..." metric each outcome
-    carries the per-session change (None when the session lacks a pre or post answer)."""
-    if not metric.startswith("instrument:") or _metric_source is None:
+def outcomes_with_metrics(outcomes: list[Any], *, metrics: list[str]) -> list[Any]:
+    """The outcomes unchanged for listening metrics; for each "instrument:..." metric (primary or
+    secondary) every outcome carries the per-session change (None when the session lacks a pre
+    or post answer) and the pre score."""
+    wanted = [m for m in dict.fromkeys(metrics) if m.startswith("instrument:")]
+    if not wanted or _metric_source is None:
         return outcomes
-    values = _metric_source(session_ids=[o.session_id for o in outcomes], metric=metric)
+    ids = [o.session_id for o in outcomes]
+    per_metric = {m: _metric_source(session_ids=ids, metric=m) for m in wanted}
     out = []
     for o in outcomes:
-        pre_post = values.get(o.session_id)
-        out.append(_WithMetric(o, metric, None if pre_post is None else pre_post[1] - pre_post[0],
-                               None if pre_post is None else pre_post[0]))
+        extra: dict[str, float | None] = {}
+        for m, values in per_metric.items():
+            pre_post = values.get(o.session_id)
+            extra[m] = None if pre_post is None else pre_post[1] - pre_post[0]
+            extra[f"{m}:pre"] = None if pre_post is None else pre_post[0]
+        out.append(_WithMetrics(o, extra))
     return out

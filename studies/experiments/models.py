@@ -45,6 +45,9 @@ class SecondaryMetric(models.TextChoices):
     COMPLETION = "completion_rate", "Completion rate"
     SKIPS = "skip_rate", "Skip rate"
     REFLECTION = "reflection_rating", "Reflection rating"
+    STAI6_CHANGE = "instrument:stai6:total", "STAI-6 state anxiety change (post − pre; lower is better)"
+    VAS_ANXIETY_CHANGE = "instrument:vas_anxiety:anxiety", "VAS anxiety change (post − pre, mm; lower is better)"
+    SAM_PLEASURE_CHANGE = "instrument:sam:pleasure", "SAM pleasure change (post − pre; higher is better)"
 
 
 # Once an experiment has started, its design is its pre-registration: only the name may change.

@@ -315,7 +315,8 @@ def analysis_compute(*, experiment: Experiment) -> AnalysisResult:
     exposures = list(analysable_exposures(experiment=experiment).values_list("session_id", "variant_id",
                                                                               "participant_code"))
     outcomes = session_outcomes(session_ids=[e[0] for e in exposures]) if exposures else []
-    outcomes = hooks.outcomes_with_metric(outcomes, metric=experiment.primary_metric)
+    outcomes = hooks.outcomes_with_metrics(outcomes, metrics=[experiment.primary_metric,
+                                                              *(experiment.secondary_metrics or [])])
     variant_of = {e[0]: e[1] for e in exposures}
     participants: dict[int, set[str]] = {}
     for _, variant_id, code in exposures:

@@ -227,3 +227,22 @@ def test_long_csv_streams_100k_rows_in_bounded_memory(make_experiment, consentin
     # A whole-table load would hold every row as Python objects (several times the output size);
     # streaming holds one database chunk (exports.CHUNK rows) at a time.
     assert peak < size / 4, f"peak {peak / 1e6:.1f} MB for {size / 1e6:.1f} MB of CSV"
+
+
+@pytest.mark.django_db
+def test_instrument_change_as_a_secondary_metric(make_experiment, make_link, play_session):
+    """Primary: valence change; secondary: the STAI-6 change, analysed (Holm) beside it."""
+    from studies.experiments.services import analysis_compute
+
+    experiment = make_experiment(start=True, primary_metric="valence_change",
+                                 secondary_metrics=["instrument:stai6:total", "completion_rate"])
+    link = make_link(experiment)
+    variants = list(experiment.variants.order_by("id"))
+    for i in range(6):
+        run_participant(link, 100 + i, pre=stai(1, 4, 3, 2, 1, 4), post=stai(2 + i % 3, 2, 2, 3, 3, 2),
+                        play_session=play_session, variant=variants[i % 2])
+    result = analysis_compute(experiment=experiment).result
+    secondary = {s["metric"]: s for s in result["comparisons"][0]["secondary"]}
+    stai_row = secondary["instrument:stai6:total"]
+    assert stai_row["error"] is None and stai_row["p_holm"] is not None
+    assert "STAI-6" in stai_row["label"]
