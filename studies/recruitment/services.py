@@ -65,6 +65,11 @@ _OTHER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 
+def entry_param_names(service: str) -> tuple[str, ...]:
+    """The URL parameters the service adds to the entry link (participant id first)."""
+    return tuple(n for n in _PARAMS[Service(service)] if n)
+
+
 @dataclass(frozen=True)
 class EntryParams:
     external_id: str

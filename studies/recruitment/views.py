@@ -64,9 +64,8 @@ def entry_view(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "GET":
             if not link.is_open:
                 raise services.EntryRefused("closed", "This study is not taking participants at the moment.")
-            names = [n for n in services._PARAMS[link.service] if n]
-            return render(request, "recruitment/entry.html",
-                          {"link": link, "hidden": [(n, query.get(n, "")) for n in names]})
+            return render(request, "recruitment/entry.html", {"link": link, "hidden": [
+                (n, query.get(n, "")) for n in services.entry_param_names(link.service)]})
         result = services.enrollment_enter(link=link, params=params)
     except services.EntryRefused as exc:
         return _refused(request, link, exc.reason, exc.message, 400 if exc.reason != "closed" else 403)
