@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, Permission
 
 # Researchers run catalogs, surveys and experiments from the admin; participants' sessions
 # are theirs, so researchers may read (consenting people's) sessions but never change them.
-RESEARCHER_APPS = ("recommender", "surveys", "experiments")
+RESEARCHER_APPS = ("recommender", "surveys", "experiments", "recruitment")
 RESEARCHER_VIEW_ONLY_APPS = ("django_celery_beat", "listening")
 
 

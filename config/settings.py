@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "studies.surveys",
     "studies.listening",
     "studies.experiments",
+    "studies.recruitment",
     "emotion",
 ]
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("studies.surveys.urls")),
     path("", include("studies.listening.urls")),
     path("", include("studies.experiments.urls")),
+    path("", include("studies.recruitment.urls")),
     path("", include("emotion.urls")),
     path("api/", include("accounts.api_urls")),
     path("api/", include("recommender.api_urls")),

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from studies import plots, stats
+from studies import instruments, plots, stats
 from studies.stats import cluster
 
 METRIC_LABELS = {
@@ -63,6 +63,9 @@ METRIC_LABELS = {
 # CUPED covariate: the pre-session state that best predicts each primary metric.
 COVARIATE = {"shift_toward_target": "pre_distance", "valence_change": "pre_valence",
              "reflection_rating": "pre_valence"}
+# Instrument changes (post − pre; studies/instruments.py): the pre score is the CUPED covariate.
+METRIC_LABELS.update(instruments.metric_choices())
+COVARIATE.update({name: f"{name}:pre" for name, _ in instruments.metric_choices()})
 SCHEMA = 2  # 2: participant-level analysis (unit_of_analysis, icc, interim, itt, attrition, crossover)
 
 

@@ -35,6 +35,10 @@ class PrimaryMetric(models.TextChoices):
     SHIFT = "shift_toward_target", "Mood shift toward the target (reduction of valence/arousal distance)"
     VALENCE = "valence_change", "Valence change (post − pre)"
     REFLECTION = "reflection_rating", "Reflection rating (1–5)"
+    # Instrument changes (post − pre, per session; studies/instruments.py, answers in studies.recruitment).
+    STAI6_CHANGE = "instrument:stai6:total", "STAI-6 state anxiety change (post − pre; lower is better)"
+    VAS_ANXIETY_CHANGE = "instrument:vas_anxiety:anxiety", "VAS anxiety change (post − pre, mm; lower is better)"
+    SAM_PLEASURE_CHANGE = "instrument:sam:pleasure", "SAM pleasure change (post − pre; higher is better)"
 
 
 class Design(models.TextChoices):
@@ -54,6 +58,9 @@ class SecondaryMetric(models.TextChoices):
     COMPLETION = "completion_rate", "Completion rate"
     SKIPS = "skip_rate", "Skip rate"
     REFLECTION = "reflection_rating", "Reflection rating"
+    STAI6_CHANGE = "instrument:stai6:total", "STAI-6 state anxiety change (post − pre; lower is better)"
+    VAS_ANXIETY_CHANGE = "instrument:vas_anxiety:anxiety", "VAS anxiety change (post − pre, mm; lower is better)"
+    SAM_PLEASURE_CHANGE = "instrument:sam:pleasure", "SAM pleasure change (post − pre; higher is better)"
 
 
 # Once an experiment has started, its design is its pre-registration: only the name may change.

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.services import has_consent
 from studies import assignment as hashing
 from studies import stats
-from studies.experiments import conf
+from studies.experiments import conf, hooks
 from studies.experiments.models import (
     AnalysisResult,
     Experiment,
@@ -205,6 +205,8 @@ def experiment_start(*, experiment: Experiment, by: Any = None) -> Experiment:
             fields.append("started_at")
         experiment.save(update_fields=fields)
     experiment_refresh_plan(experiment=experiment)
+    if "started_at" in fields:  # the first start: freeze the analysis plan (studies.recruitment)
+        hooks.experiment_first_started(experiment)
     return experiment
 
 
@@ -362,6 +364,8 @@ def analysis_compute(*, experiment: Experiment) -> AnalysisResult:
     exposures = list(analysable_exposures(experiment=experiment).values_list("session_id", "variant_id",
                                                                               "participant_code"))
     outcomes = session_outcomes(session_ids=[e[0] for e in exposures]) if exposures else []
+    outcomes = hooks.outcomes_with_metrics(outcomes, metrics=[experiment.primary_metric,
+                                                              *(experiment.secondary_metrics or [])])
     variant_of = {e[0]: e[1] for e in exposures}
     participants: dict[int, set[str]] = {}
     for _, variant_id, code in exposures:
