@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import StreamingHttpResponse
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.selectors import users_with_consent
 from recommender.csv_export import csv_lines
 from recommender.models import HistoryPlay
@@ -17,7 +18,7 @@ CSV_HEADER = ("participant_code", "track_id", "external_id", "played_at_utc", "m
 
 
 @admin.register(HistoryPlay)
-class HistoryPlayAdmin(admin.ModelAdmin):
+class HistoryPlayAdmin(ReadOnlyAdmin):
     list_display = ("participant", "track", "played_at", "ms_played", "skipped")
     list_filter = ("skipped",)
     search_fields = ("user__participant_code",)
@@ -42,12 +43,3 @@ class HistoryPlayAdmin(admin.ModelAdmin):
         response = StreamingHttpResponse(body, content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="streaming_history_plays.csv"'
         return response
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -184,6 +184,16 @@ class ExperimentAnalysis:
 
 
 T = TypeVar("T")
+
+
+def _holm_secondary(raw: Sequence[tuple[str, EffectEstimate]], *, alpha: float) -> tuple[SecondaryResult, ...]:
+    """The secondary metrics' estimates with Holm-adjusted p-values (both analysis paths)."""
+    if not raw:
+        return ()
+    adj = holm({name: r.p_value for name, r in raw}, alpha=alpha)
+    return tuple(SecondaryResult(name=name, method=r.method, effect=r.effect, ci_low=r.ci_low, ci_high=r.ci_high,
+                                 p_value=r.p_value, adjusted_p_value=adj[name].adjusted, reject=adj[name].reject)
+                 for name, r in raw)
 _NO_IDS = np.zeros(0, dtype=str)  # a metric without participant ids: the test then says what is missing
 
 
@@ -272,13 +282,7 @@ def analyze_experiment(*, control: ArmData, treatments: Sequence[ArmData], alpha
                            confidence=confidence)
             if res is not None:
                 secondary_raw.append((metric, res))
-        secondary: tuple[SecondaryResult, ...] = ()
-        if secondary_raw:
-            adj = holm({name: r.p_value for name, r in secondary_raw}, alpha=alpha)
-            secondary = tuple(SecondaryResult(name=name, method=r.method, effect=r.effect, ci_low=r.ci_low,
-                                              ci_high=r.ci_high, p_value=r.p_value,
-                                              adjusted_p_value=adj[name].adjusted, reject=adj[name].reject)
-                              for name, r in secondary_raw)
+        secondary = _holm_secondary(secondary_raw, alpha=alpha)
 
         sequential = None
         if look_times is not None and tau is not None:
@@ -370,13 +374,7 @@ def _analyze_clustered(*, control: ArmData, treatments: Sequence[ArmData], alpha
             res = _attempt(cnotes, metric, clustered_difference, ym, gm, am, confidence=confidence)
             if res is not None:
                 secondary_raw.append((metric, res))
-        secondary: tuple[SecondaryResult, ...] = ()
-        if secondary_raw:
-            adj = holm({name: r.p_value for name, r in secondary_raw}, alpha=alpha)
-            secondary = tuple(SecondaryResult(name=name, method=r.method, effect=r.effect, ci_low=r.ci_low,
-                                              ci_high=r.ci_high, p_value=r.p_value,
-                                              adjusted_p_value=adj[name].adjusted, reject=adj[name].reject)
-                              for name, r in secondary_raw)
+        secondary = _holm_secondary(secondary_raw, alpha=alpha)
         sequential = None
         if look_times is not None and tau is not None:
             if arm.times is None or control.times is None:
