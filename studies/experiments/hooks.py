@@ -75,3 +75,21 @@ def outcomes_with_metrics(outcomes: list[Any], *, metrics: list[str]) -> list[An
             extra[f"{m}:pre"] = None if pre_post is None else pre_post[0]
         out.append(_WithMetrics(o, extra))
     return out
+
+
+# --- recruited participants belong to their study -------------------------------------------
+# studies.recruitment registers `fn(user) -> experiment id | None`: the experiment a person entered
+# through a recruitment link (Prolific, MTurk, SONA) and has not finished. Such a person's sessions
+# go to that experiment only, never to another running experiment that happens to accept the mode.
+
+_study_pin: Callable[[Any], int | None] | None = None
+
+
+def register_study_pin(fn: Callable[[Any], int | None] | None) -> None:
+    """Install `fn(user) -> experiment id | None` (None removes it)."""
+    global _study_pin
+    _study_pin = fn
+
+
+def pinned_experiment_id(user: Any) -> int | None:
+    return None if _study_pin is None else _study_pin(user)

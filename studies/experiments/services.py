@@ -252,6 +252,9 @@ def eligible_experiments(*, user: Any, mode: str) -> list[Experiment]:
     if not has_consent(user, "research_data"):
         return []
     running = Experiment.objects.filter(status=Status.RUNNING).prefetch_related("variants").order_by("id")
+    pinned = hooks.pinned_experiment_id(user)
+    if pinned is not None:  # recruited for one study: only that study may claim the session
+        running = running.filter(pk=pinned)
     return [e for e in running if e.accepts_mode(mode) and e.variants.all()]
 
 

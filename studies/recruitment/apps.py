@@ -8,7 +8,7 @@ class RecruitmentConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import dashboard, privacy
-        from studies.experiments.hooks import register_metric_source, register_start_listener
+        from studies.experiments.hooks import register_metric_source, register_start_listener, register_study_pin
         from studies.recruitment import services
 
         # Instrument answers are research data: kept on erasure only with research_data consent.
@@ -21,6 +21,8 @@ class RecruitmentConfig(AppConfig):
         register_start_listener(services.analysis_plan_freeze)
         # The instrument change (post − pre) as an experiment metric, per session.
         register_metric_source(services.instrument_pre_post_by_session)
+        # A recruited participant's sessions belong to their study's experiment, not another one.
+        register_study_pin(services.study_pin)
         # A recruited participant who has just finished a listening session finds the way back.
         dashboard.register(dashboard.Panel(key="recruitment-study", roles=("participant",),
                                            template="recruitment/panels/continue.html",

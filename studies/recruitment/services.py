@@ -491,6 +491,16 @@ def plan_deviations(
     return out
 
 
+def study_pin(user: Any) -> int | None:
+    """The experiment of the study this person entered through a link and has not finished (the
+    most recent, if several), so that study alone claims their listening sessions."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return (Enrollment.objects.filter(user=user, link__experiment__isnull=False, status__in=[
+        EnrollmentStatus.ENTERED, EnrollmentStatus.CONSENTED]).order_by("-id").values_list(
+            "link__experiment_id", flat=True).first())
+
+
 def open_enrollments_panel(request) -> dict[str, Any]:
     """The participant's dashboard panel: studies entered and not finished yet."""
     return {"enrollments": list(Enrollment.objects.filter(user=request.user, status__in=[

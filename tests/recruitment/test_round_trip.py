@@ -290,3 +290,24 @@ def test_a_lapsed_visit_points_back_to_the_study_link(client, running_experiment
     client.logout()
     for response in (client.get(f"/r/{link.token}/study/"), client.post(f"/r/{link.token}/finish/")):
         assert response.status_code == 403 and b"open the study again" in response.content
+
+
+@pytest.mark.django_db
+def test_a_recruited_participant_belongs_to_their_study_not_another_running_experiment(
+    client, running_experiment, make_experiment, make_link
+):
+    """Two experiments run at once: a person who entered study A by its link is only ever
+    assigned to A (rendezvous hashing would otherwise send some of their sessions to B)."""
+    from studies.experiments.services import assignment_for, eligible_experiments
+
+    other = make_experiment(start=True, name="Another study running at the same time")
+    link = make_link(running_experiment)
+    enter(client, link)
+    client.post(f"/r/{link.token}/study/", {"consent": "yes"})
+    user = Enrollment.objects.get().user
+    mode = "personal"
+    assert [e.pk for e in eligible_experiments(user=user, mode=mode)] == [running_experiment.pk]
+    assert assignment_for(user=user, mode=mode).experiment.pk == running_experiment.pk
+    # once the study is finished, the pin is gone: both experiments are open to the person again
+    Enrollment.objects.filter(user=user).update(status="completed")
+    assert {e.pk for e in eligible_experiments(user=user, mode=mode)} == {running_experiment.pk, other.pk}
