@@ -73,7 +73,11 @@
       const v = parseFloat(vIn.value), a = parseFloat(aIn.value);
       if (isFinite(v) && isFinite(a)) { source.value = "va"; show(clamp(v), clamp(a)); }
     }));
-    // The webcam panel (listening-webcam.js) offers its reading through this event.
+    // A page shown again after an error carries what the person entered: show it as it was.
+    boxes.forEach((box) => box.closest("label").classList.toggle("chosen", box.checked));
+    const v0 = parseFloat(vIn.value), a0 = parseFloat(aIn.value);
+    if (isFinite(v0) && isFinite(a0)) show(clamp(v0), clamp(a0), fer.value ? "your expression: " + fer.value : "");
+    // The webcam panel (webcam.js) offers its reading through this event.
     fs.addEventListener("listening:fer", (ev) => {
       fer.value = ev.detail.label;
       setVA(ev.detail.valence, ev.detail.arousal, "fer", "your expression: " + ev.detail.label);
