@@ -256,3 +256,36 @@ def listener_profile(*, user):
             track_ids=np.zeros(0, dtype=np.int64), gems=np.zeros((0, N_GEMS)), history_ids=history, history_imported=True
         )
     return replace(profile, history_ids=tuple(dict.fromkeys((*profile.history_ids, *history))), history_imported=True)
+
+
+# --- strategies as a person chooses them ---------------------------------------------------
+
+GAN_NOT_READY = (
+    "Not available yet: its generative model has not been trained on this catalog "
+    "(a researcher trains it with manage.py train_playlist_gan)."
+)
+
+
+def strategies_not_ready() -> dict[str, str]:
+    """Strategies that cannot build a playlist on this installation yet, each with the reason a
+    person reads. Today only `gan`, until its model file exists."""
+    from recommender import index_cache
+
+    return {} if index_cache.gan_model_path().exists() else {"gan": GAN_NOT_READY}
+
+
+@dataclass(frozen=True)
+class StrategyOption:
+    name: str
+    label: str
+    help: str
+    not_ready: str  # "" when the strategy can be chosen
+
+
+def strategy_options(names: Sequence[str]) -> list[StrategyOption]:
+    """The strategies `names` as choices for a form: a listener's name, what it does, and why
+    it cannot be chosen yet (a strategy that is not ready is shown disabled with its reason)."""
+    from recommender.explain import strategy_help, strategy_label
+
+    blocked = strategies_not_ready()
+    return [StrategyOption(n, strategy_label(n), strategy_help(n), blocked.get(n, "")) for n in names]

@@ -18,19 +18,9 @@ from recommender.api import PlaylistInputSerializer, create_from_validated
 from recommender.charts import va_path_svg
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
+from recommender.explain import strategy_help, strategy_label
 from recommender.models import Track
-from recommender.selectors import playlist_get, playlists_visible_to, resolve_labels
-
-STRATEGY_HELP = {
-    "iso": "Start where you are and move step by step toward where you want to be (the iso principle).",
-    "interpolation": "Find tracks for your mood now and your goal, then fill the gap with evenly spaced steps.",
-    "cluster": "Move from your current mood cluster to the target cluster, the mix shifting over the playlist.",
-    "personal": "Like iso, using what your own ratings say about which music moves you.",
-    "gan": "A generative model imagines a track for each step; the closest real tracks are taken.",
-    "mapping": "No target needed: Attune picks a therapeutic goal from how you feel (sad → uplifting, tense → calming).",
-    "seed_track": "Start from a favourite track: stay near its mood or lift it, with similar-sounding music.",
-    "random": "Random tracks under the same constraints (the control arm of studies).",
-}
+from recommender.selectors import playlist_get, playlists_visible_to, resolve_labels, strategy_options
 
 
 def _flatten_errors(detail, prefix: str = "") -> list[str]:
@@ -93,7 +83,7 @@ def playlist_new_view(request: HttpRequest) -> HttpResponse:
     genres = sorted(g for g in Track.objects.exclude(genre="").values_list("genre", flat=True).distinct() if g)
     seed_tracks = Track.objects.order_by("artist", "title").only("id", "title", "artist")[:500]
     context = {
-        "strategies": [(s, STRATEGY_HELP.get(s, "")) for s in STRATEGIES],
+        "strategies": strategy_options(STRATEGIES),
         "gems": GEMS_INFO,
         "fer": FER_INFO,
         "genres": genres,
@@ -157,7 +147,8 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
         "total_minutes": total_minutes,
         "start_mood": _dominant(playlist.start_gems),
         "target_mood": _dominant(playlist.target_gems),
-        "strategy_help": STRATEGY_HELP.get(playlist.strategy, ""),
+        "strategy_help": strategy_help(playlist.strategy),
+        "strategy_label": strategy_label(playlist.strategy),
     }
     return render(request, "recommender/playlist_detail.html", context)
 

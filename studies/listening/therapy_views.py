@@ -21,17 +21,10 @@ from recommender import assignments
 from recommender.assignments import Schedule, TargetMood
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
+from recommender.selectors import strategy_options
 from studies.listening import selectors, services
 from studies.listening.mood import MoodInput
-from studies.listening.views import STRATEGY_HELP, MoodFields, _apply_errors, _instrument_context, _mood_fields
-
-ENGINE_STRATEGY_HELP = {
-    **STRATEGY_HELP,
-    "cluster": "Move from the current mood cluster to the target cluster.",
-    "personal": "Like iso, using what the client's own ratings say about which music moves them.",
-    "gan": "A generative model imagines a track per step; the closest real tracks are taken.",
-    "seed_track": "Start from a chosen track (give its id) and stay near or lift its mood.",
-}
+from studies.listening.views import MoodFields, _apply_errors, _instrument_context, _mood_fields
 
 
 def _therapist_link(request, link_id: int):
@@ -173,7 +166,7 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
             "kind": kind,
             "form": form,
             "chosen_tracks": chosen,
-            "strategies": [(s, ENGINE_STRATEGY_HELP.get(s, "")) for s in STRATEGIES],
+            "strategies": strategy_options(STRATEGIES),
             **_instrument_context(form, ("target", "start")),
         },
         status=400 if request.method == "POST" else 200,

@@ -17,16 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import has_consent
 from emotion.vocab import FER_INFO, GEMS, GEMS_INFO, N_GEMS
+from recommender.selectors import strategy_options
 from studies.listening import conf, hooks, selectors, services
 from studies.listening.models import SessionStatus
 from studies.listening.mood import MoodError, MoodInput
 
-STRATEGY_HELP = {
-    "iso": "Start where you are and move step by step toward where you want to be (the iso principle).",
-    "interpolation": "Pick two anchor pieces for now and later, then fill in music that sounds in between.",
-    "mapping": "Follow the therapeutic path a music therapist would suggest for your current mood.",
-    "random": "A random selection (useful for comparison).",
-}
 GEMS_CHOICES = [(g.name, g.label) for g in GEMS_INFO]
 
 
@@ -253,7 +248,7 @@ def session_new_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "experiment_decides": experiment_decides,
-            "strategies": [(s, STRATEGY_HELP.get(s, "")) for s in conf.strategies()],
+            "strategies": strategy_options(conf.strategies()),
             "webcam": _webcam_config(request, trace_ref=None),
             **_instrument_context(form, ("current", "desired")),
         },
