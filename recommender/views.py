@@ -14,12 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 
 from emotion.vocab import FER_INFO, GEMS_INFO
+from recommender import conf
 from recommender.api import PlaylistInputSerializer, create_from_validated
+from recommender.audio_links import LinkExpired, audio_link_token, audio_link_user_id, audio_link_valid_until
 from recommender.charts import va_path_svg
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
 from recommender.explain import strategy_help, strategy_label
-from recommender.models import Track
+from recommender.models import PlaylistItem, Track
 from recommender.selectors import playlist_get, playlists_visible_to, resolve_labels, strategy_options
 
 
@@ -149,6 +151,8 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
         "target_mood": _dominant(playlist.target_gems),
         "strategy_help": strategy_help(playlist.strategy),
         "strategy_label": strategy_label(playlist.strategy),
+        "audio_link_days": conf.AUDIO_LINK_DAYS,
+        "audio_link_until": audio_link_valid_until(),
     }
     return render(request, "recommender/playlist_detail.html", context)
 
@@ -178,13 +182,19 @@ def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> Ht
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
     if fmt == "m3u":
-        lines = ["#EXTM3U", f"#PLAYLIST:{(playlist.title or f'Attune playlist {playlist.pk}').replace(chr(10), ' ')}"]
+        lines = [
+            "#EXTM3U",
+            f"#PLAYLIST:{(playlist.title or f'Attune playlist {playlist.pk}').replace(chr(10), ' ')}",
+            f"# Attune: these links play without a log-in until {audio_link_valid_until():%Y-%m-%d %H:%M} UTC; "
+            "then export the playlist again. Anyone with this file can play them until then.",
+        ]
         for item in items:
             t = item.track
             artist_title = f"{t.artist} - {t.title}" if t.artist else t.title
             lines.append(f"#EXTINF:{int(round(t.duration_s or -1))},{artist_title.replace(chr(10), ' ')}")
             if t.audio_file:
-                lines.append(request.build_absolute_uri(reverse("recommender:track-audio", args=[t.pk])))
+                token = audio_link_token(user_id=request.user.pk, track_id=t.pk)
+                lines.append(request.build_absolute_uri(reverse("recommender:track-audio-link", args=[t.pk, token])))
             elif t.preview_url:
                 lines.append(t.preview_url)
             else:
@@ -203,6 +213,33 @@ MAX_RANGE_BYTES = 1024 * 1024  # the most one 206 answer holds in memory
 @require_GET
 def track_audio_view(request: HttpRequest, track_id: int) -> HttpResponse:
     """A track's audio, with single byte-range support so the browser's player can seek."""
+    return _audio_response(request, track_id)
+
+
+@require_GET
+def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> HttpResponse:
+    """A track's audio through a signed, time-limited link from an exported M3U (no log-in):
+    only for a track in one of the signer's playlists, while their account is active."""
+    from accounts.models import User
+
+    try:
+        user_id = audio_link_user_id(token=token, track_id=track_id)
+    except LinkExpired:
+        return HttpResponse(
+            "This link has expired. Export the playlist from Attune again for fresh links.\n",
+            status=410, content_type="text/plain; charset=utf-8",
+        )
+    user = User.objects.filter(pk=user_id, is_active=True, erased_at__isnull=True).first() if user_id else None
+    if user is None or not PlaylistItem.objects.filter(
+        track_id=track_id, playlist__in=playlists_visible_to(viewer=user)
+    ).exists():
+        raise Http404("No such audio link.")
+    response = _audio_response(request, track_id)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _audio_response(request: HttpRequest, track_id: int) -> HttpResponse:
     track = Track.objects.filter(pk=track_id).only("id", "audio_file").first()
     if track is None or not track.audio_file:
         raise Http404("This track has no audio file.")
