@@ -116,3 +116,8 @@ def listener_reason(choice: TrackChoice) -> str:
         "gan": " A model imagined a piece for this step; this real one is the closest.",
     }.get(choice.strategy, "")
     return f"{sentence} It feels {feel}: {fit}.{extra}"
+
+
+def playlist_title(*, title: str, strategy: str, number: int) -> str:
+    """A playlist's name for its owner: the title they gave, else its number and how it moves."""
+    return title or f"Playlist {number} · {strategy_label(strategy).lower()}"

@@ -289,3 +289,24 @@ def strategy_options(names: Sequence[str]) -> list[StrategyOption]:
 
     blocked = strategies_not_ready()
     return [StrategyOption(n, strategy_label(n), strategy_help(n), blocked.get(n, "")) for n in names]
+
+
+def listener_reasons(
+    *,
+    strategy: str,
+    start_va: Sequence[float] | None,
+    target_va: Sequence[float] | None,
+    steps: Sequence[tuple[int, tuple[float, float] | None]],
+) -> list[str]:
+    """'Why this piece' for a listener, for each (track id, waypoint) of a playlist in order
+    (the engine's technical reason stays stored beside it for researchers)."""
+    from recommender.explain import TrackChoice, listener_reason
+
+    labels = resolve_labels([track_id for track_id, _ in steps])
+    start = None if start_va is None else (float(start_va[0]), float(start_va[1]))
+    target = None if target_va is None else (float(target_va[0]), float(target_va[1]))
+    out = []
+    for k, (_, waypoint) in enumerate(steps):
+        track_va = (float(labels.va[k, 0]), float(labels.va[k, 1])) if labels.labelled[k] else None
+        out.append(listener_reason(TrackChoice(k, len(steps), strategy, waypoint, track_va, start, target)))
+    return out

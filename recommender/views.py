@@ -20,9 +20,15 @@ from recommender.audio_links import LinkExpired, audio_link_token, audio_link_us
 from recommender.charts import va_path_svg
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
-from recommender.explain import strategy_help, strategy_label
+from recommender.explain import playlist_title, strategy_help, strategy_label
 from recommender.models import PlaylistItem, Track
-from recommender.selectors import playlist_get, playlists_visible_to, resolve_labels, strategy_options
+from recommender.selectors import (
+    listener_reasons,
+    playlist_get,
+    playlists_visible_to,
+    resolve_labels,
+    strategy_options,
+)
 
 
 def _flatten_errors(detail, prefix: str = "") -> list[str]:
@@ -102,7 +108,10 @@ def playlist_new_view(request: HttpRequest) -> HttpResponse:
 def playlist_list_view(request: HttpRequest) -> HttpResponse:
     from django.db.models import Count
 
-    playlists = playlists_visible_to(viewer=request.user).annotate(track_count=Count("items"))[:200]
+    playlists = list(playlists_visible_to(viewer=request.user).annotate(track_count=Count("items"))[:200])
+    for p in playlists:
+        p.strategy_label = strategy_label(p.strategy)
+        p.display_title = playlist_title(title=p.title, strategy=p.strategy, number=p.pk)
     return render(request, "recommender/playlist_list.html", {"playlists": playlists})
 
 
@@ -124,6 +133,15 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
     track_points = [
         None if not labels.labelled[k] else (float(labels.va[k, 0]), float(labels.va[k, 1])) for k in range(len(items))
     ]
+    whys = listener_reasons(
+        strategy=playlist.strategy,
+        start_va=playlist.start_va,
+        target_va=playlist.target_va,
+        steps=[
+            (i.track_id, None if i.waypoint_valence is None else (i.waypoint_valence, i.waypoint_arousal))
+            for i in items
+        ],
+    )
     rows = []
     for k, item in enumerate(items):
         rows.append({
@@ -132,6 +150,7 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
             "label_source": labels.sources[k],
             "track_va": track_points[k],
             "mood": _dominant(list(labels.gems[k])) if labels.labelled[k] else None,
+            "why": whys[k],
         })
     waypoints = [(i.waypoint_valence, i.waypoint_arousal) for i in items if i.waypoint_valence is not None]
     svg = va_path_svg(
@@ -151,6 +170,7 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
         "target_mood": _dominant(playlist.target_gems),
         "strategy_help": strategy_help(playlist.strategy),
         "strategy_label": strategy_label(playlist.strategy),
+        "display_title": playlist_title(title=playlist.title, strategy=playlist.strategy, number=playlist.pk),
         "audio_link_days": conf.AUDIO_LINK_DAYS,
         "audio_link_until": audio_link_valid_until(),
     }

@@ -21,6 +21,7 @@ from recommender import assignments
 from recommender.assignments import Schedule, TargetMood
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
+from recommender.explain import strategy_label
 from recommender.selectors import strategy_options
 from studies.listening import selectors, services
 from studies.listening.mood import MoodInput
@@ -279,7 +280,12 @@ def therapist_assignments_panel(request, link) -> dict:
         "key": "assignments",
         "sharing": sharing,
         "rows": [
-            {**r, "cancel_url": reverse("listening:assignment-cancel", args=[r["assignment"].pk])} for r in rows
+            {
+                **r,
+                "cancel_url": reverse("listening:assignment-cancel", args=[r["assignment"].pk]),
+                "strategy_label": strategy_label(r["assignment"].strategy) if r["assignment"].strategy else "",
+            }
+            for r in rows
         ],
         "new_generated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=generated",
         "new_curated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=curated",

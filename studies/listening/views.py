@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import has_consent
 from emotion.vocab import FER_INFO, GEMS, GEMS_INFO, N_GEMS
-from recommender.selectors import strategy_options
+from recommender.explain import feeling_of, strategy_help, strategy_label
+from recommender.selectors import listener_reasons, strategy_options
 from studies.listening import conf, hooks, selectors, services
 from studies.listening.models import SessionStatus
 from studies.listening.mood import MoodError, MoodInput
@@ -270,6 +271,14 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
     if session.status != SessionStatus.ACTIVE:
         return redirect("listening:session-history")
     queue = list(selectors.session_queue(session=session))
+    start_va = (session.pre_valence, session.pre_arousal)
+    target_va = (session.target_valence, session.target_arousal)
+    whys = listener_reasons(
+        strategy=session.strategy,
+        start_va=start_va,
+        target_va=target_va,
+        steps=[(q.track_id, None if q.waypoint_valence is None else (q.waypoint_valence, q.waypoint_arousal)) for q in queue],
+    )
     player = {
         "sessionId": session.pk,
         "eventsUrl": reverse("api-listening-session-events", args=[session.pk]),
@@ -283,9 +292,9 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
                 "duration_s": q.track.duration_s,
                 "audio_url": q.track.audio_url if q.track.audio_file else "",
                 "preview_url": q.track.preview_url,
-                "reason": q.reason,
+                "reason": why,
             }
-            for q in queue
+            for q, why in zip(queue, whys, strict=True)
         ],
         "played": sorted(set(session.events.filter(kind__in=("skipped", "completed")).values_list("position", flat=True))),
         "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji} for g in GEMS_INFO],
@@ -298,6 +307,10 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
             "session": session,
             "queue": queue,
             "player": player,
+            "strategy_label": strategy_label(session.strategy),
+            "strategy_help": strategy_help(session.strategy),
+            "start_feeling": feeling_of(start_va),
+            "target_feeling": feeling_of(target_va),
             "webcam": _webcam_config(request, trace_ref=session.trace_ref),
             "gems": GEMS_INFO,
             "expressions": FER_INFO,
