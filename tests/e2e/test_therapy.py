@@ -130,7 +130,8 @@ def test_therapist_assigns_client_plays_therapist_sees_outcome(demo_catalog, bro
 
     # --- the client ends the link: the therapist's client page is gone at once
     client.goto("/settings/therapist/")
-    client.get_by_test_id("end-link").click()
+    client.get_by_test_id("end-link").locator("summary").click()
+    client.get_by_test_id("end-link-confirm").click()
     client.wait_for_url("**/settings/therapist/")
     response = therapist.goto(client_url)
     assert response.status == 404
