@@ -126,19 +126,22 @@ class SessionFinishForm(MoodFields):
         return data
 
 
-def mood_values(form: forms.Form | None, prefixes: tuple[str, ...]) -> dict[str, dict]:
+def mood_values(form: forms.Form | None, prefixes: tuple[str, ...], prefill=None) -> dict[str, dict]:
     """What the person entered in each mood instrument, so a page shown again after an error
-    keeps it (GEMS choices, the pad's point, the webcam reading), with that instrument's errors."""
-    data = form.data if form is not None and form.is_bound else {}
-    errors = form.errors if form is not None and form.is_bound else {}
+    keeps it (GEMS choices, the pad's point, the webcam reading), with that instrument's errors.
+    Before anything is posted, `prefill` (query parameters of the same names, e.g. from the mood
+    check's "start a session from this mood") sets the instruments instead."""
+    bound = form is not None and form.is_bound
+    data = form.data if bound else (prefill or {})
+    errors = form.errors if bound else {}
     out = {}
     for prefix in prefixes:
         gems = data.getlist(f"{prefix}_gems") if hasattr(data, "getlist") else []
         messages_ = [m for key in ("source", "valence", "arousal", "gems", "fer") for m in errors.get(f"{prefix}_{key}", [])]
         out[prefix] = {
             "gems": [g for g in gems if g in GEMS],
-            "valence": _number_or_blank(data.get(f"{prefix}_valence")),
-            "arousal": _number_or_blank(data.get(f"{prefix}_arousal")),
+            "valence": _number_or_blank(data.get(f"{prefix}_valence"), unit=not bound),
+            "arousal": _number_or_blank(data.get(f"{prefix}_arousal"), unit=not bound),
             "source": data.get(f"{prefix}_source", "") if data.get(f"{prefix}_source") in ("gems", "va", "fer") else "",
             "fer": data.get(f"{prefix}_fer", "") if data.get(f"{prefix}_fer") in {e.name for e in FER_INFO} else "",
             "errors": messages_,
@@ -175,17 +178,20 @@ def error_summary(form: forms.Form) -> list[str]:
     return out
 
 
-def _number_or_blank(value) -> str:
+def _number_or_blank(value, *, unit: bool = False) -> str:
+    """A number as the person typed it (kept even out of range, beside its error), or only a
+    number in [-1, 1] when `unit` (a prefill nobody has checked yet)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         return ""
-    return f"{number:g}" if -1e6 < number < 1e6 else ""
+    limit = 1.0 if unit else 1e6
+    return f"{number:g}" if -limit <= number <= limit else ""
 
 
-def _instrument_context(form: forms.Form | None = None, prefixes: tuple[str, ...] = ()) -> dict:
+def _instrument_context(form: forms.Form | None = None, prefixes: tuple[str, ...] = (), prefill=None) -> dict:
     return {
-        "mood_values": mood_values(form, prefixes),
+        "mood_values": mood_values(form, prefixes, prefill),
         "error_summary": error_summary(form) if form is not None else [],
         "gems": GEMS_INFO,
         "expressions": FER_INFO,
@@ -251,7 +257,8 @@ def session_new_view(request: HttpRequest) -> HttpResponse:
             "experiment_decides": experiment_decides,
             "strategies": strategy_options(conf.strategies()),
             "webcam": _webcam_config(request, trace_ref=None),
-            **_instrument_context(form, ("current", "desired")),
+            **_instrument_context(form, ("current", "desired"), prefill=request.GET),
+            "from_mood_check": not form.is_bound and request.GET.get("current_source") in ("gems", "va", "fer"),
         },
         status=status,
     )
