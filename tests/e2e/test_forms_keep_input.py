@@ -78,4 +78,8 @@ def test_errors_keep_the_mood_and_the_rating(demo_catalog, page):
     page.wait_for_url("**/sessions/history/")
     state = json.loads(demo_catalog.manage("shell", "-c", SESSION.format(pk=session_id)).strip().splitlines()[-1])
     assert state == ["completed", 4, "Lighter than before."]
+    # history shows the reflection beside the picture
+    card = page.get_by_test_id(f"session-{session_id}")
+    assert "Lighter than before." in card.get_by_test_id("reflection").inner_text()
+    assert card.locator("svg g[id^=post-]").count() == 1
     assert not page.js_errors
