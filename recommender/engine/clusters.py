@@ -117,9 +117,9 @@ FEATURE_WORDS = {
     "desc:spectral_centroid_mean": "brightness",
     "desc:onset_rate": "note density",
     "desc:tempogram_mean": "rhythmic pulse",
-    "desc:mode_strength": "major-key strength",
+    "desc:mode_strength": "major key",  # the same idea as the mode column: named once
     "desc:tempo": "tempo",
-    "mode": "major mode",
+    "mode": "major key",
 }
 MAX_NAME_FEATURES = 3
 

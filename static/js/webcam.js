@@ -70,6 +70,9 @@ export class WebcamClient {
     }
     this.video.srcObject = this.stream;
     this.cb.onState(true);
+    // Played explicitly: Chrome pauses a muted *autoplaying* video while it is off screen, and a
+    // paused video would send the same still frame (the player's camera card is below the fold).
+    this.video.play().catch(() => {});
     this.open();
     return true;
   }

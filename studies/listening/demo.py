@@ -57,7 +57,7 @@ DEMO_THERAPIST = "demo-therapist"
 DEMO_CLIENT = "demo-client"
 
 
-def therapy_demo_step(stdout=None) -> str:
+def therapy_demo_step(stdout=None, *, client_name: str = DEMO_CLIENT) -> str:
     """demo-client: linked to demo-therapist with an invite code, sharing switched on, one
     personal session, one assignment done (a therapy session on the assigned playlist) and one
     daily assignment still open. Idempotent: does nothing once demo-client has sessions."""
@@ -78,11 +78,11 @@ def therapy_demo_step(stdout=None) -> str:
         return f"therapy: no {DEMO_THERAPIST} account, nothing to do"
     if not Track.objects.exists():
         return "therapy: the catalog is empty, no demo client"
-    client = User.objects.filter(username=DEMO_CLIENT).first()
+    client = User.objects.filter(username=client_name).first()
     if client is not None and ListeningSession.objects.filter(user=client).exists():
-        return f"therapy: {DEMO_CLIENT} already has sessions"
+        return f"therapy: {client_name} already has sessions"
     if client is None:
-        client = User.objects.create_user(username=DEMO_CLIENT, password=settings.DEMO_USERS_PASSWORD)
+        client = User.objects.create_user(username=client_name, password=settings.DEMO_USERS_PASSWORD)
         user_set_role(user=client, role="participant")
     if not is_linked(therapist=therapist, client=client):
         therapists.invite_accept(client=client, code=therapists.invite_create(therapist=therapist).code)
@@ -120,6 +120,6 @@ def therapy_demo_step(stdout=None) -> str:
         schedule=Schedule(repeat="daily", start_date=today, days=7),
     )
     return (
-        f"therapy: {DEMO_CLIENT} (password as the demo users) is linked to {DEMO_THERAPIST}, shares two finished "
+        f"therapy: {client_name} (password as the demo users) is linked to {DEMO_THERAPIST}, shares two finished "
         "sessions, one assignment done and one daily assignment open"
     )
