@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from allauth.account.forms import SignupForm
+from allauth.account.forms import LoginForm, SignupForm
 from django import forms
 
 from accounts.consent import PURPOSE_TEXTS
@@ -33,6 +33,15 @@ class PseudonymSignupForm(SignupForm):
         user = super().save(request)
         user_set_mode(user=user, mode=self.cleaned_data["mode"])
         return user
+
+
+class PseudonymLoginForm(LoginForm):
+    """allauth's log-in form, asking for the pseudonym by the name sign-up gave it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Pseudonym"
+        self.fields["login"].widget.attrs["placeholder"] = "Your pseudonym"
 
 
 class ConsentForm(forms.Form):

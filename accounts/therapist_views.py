@@ -106,7 +106,12 @@ def my_therapist_view(request: HttpRequest) -> HttpResponse:
             except (ValidationError, ValueError):
                 messages.error(request, "No such link.")
             else:
-                messages.success(request, "The link is ended; your therapist no longer sees anything of yours.")
+                user.refresh_from_db(fields=["mode"])
+                messages.success(
+                    request,
+                    "The link is ended; your therapist no longer sees anything of yours."
+                    + (" You are back in personal use." if user.mode == "personal" else ""),
+                )
                 return redirect("my-therapist")
         elif action == "profile" and profile_form.is_valid():
             if _save_profile(request, editor=user, client=user, form=profile_form):

@@ -83,7 +83,8 @@ def invite_accept(*, client: User, code: str) -> TherapistLink:
 
 
 def link_end(*, user: User, link_id: int) -> TherapistLink:
-    """Either side ends the link; the therapist's access ends with it."""
+    """Either side ends the link; the therapist's access ends with it. A client left with no
+    linked therapist returns from therapy mode to personal use."""
     with transaction.atomic():
         link = TherapistLink.objects.select_for_update().filter(pk=link_id).first()
         if link is None or user.pk not in (link.therapist_id, link.client_id):
@@ -92,6 +93,12 @@ def link_end(*, user: User, link_id: int) -> TherapistLink:
             link.ended_at = timezone.now()
             link.ended_by = "therapist" if user.pk == link.therapist_id else "client"
             link.save(update_fields=["ended_at", "ended_by"])
+            # Without a therapist the person is no longer in therapy: back to personal use.
+            client = User.objects.select_for_update().get(pk=link.client_id)
+            still_linked = TherapistLink.objects.filter(client=client, ended_at__isnull=True).exists()
+            if client.mode == Mode.THERAPY and not still_linked:
+                client.mode = Mode.PERSONAL
+                client.save(update_fields=["mode"])
     return link
 
 

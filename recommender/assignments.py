@@ -290,6 +290,8 @@ def assignment_cancel(*, therapist, assignment_id: int) -> Assignment:
         _require_link(therapist=therapist, client=assignment.client)
         if assignment.status == AssignmentStatus.CANCELLED:
             raise ValidationError("This assignment is already cancelled.")
+        if assignment.status in (AssignmentStatus.DONE, AssignmentStatus.MISSED):
+            raise ValidationError("This assignment is finished; there is nothing left to cancel.")
         assignment.occurrences.filter(status=OccurrenceStatus.PENDING).update(status=OccurrenceStatus.CANCELLED)
         assignment.status = AssignmentStatus.CANCELLED
         assignment.cancelled_at = timezone.now()

@@ -63,3 +63,6 @@ GAN_EPOCHS: int = int(getattr(settings, "ATTUNE_GAN_EPOCHS", 200))
 HISTORY_MAX_UPLOAD_BYTES: int = int(getattr(settings, "ATTUNE_HISTORY_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 HISTORY_MAX_UNCOMPRESSED_BYTES: int = int(getattr(settings, "ATTUNE_HISTORY_MAX_UNCOMPRESSED_BYTES", 300 * 1024 * 1024))
 HISTORY_BATCH_SIZE: int = int(getattr(settings, "ATTUNE_HISTORY_BATCH_SIZE", 5000))
+
+# How long the links in an exported M3U play without a log-in (recommender/audio_links.py).
+AUDIO_LINK_DAYS: float = float(getattr(settings, "ATTUNE_AUDIO_LINK_DAYS", 7))

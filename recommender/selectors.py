@@ -256,3 +256,57 @@ def listener_profile(*, user):
             track_ids=np.zeros(0, dtype=np.int64), gems=np.zeros((0, N_GEMS)), history_ids=history, history_imported=True
         )
     return replace(profile, history_ids=tuple(dict.fromkeys((*profile.history_ids, *history))), history_imported=True)
+
+
+# --- strategies as a person chooses them ---------------------------------------------------
+
+GAN_NOT_READY = (
+    "Not available yet: its generative model has not been trained on this catalog "
+    "(a researcher trains it with manage.py train_playlist_gan)."
+)
+
+
+def strategies_not_ready() -> dict[str, str]:
+    """Strategies that cannot build a playlist on this installation yet, each with the reason a
+    person reads. Today only `gan`, until its model file exists."""
+    from recommender import index_cache
+
+    return {} if index_cache.gan_model_path().exists() else {"gan": GAN_NOT_READY}
+
+
+@dataclass(frozen=True)
+class StrategyOption:
+    name: str
+    label: str
+    help: str
+    not_ready: str  # "" when the strategy can be chosen
+
+
+def strategy_options(names: Sequence[str]) -> list[StrategyOption]:
+    """The strategies `names` as choices for a form: a listener's name, what it does, and why
+    it cannot be chosen yet (a strategy that is not ready is shown disabled with its reason)."""
+    from recommender.explain import strategy_help, strategy_label
+
+    blocked = strategies_not_ready()
+    return [StrategyOption(n, strategy_label(n), strategy_help(n), blocked.get(n, "")) for n in names]
+
+
+def listener_reasons(
+    *,
+    strategy: str,
+    start_va: Sequence[float] | None,
+    target_va: Sequence[float] | None,
+    steps: Sequence[tuple[int, tuple[float, float] | None]],
+) -> list[str]:
+    """'Why this piece' for a listener, for each (track id, waypoint) of a playlist in order
+    (the engine's technical reason stays stored beside it for researchers)."""
+    from recommender.explain import TrackChoice, listener_reason
+
+    labels = resolve_labels([track_id for track_id, _ in steps])
+    start = None if start_va is None else (float(start_va[0]), float(start_va[1]))
+    target = None if target_va is None else (float(target_va[0]), float(target_va[1]))
+    out = []
+    for k, (_, waypoint) in enumerate(steps):
+        track_va = (float(labels.va[k, 0]), float(labels.va[k, 1])) if labels.labelled[k] else None
+        out.append(listener_reason(TrackChoice(k, len(steps), strategy, waypoint, track_va, start, target)))
+    return out

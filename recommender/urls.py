@@ -14,4 +14,5 @@ urlpatterns = [
     path("history/", history_views.history_view, name="history"),
     path("history/delete/", history_views.history_delete_view, name="history-delete"),
     path("tracks/<int:track_id>/audio", views.track_audio_view, name="track-audio"),
+    path("tracks/<int:track_id>/audio/<str:token>", views.track_audio_link_view, name="track-audio-link"),
 ]

@@ -14,23 +14,21 @@ from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 
 from emotion.vocab import FER_INFO, GEMS_INFO
+from recommender import conf
 from recommender.api import PlaylistInputSerializer, create_from_validated
+from recommender.audio_links import LinkExpired, audio_link_token, audio_link_user_id, audio_link_valid_until
 from recommender.charts import va_path_svg
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
-from recommender.models import Track
-from recommender.selectors import playlist_get, playlists_visible_to, resolve_labels
-
-STRATEGY_HELP = {
-    "iso": "Start where you are and move step by step toward where you want to be (the iso principle).",
-    "interpolation": "Find tracks for your mood now and your goal, then fill the gap with evenly spaced steps.",
-    "cluster": "Move from your current mood cluster to the target cluster, the mix shifting over the playlist.",
-    "personal": "Like iso, using what your own ratings say about which music moves you.",
-    "gan": "A generative model imagines a track for each step; the closest real tracks are taken.",
-    "mapping": "No target needed: Attune picks a therapeutic goal from how you feel (sad → uplifting, tense → calming).",
-    "seed_track": "Start from a favourite track: stay near its mood or lift it, with similar-sounding music.",
-    "random": "Random tracks under the same constraints (the control arm of studies).",
-}
+from recommender.explain import playlist_title, strategy_help, strategy_label
+from recommender.models import PlaylistItem, Track
+from recommender.selectors import (
+    listener_reasons,
+    playlist_get,
+    playlists_visible_to,
+    resolve_labels,
+    strategy_options,
+)
 
 
 def _flatten_errors(detail, prefix: str = "") -> list[str]:
@@ -93,7 +91,7 @@ def playlist_new_view(request: HttpRequest) -> HttpResponse:
     genres = sorted(g for g in Track.objects.exclude(genre="").values_list("genre", flat=True).distinct() if g)
     seed_tracks = Track.objects.order_by("artist", "title").only("id", "title", "artist")[:500]
     context = {
-        "strategies": [(s, STRATEGY_HELP.get(s, "")) for s in STRATEGIES],
+        "strategies": strategy_options(STRATEGIES),
         "gems": GEMS_INFO,
         "fer": FER_INFO,
         "genres": genres,
@@ -110,7 +108,10 @@ def playlist_new_view(request: HttpRequest) -> HttpResponse:
 def playlist_list_view(request: HttpRequest) -> HttpResponse:
     from django.db.models import Count
 
-    playlists = playlists_visible_to(viewer=request.user).annotate(track_count=Count("items"))[:200]
+    playlists = list(playlists_visible_to(viewer=request.user).annotate(track_count=Count("items"))[:200])
+    for p in playlists:
+        p.strategy_label = strategy_label(p.strategy)
+        p.display_title = playlist_title(title=p.title, strategy=p.strategy, number=p.pk)
     return render(request, "recommender/playlist_list.html", {"playlists": playlists})
 
 
@@ -132,6 +133,15 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
     track_points = [
         None if not labels.labelled[k] else (float(labels.va[k, 0]), float(labels.va[k, 1])) for k in range(len(items))
     ]
+    whys = listener_reasons(
+        strategy=playlist.strategy,
+        start_va=playlist.start_va,
+        target_va=playlist.target_va,
+        steps=[
+            (i.track_id, None if i.waypoint_valence is None else (i.waypoint_valence, i.waypoint_arousal))
+            for i in items
+        ],
+    )
     rows = []
     for k, item in enumerate(items):
         rows.append({
@@ -140,6 +150,7 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
             "label_source": labels.sources[k],
             "track_va": track_points[k],
             "mood": _dominant(list(labels.gems[k])) if labels.labelled[k] else None,
+            "why": whys[k],
         })
     waypoints = [(i.waypoint_valence, i.waypoint_arousal) for i in items if i.waypoint_valence is not None]
     svg = va_path_svg(
@@ -157,7 +168,11 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
         "total_minutes": total_minutes,
         "start_mood": _dominant(playlist.start_gems),
         "target_mood": _dominant(playlist.target_gems),
-        "strategy_help": STRATEGY_HELP.get(playlist.strategy, ""),
+        "strategy_help": strategy_help(playlist.strategy),
+        "strategy_label": strategy_label(playlist.strategy),
+        "display_title": playlist_title(title=playlist.title, strategy=playlist.strategy, number=playlist.pk),
+        "audio_link_days": conf.AUDIO_LINK_DAYS,
+        "audio_link_until": audio_link_valid_until(),
     }
     return render(request, "recommender/playlist_detail.html", context)
 
@@ -187,13 +202,19 @@ def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> Ht
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
     if fmt == "m3u":
-        lines = ["#EXTM3U", f"#PLAYLIST:{(playlist.title or f'Attune playlist {playlist.pk}').replace(chr(10), ' ')}"]
+        lines = [
+            "#EXTM3U",
+            f"#PLAYLIST:{(playlist.title or f'Attune playlist {playlist.pk}').replace(chr(10), ' ')}",
+            f"# Attune: these links play without a log-in until {audio_link_valid_until():%Y-%m-%d %H:%M} UTC; "
+            "then export the playlist again. Anyone with this file can play them until then.",
+        ]
         for item in items:
             t = item.track
             artist_title = f"{t.artist} - {t.title}" if t.artist else t.title
             lines.append(f"#EXTINF:{int(round(t.duration_s or -1))},{artist_title.replace(chr(10), ' ')}")
             if t.audio_file:
-                lines.append(request.build_absolute_uri(reverse("recommender:track-audio", args=[t.pk])))
+                token = audio_link_token(user_id=request.user.pk, track_id=t.pk)
+                lines.append(request.build_absolute_uri(reverse("recommender:track-audio-link", args=[t.pk, token])))
             elif t.preview_url:
                 lines.append(t.preview_url)
             else:
@@ -212,6 +233,33 @@ MAX_RANGE_BYTES = 1024 * 1024  # the most one 206 answer holds in memory
 @require_GET
 def track_audio_view(request: HttpRequest, track_id: int) -> HttpResponse:
     """A track's audio, with single byte-range support so the browser's player can seek."""
+    return _audio_response(request, track_id)
+
+
+@require_GET
+def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> HttpResponse:
+    """A track's audio through a signed, time-limited link from an exported M3U (no log-in):
+    only for a track in one of the signer's playlists, while their account is active."""
+    from accounts.models import User
+
+    try:
+        user_id = audio_link_user_id(token=token, track_id=track_id)
+    except LinkExpired:
+        return HttpResponse(
+            "This link has expired. Export the playlist from Attune again for fresh links.\n",
+            status=410, content_type="text/plain; charset=utf-8",
+        )
+    user = User.objects.filter(pk=user_id, is_active=True, erased_at__isnull=True).first() if user_id else None
+    if user is None or not PlaylistItem.objects.filter(
+        track_id=track_id, playlist__in=playlists_visible_to(viewer=user)
+    ).exists():
+        raise Http404("No such audio link.")
+    response = _audio_response(request, track_id)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _audio_response(request: HttpRequest, track_id: int) -> HttpResponse:
     track = Track.objects.filter(pk=track_id).only("id", "audio_file").first()
     if track is None or not track.audio_file:
         raise Http404("This track has no audio file.")

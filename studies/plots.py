@@ -322,16 +322,16 @@ def mood_path_plot(paths: Sequence[MoodPath], *, title: str) -> str:
         text = f"{p.label}: before ({_fmt(pre[0])}, {_fmt(pre[1])})"
         if p.trace is not None:
             text += f", {len(p.trace)} webcam readings"
-        if post is not None:
+        if post is not None:  # above the target star (zorder), so a goal reached still shows the end
             ax.plot([post[0]], [post[1]], marker="s", markersize=8, color=color, markeredgecolor="black",
-                    linestyle="none")
+                    linestyle="none", zorder=4, gid=f"post-{sid}")
             text += f", after ({_fmt(post[0])}, {_fmt(post[1])})"
         else:
             text += ", not finished"
         if p.target is not None:
             tgt = _va(p.target, f"{p.label}: target")
             ax.plot([tgt[0]], [tgt[1]], marker="*", markersize=14, color=color, markeredgecolor="black",
-                    linestyle="none")
+                    linestyle="none", zorder=3, alpha=0.75, gid=f"target-{sid}")
             text += f", target ({_fmt(tgt[0])}, {_fmt(tgt[1])})"
             if post is not None:
                 moved = float(np.linalg.norm(pre - tgt) - np.linalg.norm(post - tgt))

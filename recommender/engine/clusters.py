@@ -117,9 +117,9 @@ FEATURE_WORDS = {
     "desc:spectral_centroid_mean": "brightness",
     "desc:onset_rate": "note density",
     "desc:tempogram_mean": "rhythmic pulse",
-    "desc:mode_strength": "major-key strength",
+    "desc:mode_strength": "major key",  # the same idea as the mode column: named once
     "desc:tempo": "tempo",
-    "mode": "major mode",
+    "mode": "major key",
 }
 MAX_NAME_FEATURES = 3
 
@@ -130,15 +130,44 @@ def feature_word(name: str) -> str:
     return name.removeprefix("desc:").removesuffix("_mean").replace("_", " ")
 
 
-def _words(z: np.ndarray, names: Sequence[str]) -> str:
-    """A cluster's name from its most distinctive centroid coordinates (at most three, each
-    more than half a standard deviation from the catalog mean)."""
+def _words(z: np.ndarray, names: Sequence[str], limit: int = MAX_NAME_FEATURES) -> str:
+    """A cluster's name from its most distinctive centroid coordinates (at most `limit`, each
+    more than half a standard deviation from the catalog mean). Two columns with the same plain
+    word (the `loudness` column and the `rms` descriptor) are named once, by the stronger."""
     z = np.asarray(z, dtype=float)
-    order = np.argsort(-np.abs(z), kind="stable")[:MAX_NAME_FEATURES]
-    parts = [
-        f"{'high' if z[i] > 0 else 'low'} {feature_word(names[i])}" for i in order if abs(z[i]) > 0.5
-    ]
+    parts: list[str] = []
+    used: set[str] = set()
+    for i in np.argsort(-np.abs(z), kind="stable"):
+        word = feature_word(names[i])
+        if abs(z[i]) <= 0.5 or len(parts) >= limit:
+            break
+        if word in used:
+            continue
+        used.add(word)
+        parts.append(f"{'high' if z[i] > 0 else 'low'} {word}")
     return ", ".join(parts) or "middle of the catalog"
+
+
+def _unique_names(moods: Sequence[str], centres: Sequence[np.ndarray], names: Sequence[str]) -> list[str]:
+    """One name per cluster, never shared: clusters whose names collide are described by more
+    features, and if they still collide they are numbered ("Peacefulness: low tempo (2)")."""
+    labels = [f"{m}: {_words(c, names)}" for m, c in zip(moods, centres, strict=True)]
+    for limit in range(MAX_NAME_FEATURES + 1, len(names) + 1):
+        clashes = {name for name in labels if labels.count(name) > 1}
+        if not clashes:
+            break
+        labels = [
+            f"{m}: {_words(c, names, limit)}" if label in clashes else label
+            for m, c, label in zip(moods, centres, labels, strict=True)
+        ]
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        if labels.count(label) > 1:
+            seen[label] = seen.get(label, 0) + 1
+            label = f"{label} ({seen[label]})"
+        out.append(label)
+    return out
 
 
 def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) -> ClusterModel:
@@ -200,16 +229,18 @@ def _fit_single_thread(index: CatalogIndex, method: str, features: tuple[str, ..
     std_raw = index.feature_std[cols]
     clusters = []
     centres_full = np.zeros((order.size, index.n_features))
+    members_of = [assign == c for c in range(order.size)]
+    centres = [x_all[m].mean(axis=0).astype(np.float64) for m in members_of]
+    cvas = [index.va[m].mean(axis=0) for m in members_of]
+    moods = [vocab.GEMS_INFO[int(vocab.va_to_gems(np.clip(cva, -1, 1)).argmax())].label for cva in cvas]
+    names = _unique_names(moods, centres, features)
     for c in range(order.size):
-        members = assign == c
-        centre = x_all[members].mean(axis=0).astype(np.float64)
+        members, centre, cva, mood = members_of[c], centres[c], cvas[c], moods[c]
         centres_full[c] = index.z[members].mean(axis=0)
-        cva = index.va[members].mean(axis=0)
-        mood = vocab.GEMS_INFO[int(vocab.va_to_gems(np.clip(cva, -1, 1)).argmax())].label
         clusters.append(
             Cluster(
                 number=c,
-                name=f"{mood}: {_words(centre, features)}",
+                name=names[c],
                 mood=mood,
                 size=int(members.sum()),
                 centroid=tuple(np.round(centre, 4).tolist()),

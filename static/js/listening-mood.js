@@ -73,7 +73,17 @@
       const v = parseFloat(vIn.value), a = parseFloat(aIn.value);
       if (isFinite(v) && isFinite(a)) { source.value = "va"; show(clamp(v), clamp(a)); }
     }));
-    // The webcam panel (listening-webcam.js) offers its reading through this event.
+    // A page shown again after an error carries what the person entered: show it as it was.
+    boxes.forEach((box) => box.closest("label").classList.toggle("chosen", box.checked));
+    const v0 = parseFloat(vIn.value), a0 = parseFloat(aIn.value);
+    const chosen0 = Array.from(boxes).filter((b) => b.checked);
+    if (isFinite(v0) && isFinite(a0)) show(clamp(v0), clamp(a0), fer.value ? "your expression: " + fer.value : "");
+    else if (chosen0.length) {
+      let v = 0, a = 0;
+      chosen0.forEach((b) => { v += parseFloat(b.dataset.valence); a += parseFloat(b.dataset.arousal); });
+      setVA(v / chosen0.length, a / chosen0.length, "", chosen0.map((b) => b.value.replace("_", " ")).join(", "));
+    }
+    // The webcam panel (webcam.js) offers its reading through this event.
     fs.addEventListener("listening:fer", (ev) => {
       fer.value = ev.detail.label;
       setVA(ev.detail.valence, ev.detail.arousal, "fer", "your expression: " + ev.detail.label);

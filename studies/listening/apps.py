@@ -11,7 +11,7 @@ class ListeningConfig(AppConfig):
         from emotion.signals import second_aggregated
         from recommender.assignments import assignments_erase, assignments_export
         from studies.listening import receivers, selectors, services, views
-        from studies.listening.demo import demo_step
+        from studies.listening.demo import demo_step, therapy_demo_step
 
         second_aggregated.connect(receivers.store_trace_second, dispatch_uid="listening.store_trace_second")
         # Order matters for erasure: traces and events first, then the sessions themselves.
@@ -42,6 +42,7 @@ class ListeningConfig(AppConfig):
             )
         )
         demo.register(demo.DemoStep(name="listening", run=demo_step, order=70))
+        demo.register(demo.DemoStep(name="therapy", run=therapy_demo_step, order=75))
         # Therapy (issue 7): the client's "Assigned to you", and on the therapist's client page
         # the assignments and (only while sharing: needs_sharing + the selector's own check) outcomes.
         from studies.listening import therapy_views

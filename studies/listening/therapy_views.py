@@ -21,17 +21,11 @@ from recommender import assignments
 from recommender.assignments import Schedule, TargetMood
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
+from recommender.explain import strategy_label
+from recommender.selectors import strategy_options
 from studies.listening import selectors, services
 from studies.listening.mood import MoodInput
-from studies.listening.views import STRATEGY_HELP, MoodFields, _apply_errors, _instrument_context, _mood_fields
-
-ENGINE_STRATEGY_HELP = {
-    **STRATEGY_HELP,
-    "cluster": "Move from the current mood cluster to the target cluster.",
-    "personal": "Like iso, using what the client's own ratings say about which music moves them.",
-    "gan": "A generative model imagines a track per step; the closest real tracks are taken.",
-    "seed_track": "Start from a chosen track (give its id) and stay near or lift its mood.",
-}
+from studies.listening.views import MoodFields, _apply_errors, _instrument_context, _mood_fields
 
 
 def _therapist_link(request, link_id: int):
@@ -48,14 +42,14 @@ class AssignmentForm(MoodFields):
     strategy = forms.ChoiceField(required=False, choices=[(s, s) for s in STRATEGIES])
     seed_track_id = forms.IntegerField(required=False, min_value=1, max_value=2**62)
     length_kind = forms.ChoiceField(choices=[("tracks", "tracks"), ("minutes", "minutes")], initial="tracks", required=False)
-    length_value = forms.FloatField(min_value=1, max_value=180, initial=6, required=False)
+    length_value = forms.FloatField(min_value=1, max_value=180, initial=6, required=False, label="Length")
     has_target = forms.BooleanField(required=False)
-    track_ids = forms.TypedMultipleChoiceField(required=False, coerce=int)  # choices checked by the service
+    track_ids = forms.TypedMultipleChoiceField(required=False, coerce=int, label="Tracks")  # choices checked by the service
     instructions = forms.CharField(required=False, max_length=2000)
     repeat = forms.ChoiceField(choices=[("once", "once"), ("daily", "daily"), ("weekly", "weekly")], initial="once")
     due_date = forms.DateField(required=False)
     start_date = forms.DateField(required=False)
-    days = forms.IntegerField(required=False, min_value=1, max_value=366, initial=14)
+    days = forms.IntegerField(required=False, min_value=1, max_value=366, initial=14, label="For (days)")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,17 +71,20 @@ class AssignmentForm(MoodFields):
         data["target"] = None
         if wants_target and not (kind == "generated" and data.get("strategy") == "mapping"):
             try:
-                data["target"] = self.mood("target", required=True)
+                data["target"] = self.mood(
+                    "target", required=True,
+                    missing="Give the target mood: choose feelings or place a point on the pad.",
+                )
             except forms.ValidationError as exc:
-                self.add_error(None, forms.ValidationError(f"Target mood: {exc.messages[0]}"))
+                self.add_error("target_source", exc)
         data["start"] = None
         if kind == "generated":
             if (data.get("start_valence") is None) != (data.get("start_arousal") is None):
-                self.add_error(None, "Usual mood before listening: give both valence and arousal, or neither.")
+                self.add_error("start_source", "Give both valence and arousal of the usual mood, or neither.")
             try:
                 data["start"] = self.mood("start", required=False)
             except forms.ValidationError as exc:
-                self.add_error(None, forms.ValidationError(f"Usual mood before listening: {exc.messages[0]}"))
+                self.add_error("start_source", exc)
             if not data.get("strategy"):
                 self.add_error("strategy", "Choose how the playlist moves.")
             value = data.get("length_value")
@@ -170,8 +167,8 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
             "kind": kind,
             "form": form,
             "chosen_tracks": chosen,
-            "strategies": [(s, ENGINE_STRATEGY_HELP.get(s, "")) for s in STRATEGIES],
-            **_instrument_context(),
+            "strategies": strategy_options(STRATEGIES),
+            **_instrument_context(form, ("target", "start")),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -226,7 +223,7 @@ class AssignedStartForm(MoodFields):
         try:
             data["current"] = self.mood("current")
         except forms.ValidationError as exc:
-            self.add_error(None, exc)
+            self.add_error("current_source", exc)
         return data
 
 
@@ -255,7 +252,7 @@ def assignment_start_view(request: HttpRequest, occurrence_id: int) -> HttpRespo
     return render(
         request,
         "recommender/assignments/start.html",
-        {"occurrence": occurrence, "form": form, "n_tracks": occurrence.assignment.playlist.items.count(), **_instrument_context()},
+        {"occurrence": occurrence, "form": form, "n_tracks": occurrence.assignment.playlist.items.count(), **_instrument_context(form, ("current",))},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -283,7 +280,12 @@ def therapist_assignments_panel(request, link) -> dict:
         "key": "assignments",
         "sharing": sharing,
         "rows": [
-            {**r, "cancel_url": reverse("listening:assignment-cancel", args=[r["assignment"].pk])} for r in rows
+            {
+                **r,
+                "cancel_url": reverse("listening:assignment-cancel", args=[r["assignment"].pk]),
+                "strategy_label": strategy_label(r["assignment"].strategy) if r["assignment"].strategy else "",
+            }
+            for r in rows
         ],
         "new_generated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=generated",
         "new_curated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=curated",

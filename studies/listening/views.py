@@ -17,16 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import has_consent
 from emotion.vocab import FER_INFO, GEMS, GEMS_INFO, N_GEMS
+from recommender.explain import feeling_of, strategy_help, strategy_label
+from recommender.selectors import listener_reasons, strategy_options
 from studies.listening import conf, hooks, selectors, services
 from studies.listening.models import SessionStatus
 from studies.listening.mood import MoodError, MoodInput
 
-STRATEGY_HELP = {
-    "iso": "Start where you are and move step by step toward where you want to be (the iso principle).",
-    "interpolation": "Pick two anchor pieces for now and later, then fill in music that sounds in between.",
-    "mapping": "Follow the therapeutic path a music therapist would suggest for your current mood.",
-    "random": "A random selection (useful for comparison).",
-}
 GEMS_CHOICES = [(g.name, g.label) for g in GEMS_INFO]
 
 
@@ -42,7 +38,8 @@ class MoodFields(forms.Form):
 
     prefix_name = "current"
 
-    def mood(self, prefix: str, *, required: bool = True) -> MoodInput | None:
+    def mood(self, prefix: str, *, required: bool = True, missing: str = "") -> MoodInput | None:
+        """The mood given under `prefix`; `missing` is the message when none was given."""
         data = self.cleaned_data
         source = data.get(f"{prefix}_source") or ""
         gems = data.get(f"{prefix}_gems") or []
@@ -60,7 +57,7 @@ class MoodFields(forms.Form):
         except MoodError as exc:
             raise forms.ValidationError(str(exc)) from None
         if required:
-            raise forms.ValidationError("Tell us how you feel: choose feelings, or place a point on the pad.")
+            raise forms.ValidationError(missing or "Tell us how you feel: choose feelings, or place a point on the pad.")
         return None
 
 
@@ -77,8 +74,8 @@ def _mood_fields(prefix: str) -> dict[str, forms.Field]:
 class SessionStartForm(MoodFields):
     desired_choice = forms.ChoiceField(choices=[("suggest", "Let Attune suggest"), ("state", "I know where I want to be")], initial="suggest")
     length_kind = forms.ChoiceField(choices=[("tracks", "tracks"), ("minutes", "minutes")], initial="tracks")
-    length_value = forms.FloatField(min_value=1, max_value=180, initial=5)
-    strategy = forms.ChoiceField(required=False, choices=[])
+    length_value = forms.FloatField(min_value=1, max_value=180, initial=5, label="Length")
+    strategy = forms.ChoiceField(required=False, choices=[], label="How the playlist moves")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,12 +88,16 @@ class SessionStartForm(MoodFields):
         try:
             data["current"] = self.mood("current")
         except forms.ValidationError as exc:
-            self.add_error(None, exc)
+            self.add_error("current_source", exc)
         if data.get("desired_choice") == "state":
             try:
-                data["desired"] = self.mood("desired")
+                data["desired"] = self.mood(
+                    "desired",
+                    missing="Say where you would like to be: choose feelings or place a point on the second pad, "
+                    "or let Attune suggest a target.",
+                )
             except forms.ValidationError as exc:
-                self.add_error(None, forms.ValidationError(f"Where you want to be: {exc.messages[0]}"))
+                self.add_error("desired_source", exc)
         else:
             data["desired"] = None
         value = data.get("length_value")
@@ -108,9 +109,9 @@ class SessionStartForm(MoodFields):
 
 class SessionFinishForm(MoodFields):
     reflection_rating = forms.TypedChoiceField(
-        choices=[(str(i), str(i)) for i in range(1, 6)], coerce=int, required=False, empty_value=None
+        choices=[(str(i), str(i)) for i in range(1, 6)], coerce=int, required=False, empty_value=None, label="Rating"
     )
-    reflection_text = forms.CharField(required=False, max_length=4000, widget=forms.Textarea)
+    reflection_text = forms.CharField(required=False, max_length=4000, widget=forms.Textarea, label="Reflection")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -121,12 +122,77 @@ class SessionFinishForm(MoodFields):
         try:
             data["post"] = self.mood("post")
         except forms.ValidationError as exc:
-            self.add_error(None, exc)
+            self.add_error("post_source", exc)
         return data
 
 
-def _instrument_context() -> dict:
+def mood_values(form: forms.Form | None, prefixes: tuple[str, ...], prefill=None) -> dict[str, dict]:
+    """What the person entered in each mood instrument, so a page shown again after an error
+    keeps it (GEMS choices, the pad's point, the webcam reading), with that instrument's errors.
+    Before anything is posted, `prefill` (query parameters of the same names, e.g. from the mood
+    check's "start a session from this mood") sets the instruments instead."""
+    bound = form is not None and form.is_bound
+    data = form.data if bound else (prefill or {})
+    errors = form.errors if bound else {}
+    out = {}
+    for prefix in prefixes:
+        gems = data.getlist(f"{prefix}_gems") if hasattr(data, "getlist") else []
+        messages_ = [m for key in ("source", "valence", "arousal", "gems", "fer") for m in errors.get(f"{prefix}_{key}", [])]
+        out[prefix] = {
+            "gems": [g for g in gems if g in GEMS],
+            "valence": _number_or_blank(data.get(f"{prefix}_valence"), unit=not bound),
+            "arousal": _number_or_blank(data.get(f"{prefix}_arousal"), unit=not bound),
+            "source": data.get(f"{prefix}_source", "") if data.get(f"{prefix}_source") in ("gems", "va", "fer") else "",
+            "fer": data.get(f"{prefix}_fer", "") if data.get(f"{prefix}_fer") in {e.name for e in FER_INFO} else "",
+            "errors": messages_,
+        }
+    return out
+
+
+MOOD_LEGENDS = {
+    "current": "How you feel now",
+    "desired": "Where you would like to be",
+    "post": "How you feel now",
+    "target": "Target mood",
+    "start": "Usual mood before listening",
+}
+MOOD_PARTS = {"source", "valence", "arousal", "gems", "fer"}
+
+
+def error_summary(form: forms.Form) -> list[str]:
+    """Every error of a bound form as one readable sentence each, for the summary at the top
+    of the page (the same messages also appear beside their field or mood instrument)."""
+    if not form.is_bound:
+        return []
+    out: list[str] = []
+    for field, errors in form.errors.items():
+        prefix, _, part = field.rpartition("_")
+        if field == "__all__" or (part == "source" and prefix in MOOD_LEGENDS):
+            out.extend(errors)
+            continue
+        if part in MOOD_PARTS and prefix in MOOD_LEGENDS:
+            label = f"{MOOD_LEGENDS[prefix]} ({part})"
+        else:
+            label = str(form.fields[field].label or field.replace("_", " ")).capitalize()
+        out.extend(f"{label}: {e}" for e in errors)
+    return out
+
+
+def _number_or_blank(value, *, unit: bool = False) -> str:
+    """A number as the person typed it (kept even out of range, beside its error), or only a
+    number in [-1, 1] when `unit` (a prefill nobody has checked yet)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    limit = 1.0 if unit else 1e6
+    return f"{number:g}" if -limit <= number <= limit else ""
+
+
+def _instrument_context(form: forms.Form | None = None, prefixes: tuple[str, ...] = (), prefill=None) -> dict:
     return {
+        "mood_values": mood_values(form, prefixes, prefill),
+        "error_summary": error_summary(form) if form is not None else [],
         "gems": GEMS_INFO,
         "expressions": FER_INFO,
         "n_gems": N_GEMS,
@@ -189,9 +255,10 @@ def session_new_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "experiment_decides": experiment_decides,
-            "strategies": [(s, STRATEGY_HELP.get(s, "")) for s in conf.strategies()],
+            "strategies": strategy_options(conf.strategies()),
             "webcam": _webcam_config(request, trace_ref=None),
-            **_instrument_context(),
+            **_instrument_context(form, ("current", "desired"), prefill=request.GET),
+            "from_mood_check": not form.is_bound and request.GET.get("current_source") in ("gems", "va", "fer"),
         },
         status=status,
     )
@@ -211,6 +278,14 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
     if session.status != SessionStatus.ACTIVE:
         return redirect("listening:session-history")
     queue = list(selectors.session_queue(session=session))
+    start_va = (session.pre_valence, session.pre_arousal)
+    target_va = (session.target_valence, session.target_arousal)
+    whys = listener_reasons(
+        strategy=session.strategy,
+        start_va=start_va,
+        target_va=target_va,
+        steps=[(q.track_id, None if q.waypoint_valence is None else (q.waypoint_valence, q.waypoint_arousal)) for q in queue],
+    )
     player = {
         "sessionId": session.pk,
         "eventsUrl": reverse("api-listening-session-events", args=[session.pk]),
@@ -224,9 +299,9 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
                 "duration_s": q.track.duration_s,
                 "audio_url": q.track.audio_url if q.track.audio_file else "",
                 "preview_url": q.track.preview_url,
-                "reason": q.reason,
+                "reason": why,
             }
-            for q in queue
+            for q, why in zip(queue, whys, strict=True)
         ],
         "played": sorted(set(session.events.filter(kind__in=("skipped", "completed")).values_list("position", flat=True))),
         "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji} for g in GEMS_INFO],
@@ -239,6 +314,10 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
             "session": session,
             "queue": queue,
             "player": player,
+            "strategy_label": strategy_label(session.strategy),
+            "strategy_help": strategy_help(session.strategy),
+            "start_feeling": feeling_of(start_va),
+            "target_feeling": feeling_of(target_va),
             "webcam": _webcam_config(request, trace_ref=session.trace_ref),
             "gems": GEMS_INFO,
             "expressions": FER_INFO,
@@ -276,7 +355,7 @@ def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
     return render(
         request,
         "listening/session_finish.html",
-        {"session": session, "form": form, **_instrument_context()},
+        {"session": session, "form": form, **_instrument_context(form, ("post",))},
         status=400 if request.method == "POST" else 200,
     )
 

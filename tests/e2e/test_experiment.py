@@ -18,7 +18,7 @@ def test_researcher_runs_an_experiment_and_reads_the_results(page, e2e_server):
     log_in(page, "demo-researcher", DEMO_PASSWORD)
 
     page.goto("/admin/experiments/experiment/add/")
-    page.get_by_label("Name").fill("Iso principle vs random order")
+    page.get_by_label("Name:", exact=True).fill("Iso principle vs random order")
     page.get_by_label("H0 (in words)").fill("Iso-principle playlists shift mood toward the target no more than random ones.")
     page.get_by_label("H1 (in words)").fill("Iso-principle playlists shift mood toward the target more than random ones.")
     page.get_by_label("Completion rate").check()

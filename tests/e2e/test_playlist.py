@@ -26,7 +26,7 @@ def test_participant_makes_a_playlist_and_sees_reasons(demo_catalog, page):
     assert items.count() == 6
     reasons = page.get_by_test_id("reason")
     assert reasons.count() == 6
-    assert all(text.startswith("Why:") and len(text) > 10 for text in reasons.all_inner_texts())
+    assert all(text.startswith("Why this piece:") and len(text) > 10 for text in reasons.all_inner_texts())
     assert page.locator("svg.va-plane .va-path").count() == 1
     audio = page.locator(".playlist-tracks audio")
     assert audio.count() == 6

@@ -76,7 +76,7 @@ def test_therapist_assigns_client_plays_therapist_sees_outcome(demo_catalog, bro
     therapist.get_by_test_id("assign-submit").click()
     therapist.wait_for_url("**/clients/*/")
     table = therapist.get_by_test_id("assignment-table")
-    assert "Pending" in table.inner_text() and "iso" in table.inner_text()
+    assert "Pending" in table.inner_text() and "step by step" in table.inner_text()
 
     # --- the client starts it from the dashboard: a therapy session on the assigned playlist
     client.goto("/dashboard/")
@@ -130,7 +130,8 @@ def test_therapist_assigns_client_plays_therapist_sees_outcome(demo_catalog, bro
 
     # --- the client ends the link: the therapist's client page is gone at once
     client.goto("/settings/therapist/")
-    client.get_by_test_id("end-link").click()
+    client.get_by_test_id("end-link").locator("summary").click()
+    client.get_by_test_id("end-link-confirm").click()
     client.wait_for_url("**/settings/therapist/")
     response = therapist.goto(client_url)
     assert response.status == 404

@@ -38,7 +38,7 @@ def test_with_consent_the_camera_can_start(client, make_user):
     assert [e["name"] for e in cfg["expressions"]] == list(FER)
     for name in FER:
         assert f'data-testid="bar-{name}"' in html
-    assert "js/emotion-moodcheck.js" in html and "css/emotion.css" in html
+    assert "js/webcam.js" in html and "css/emotion.css" in html
 
 
 def test_without_consent_the_page_explains_and_links_to_consent(client, participant):

@@ -54,7 +54,7 @@ def test_form_makes_a_playlist_and_detail_shows_reasons_path_and_audio(page_clie
     page = page_client.get(reverse("recommender:playlist-detail", args=[playlist.pk]))
     body = page.content.decode()
     assert page.status_code == 200
-    assert body.count('data-testid="reason"') == 60 and "Why:" in body
+    assert body.count('data-testid="reason"') == 60 and "Why this piece:" in body
     assert "<svg" in body and 'class="va-path"' in body
     assert body.count("<audio") == 1 and reverse("recommender:track-audio", args=[track.pk]) in body
     audio = page_client.get(reverse("recommender:track-audio", args=[track.pk]))
