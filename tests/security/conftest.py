@@ -1,0 +1,28 @@
+"""Fixtures for the attack suites: a small labelled catalog and a person with data everywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotion.vocab import va_to_gems
+
+
+@pytest.fixture
+def catalog(db):
+    """24 labelled tracks spread over the valence/arousal plane (no audio files)."""
+    from recommender.models import Track
+    from recommender.services import track_labels_bulk_set
+
+    rng = np.random.default_rng(0)
+    va = rng.uniform(-0.9, 0.9, size=(24, 2))
+    tracks = [
+        Track.objects.create(
+            title=f"Piece {i}", artist=f"Composer {i % 6}", genre="classical", duration_s=120.0,
+            external_id=f"sec-{i}", valence=float((v + 1) / 2), energy=float((a + 1) / 2),
+            tempo=float(80 + 30 * (a + 1)), mode=int(v > 0),
+        )
+        for i, (v, a) in enumerate(va)
+    ]
+    track_labels_bulk_set(track_ids=[t.pk for t in tracks], source="survey", gems=va_to_gems(va))
+    return tracks
