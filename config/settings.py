@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestGuardMiddleware",  # 413 for oversized bodies, 404 for out-of-range ids
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -198,6 +199,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.AttuneAutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
+    # Bad JSON (too deep, NaN/Infinity, 1e999, integers beyond 64 bits) is a 400 (config/api_parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api_parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "1200/min"},
 }
 SPECTACULAR_SETTINGS = {

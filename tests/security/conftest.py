@@ -26,3 +26,28 @@ def catalog(db):
     ]
     track_labels_bulk_set(track_ids=[t.pk for t in tracks], source="survey", gems=va_to_gems(va))
     return tracks
+
+
+@pytest.fixture
+def world(db, catalog, make_user, researcher):
+    """A participant with an open survey and an active listening session: every JSON write
+    endpoint has something to write to. Returns the logged-in API client and the ids."""
+    from rest_framework.test import APIClient
+
+    from studies.listening import services
+    from studies.listening.mood import MoodInput
+    from studies.surveys.models import Survey
+    from studies.surveys.services import survey_open
+
+    person = make_user(username="battery-person", research_data=True)
+    survey = Survey.objects.create(title="Battery survey", created_by=researcher, min_listen_seconds=0)
+    survey.tracks.set(catalog[:6])
+    survey = survey_open(survey=survey)
+    session = services.session_start(
+        user=person, current=MoodInput.from_dict({"valence": -0.5, "arousal": -0.3}),
+        desired=MoodInput.from_dict({"valence": 0.6, "arousal": 0.4}), length_tracks=4, length_minutes=None,
+        strategy="iso",
+    )
+    client = APIClient()
+    client.force_login(person)
+    return {"client": client, "user": person, "survey": survey, "session": session, "tracks": catalog}
