@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import privacy
+from accounts import privacy, pseudonyms
 from accounts.consent import PURPOSES, is_purpose
 from accounts.models import ClientProfile, Consent, ConsentEvent, Mode, Role, TherapistInvite, TherapistNote, User
 from accounts.therapists import links_end_for_erasure
@@ -91,6 +91,21 @@ def _announce_revocation(user_id: int, purpose: str) -> None:
         async_to_sync(layer.group_send)(consent_group_name(user_id), {"type": "consent.revoked", "purpose": purpose})
     except Exception:  # the revocation itself is committed; a layer hiccup must not undo it
         logger.exception("Could not announce consent revocation for user %s", user_id)
+
+
+def pseudonym_clean(*, username: str) -> str:
+    """A new pseudonym in its stored form (NFKC), or a ValidationError when it would pass for
+    someone or something else: a reserved word, an existing pseudonym or an erased account's
+    tombstone, compared by confusable skeleton (Unicode TR39; accounts/pseudonyms.py)."""
+    name = pseudonyms.normalize(username or "")
+    reason = pseudonyms.reserved_reason(name)
+    if reason:
+        raise ValidationError(reason)
+    if pseudonyms.mixes_confusable_scripts(name):
+        raise ValidationError("This pseudonym mixes alphabets with letters that look alike; please use one alphabet.")
+    if User.objects.filter(username_skeleton=pseudonyms.confusable_key(name)).exists():
+        raise ValidationError("This pseudonym is taken, or looks too much like one that is; please choose another.")
+    return name
 
 
 def user_set_role(*, user: User, role: str) -> User:
