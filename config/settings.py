@@ -123,6 +123,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.ContextWordsValidator"},  # demo password, the site's name
+    {"NAME": "accounts.passwords.PatternValidator"},  # passwordpassword, password2026!
 ]
 
 # --- django-allauth: username log-in, optional e-mail, no verification -------------------
@@ -135,6 +137,15 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_USERNAME_MIN_LENGTH = 3
 ACCOUNT_PREVENT_ENUMERATION = True
+# Log-in throttles (README, Security): failed log-ins 10 a minute per client IP and 5 per 5
+# minutes per (IP, pseudonym) pair — the adapter adds the IP to allauth's per-login key, so
+# wrong passwords typed elsewhere never lock the real person out; log-in attempts 30 a minute
+# per IP. Behind a reverse proxy set ALLAUTH_TRUSTED_PROXY_COUNT so the client IP is the real one.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    "login": env.str("ACCOUNT_RATE_LIMIT_LOGIN", default="30/m/ip"),
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_SIGNUP_REDIRECT_URL = "consent"

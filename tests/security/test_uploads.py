@@ -153,3 +153,25 @@ def test_csv_import_is_stored_under_a_generated_name(researcher_client, media, d
     assert run.source_name == "Dr Who's catalog.csv"
     assert run.upload.name.startswith("imports/") and "Who" not in run.upload.name and run.upload.name.endswith(".csv")
     assert run.created_count == 1
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_media_is_never_served_without_the_checked_view(client, media, settings, debug):
+    """Defect 8: with DEBUG on, /media/ was served to anyone, logged in or not."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import config.urls
+
+    (media / "tracks").mkdir()
+    (media / "tracks" / "secret.wav").write_bytes(_audio())
+    settings.DEBUG = debug
+    try:
+        importlib.reload(config.urls)
+        clear_url_caches()
+        assert client.get("/media/tracks/secret.wav").status_code == 404
+    finally:
+        settings.DEBUG = False
+        importlib.reload(config.urls)
+        clear_url_caches()
