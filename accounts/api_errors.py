@@ -16,4 +16,6 @@ def exception_handler(exc, context):
             exc = exceptions.ValidationError(detail={"detail": exc.messages})
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(detail=str(exc) or None)
+    elif isinstance(exc, OverflowError):  # a number too large for the database, wherever it came from
+        exc = exceptions.ValidationError(detail={"detail": "A number in the request is too large."})
     return drf_exception_handler(exc, context)

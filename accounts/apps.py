@@ -7,6 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and consent"
 
     def ready(self) -> None:
-        from accounts.signals import sync_group_permissions
+        from django.contrib.auth.signals import user_logged_out
+
+        from accounts.signals import close_sockets_on_logout, sync_group_permissions
 
         post_migrate.connect(sync_group_permissions, dispatch_uid="accounts.sync_group_permissions")
+        user_logged_out.connect(close_sockets_on_logout, dispatch_uid="accounts.close_sockets_on_logout")

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 
 from accounts.consent import PURPOSES
+from accounts.pseudonyms import confusable_key
 
 # Crockford-style alphabet without look-alikes (no 0/O, 1/I/L).
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -40,6 +41,9 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARTICIPANT)
     mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PERSONAL)
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The pseudonym's confusable key (accounts/pseudonyms.py): a new pseudonym whose key is
+    # already here would pass for this person. Kept in step with `username` by save().
+    username_skeleton = models.CharField(max_length=600, db_index=True, editable=False, default="")
 
     REQUIRED_FIELDS: list[str] = []
 
@@ -48,6 +52,15 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def save(self, *args, **kwargs):
+        key = confusable_key(self.username or "")
+        if key != self.username_skeleton:
+            self.username_skeleton = key
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "username_skeleton" not in update_fields:
+                kwargs["update_fields"] = [*update_fields, "username_skeleton"]
+        super().save(*args, **kwargs)
 
     @property
     def is_participant(self) -> bool:

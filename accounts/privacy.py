@@ -26,6 +26,9 @@ class DataSection:
     # Sections that are personal whatever the research consent (e.g. therapist notes links)
     # set this so erasure always removes them.
     always_erase: bool = False
+    # The models ("app_label.Model") whose rows about the person `export` returns. The export
+    # test checks that every model holding a person's rows is named by some section.
+    models: tuple[str, ...] = ()
 
 
 _sections: dict[str, DataSection] = {}

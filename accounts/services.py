@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import privacy
+from accounts import privacy, pseudonyms
 from accounts.consent import PURPOSES, is_purpose
-from accounts.models import ClientProfile, Consent, ConsentEvent, Mode, Role, TherapistNote, User
+from accounts.models import ClientProfile, Consent, ConsentEvent, Mode, Role, TherapistInvite, TherapistNote, User
 from accounts.therapists import links_end_for_erasure
 
 logger = logging.getLogger(__name__)
@@ -88,6 +91,21 @@ def _announce_revocation(user_id: int, purpose: str) -> None:
         async_to_sync(layer.group_send)(consent_group_name(user_id), {"type": "consent.revoked", "purpose": purpose})
     except Exception:  # the revocation itself is committed; a layer hiccup must not undo it
         logger.exception("Could not announce consent revocation for user %s", user_id)
+
+
+def pseudonym_clean(*, username: str) -> str:
+    """A new pseudonym in its stored form (NFKC), or a ValidationError when it would pass for
+    someone or something else: a reserved word, an existing pseudonym or an erased account's
+    tombstone, compared by confusable skeleton (Unicode TR39; accounts/pseudonyms.py)."""
+    name = pseudonyms.normalize(username or "")
+    reason = pseudonyms.reserved_reason(name)
+    if reason:
+        raise ValidationError(reason)
+    if pseudonyms.mixes_confusable_scripts(name):
+        raise ValidationError("This pseudonym mixes alphabets with letters that look alike; please use one alphabet.")
+    if User.objects.filter(username_skeleton=pseudonyms.confusable_key(name)).exists():
+        raise ValidationError("This pseudonym is taken, or looks too much like one that is; please choose another.")
+    return name
 
 
 def user_set_role(*, user: User, role: str) -> User:
@@ -171,9 +189,51 @@ def user_export(*, user: User) -> dict[str, Any]:
         {"client": n.client.username, "text": n.text, "at": n.created_at.isoformat()}
         for n in TherapistNote.objects.filter(therapist=user).select_related("client")
     ]
+    data["email_addresses"] = [
+        {"email": a.email, "verified": a.verified, "primary": a.primary}
+        for a in EmailAddress.objects.filter(user=user).order_by("id")
+    ]
+    data["invites_created"] = [
+        {
+            "code": i.code,
+            "created_at": i.created_at.isoformat(),
+            "expires_at": i.expires_at.isoformat(),
+            "used": i.used_by_id is not None,
+            "used_at": _iso(i.used_at),
+            "revoked_at": _iso(i.revoked_at),
+        }
+        for i in TherapistInvite.objects.filter(therapist=user).order_by("created_at", "id")
+    ]
+    data["invites_used"] = [
+        {"therapist": i.therapist.username, "code": i.code, "used_at": _iso(i.used_at)}
+        for i in TherapistInvite.objects.filter(used_by=user).select_related("therapist").order_by("used_at", "id")
+    ]
+    data["admin_actions"] = [
+        {"at": e.action_time.isoformat(), "action": e.get_action_flag_display(), "object": e.object_repr,
+         "change": e.get_change_message()}
+        for e in LogEntry.objects.filter(user=user).order_by("action_time", "id")
+    ]
     for section in privacy.sections():
         data[section.name] = section.export(user)
     return data
+
+
+# The models whose rows about the person user_export writes itself (the sections name theirs).
+EXPORTED_MODELS: tuple[str, ...] = (
+    "accounts.User",
+    "accounts.Consent",
+    "accounts.ConsentEvent",
+    "accounts.ClientProfile",
+    "accounts.TherapistLink",
+    "accounts.TherapistNote",
+    "accounts.TherapistInvite",
+    "account.EmailAddress",
+    "admin.LogEntry",
+)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
 
 
 def user_erase(*, user: User) -> dict[str, int]:
@@ -194,6 +254,13 @@ def user_erase(*, user: User) -> dict[str, int]:
         deleted["therapist_links_ended"] = links_end_for_erasure(user=user)
         deleted["therapist_notes"] = TherapistNote.objects.filter(Q(therapist=user) | Q(client=user)).delete()[0]
         deleted["client_profile"] = ClientProfile.objects.filter(user=user).delete()[0]
+        # allauth keeps its own copy of every address: it would link the e-mail to the code.
+        deleted["email_addresses"] = EmailAddress.objects.filter(user=user).delete()[0]
+        # The admin's history names the account by its pseudonym in object_repr.
+        deleted["admin_log_scrubbed"] = LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
+        ).update(object_repr=f"erased-{user.participant_code}", change_message="")
+        deleted["sessions"] = _sessions_end(user)
         user.username = f"erased-{user.participant_code}"
         user.email = ""
         user.set_unusable_password()
@@ -204,7 +271,30 @@ def user_erase(*, user: User) -> dict[str, int]:
         for purpose in PURPOSES:
             if purpose != "research_data":
                 consent_set(user=user, purpose=purpose, granted=False)
+        transaction.on_commit(database_forget_deleted)
     return deleted
+
+
+def _sessions_end(user: User) -> int:
+    """Log the account out everywhere: delete every stored session that belongs to it."""
+    from django.contrib.sessions.models import Session
+
+    ended = [s.pk for s in Session.objects.all().iterator() if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)]
+    return Session.objects.filter(pk__in=ended).delete()[0]
+
+
+def database_forget_deleted() -> None:
+    """Make deleted text unrecoverable from the database files, where the engine allows it.
+
+    SQLite runs with `secure_delete` on (settings: deleted content is overwritten with zeros
+    in the page); this also checkpoints the write-ahead log and truncates it, so the old page
+    images that still held the text do not linger in the `-wal` file. PostgreSQL keeps dead
+    row versions until (auto)vacuum; the deployment guide says to keep autovacuum on.
+    """
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 DEMO_USERS: tuple[tuple[str, str], ...] = (

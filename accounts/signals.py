@@ -1,4 +1,5 @@
-"""Keep the role groups' permissions in step with the models that exist."""
+"""Framework plumbing: keep the role groups' permissions in step with the models that exist, and
+close a browser session's websockets when it logs out."""
 
 from __future__ import annotations
 
@@ -19,3 +20,10 @@ def sync_group_permissions(sender=None, **kwargs) -> None:
         content_type__app_label__in=RESEARCHER_VIEW_ONLY_APPS, codename__startswith="view_"
     )
     researchers.permissions.set(list(full) + list(view))
+
+
+def close_sockets_on_logout(sender=None, request=None, **kwargs) -> None:
+    from accounts.sockets import sockets_close_for_session
+
+    session = getattr(request, "session", None)
+    sockets_close_for_session(getattr(session, "session_key", None))

@@ -205,7 +205,8 @@ async def run_client(
     try:
         async with connect(
             uri,
-            additional_headers={"Cookie": f"sessionid={cookie}", "Origin": "http://127.0.0.1"},
+            # The Origin is the page's own origin, port included (config/websocket_origin.py).
+            additional_headers={"Cookie": f"sessionid={cookie}", "Origin": "http://" + uri.split("/")[2]},
             max_size=2**20,
             open_timeout=30,
             ping_interval=None,
@@ -319,6 +320,10 @@ def prepare(workdir: Path) -> tuple[dict[str, str], str]:
             "MEDIA_ROOT": str(workdir / "media"),
             "LOG_LEVEL": "WARNING",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            # One account and one address stand for every simulated viewer here, so the
+            # per-account and per-address socket limits (accounts/sockets.py) are lifted.
+            "ATTUNE_WS_MAX_PER_USER": "1000",
+            "ATTUNE_WS_MAX_PER_IP": "1000",
         }
     )
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -339,7 +344,7 @@ async def warm_up(port: int, cookie: str, frame: bytes, timeout: float = 300) ->
     from websockets.asyncio.client import connect
 
     t0 = time.perf_counter()
-    headers = {"Cookie": f"sessionid={cookie}", "Origin": "http://127.0.0.1"}
+    headers = {"Cookie": f"sessionid={cookie}", "Origin": f"http://127.0.0.1:{port}"}
     async with connect(f"ws://127.0.0.1:{port}/ws/emotion/", additional_headers=headers, open_timeout=60) as ws:
         await ws.send(frame)
         while True:

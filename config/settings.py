@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestGuardMiddleware",  # 413 for oversized bodies, 404 for out-of-range ids
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,8 +105,10 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'attune.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the dev server, a worker and tests read while one writes.
-    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
+    # WAL lets the dev server, a worker and tests read while one writes. secure_delete overwrites
+    # deleted content with zeros, so an erased account's text does not stay in free pages
+    # (accounts.services.database_forget_deleted also checkpoints the WAL after an erasure).
+    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA secure_delete=ON;"
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["OPTIONS"]["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -120,6 +123,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.ContextWordsValidator"},  # demo password, the site's name
+    {"NAME": "accounts.passwords.PatternValidator"},  # passwordpassword, password2026!
 ]
 
 # --- django-allauth: username log-in, optional e-mail, no verification -------------------
@@ -132,6 +137,15 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_USERNAME_MIN_LENGTH = 3
 ACCOUNT_PREVENT_ENUMERATION = True
+# Log-in throttles (README, Security): failed log-ins 10 a minute per client IP and 5 per 5
+# minutes per (IP, pseudonym) pair — the adapter adds the IP to allauth's per-login key, so
+# wrong passwords typed elsewhere never lock the real person out; log-in attempts 30 a minute
+# per IP. Behind a reverse proxy set ALLAUTH_TRUSTED_PROXY_COUNT so the client IP is the real one.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
+    "login": env.str("ACCOUNT_RATE_LIMIT_LOGIN", default="30/m/ip"),
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_SIGNUP_REDIRECT_URL = "consent"
@@ -196,6 +210,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.AttuneAutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
+    # Bad JSON (too deep, NaN/Infinity, 1e999, integers beyond 64 bits) is a 400 (config/api_parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api_parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "1200/min"},
 }
 SPECTACULAR_SETTINGS = {

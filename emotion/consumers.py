@@ -2,10 +2,13 @@
 
 Protocol (everything the server sends is a JSON text message with a "type"):
 
-- connect: only a logged-in user with the `webcam_inference` consent. Anyone else is accepted,
-  told why ({"type": "error", "code": "unauthenticated" | "no_consent", ...}) and closed with
-  4401 (not logged in) or 4403 (consent off). Revoking the consent later closes the socket with
-  4410 within a second (accounts.services announces it on the user's consent group).
+- connect: only a logged-in user with the `webcam_inference` consent, from a page of Attune's own
+  origin (config/websocket_origin.py), within the socket limits per account and per address
+  (accounts/sockets.py). Anyone else is accepted, told why ({"type": "error", "code":
+  "unauthenticated" | "no_consent" | "too_many_sockets", ...}) and closed with 4401 (not logged
+  in), 4403 (consent off) or 4429 (over a limit). Revoking the consent later closes the socket
+  with 4410 within a second (accounts.services announces it on the user's consent group);
+  logging out closes every socket of that browser session with 4401.
 - binary message = one JPEG, PNG or WebP frame (at most ATTUNE_FER_MAX_FRAME_BYTES).
   Answer: {"type": "result", "frame": n, "faces": [{"box": {x, y, w, h}, "probabilities":
   {7 expressions}, "dominant": ...}], "dominant", "valence", "arousal", "stable": {label,
@@ -48,6 +51,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts import sockets
 from emotion import conf, fer
 from emotion.signals import second_aggregated
 from emotion.vocab import FER
@@ -182,6 +186,8 @@ class EmotionConsumer(AsyncWebsocketConsumer):
 
         self.closed = False
         self.group = None
+        self.slot = None
+        self.session_group = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self._refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", "Log in to use the webcam mood check.")
@@ -193,10 +199,18 @@ class EmotionConsumer(AsyncWebsocketConsumer):
                 "Webcam inference is off in your consent settings; turn it on to use the camera.",
             )
             return
+        self.slot, why = await sockets.slot_take(user_id=user.pk, ip=sockets.client_ip(self.scope))
+        if self.slot is None:
+            await self._refuse(sockets.CLOSE_TOO_MANY, "too_many_sockets", why)
+            return
         self.user = user
         self.engine = get_engine()
         self.group = consent_group_name(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            self.session_group = sockets.session_group_name(session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         self.frame_no = 0
         self.tokens = BURST_FRAMES
         self.rate = conf.max_fps()
@@ -222,8 +236,11 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         await self.close(code=code, reason=message[:120])
 
     async def disconnect(self, code):
-        if getattr(self, "group", None) and self.channel_layer is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await sockets.slot_release(getattr(self, "slot", None))
+        self.slot = None
+        for group in (getattr(self, "group", None), getattr(self, "session_group", None)):
+            if group and self.channel_layer is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "closed", True) is False:
             self.closed = True
             await self._emit_aggregate(self.aggregator.flush() if self.trace else None)
@@ -409,3 +426,13 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         self.closed = True
         self.pending = None
         await self.close(code=CLOSE_CONSENT_REVOKED, reason=message[:120])
+
+    async def session_ended(self, event):
+        """The browser session that opened this socket logged out (accounts/sockets.py)."""
+        message = "You logged out; the camera connection is closed."
+        await self.send(
+            json.dumps({"type": "error", "code": "logged_out", "error": message, "close_code": CLOSE_UNAUTHENTICATED})
+        )
+        self.closed = True
+        self.pending = None
+        await self.close(code=CLOSE_UNAUTHENTICATED, reason=message[:120])

@@ -10,6 +10,8 @@ class RecommenderConfig(AppConfig):
         from recommender import panels
         from recommender.services import demo_catalog_load, playlists_erase, playlists_export
         from recommender.services.history import history_erase, history_export
+        from recommender.services.imports import import_runs_export
+        from recommender.services.playlists import playlist_titles_erase
 
         dashboard.register(
             dashboard.Panel(
@@ -25,6 +27,7 @@ class RecommenderConfig(AppConfig):
                 name="playlists",
                 export=lambda user: playlists_export(user=user),
                 erase=lambda user: playlists_erase(user=user),
+                models=("recommender.Playlist", "recommender.PlaylistItem"),
                 # Sessions in studies may point at a playlist, so playlists follow the research
                 # consent like other study data: kept (keyed by participant code) only with it.
             )
@@ -37,6 +40,25 @@ class RecommenderConfig(AppConfig):
                 # The person's own data brought for their own use: it goes with the account
                 # whatever the research consent (research exports only ever see it while they consent).
                 always_erase=True,
+                models=("recommender.HistoryPlay", "recommender.HistoryUpload"),
+            )
+        )
+        # A playlist's title is free text the person typed: it goes even when playlists stay.
+        privacy.register(
+            privacy.DataSection(
+                name="playlist_titles",
+                export=lambda user: [],  # exported with the playlists above
+                erase=lambda user: playlist_titles_erase(user=user),
+                always_erase=True,
+            )
+        )
+        # Catalog imports a researcher started (the runs stay: they describe the catalog).
+        privacy.register(
+            privacy.DataSection(
+                name="catalog_imports_started",
+                export=lambda user: import_runs_export(user=user),
+                erase=lambda user: 0,
+                models=("recommender.ImportRun",),
             )
         )
         demo.register(demo.DemoStep(name="catalog", run=lambda stdout: demo_catalog_load(stdout=stdout), order=20))

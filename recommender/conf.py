@@ -44,6 +44,9 @@ AUDIO_EXTENSIONS: tuple[str, ...] = tuple(
     getattr(settings, "ATTUNE_CATALOG_AUDIO_EXTENSIONS", (".wav", ".flac", ".ogg", ".mp3"))
 )
 AUDIO_MAX_SECONDS: float = float(getattr(settings, "ATTUNE_CATALOG_AUDIO_MAX_SECONDS", 30.0))
+# A track's audio uploaded in the admin (checked by content: recommender/uploads.py).
+AUDIO_UPLOAD_MAX_BYTES: int = int(getattr(settings, "ATTUNE_CATALOG_AUDIO_UPLOAD_MAX_BYTES", 50 * 1024 * 1024))
+AUDIO_UPLOAD_MAX_SECONDS: float = float(getattr(settings, "ATTUNE_CATALOG_AUDIO_UPLOAD_MAX_SECONDS", 30 * 60.0))
 
 # Demo catalog (music21 corpus rendered to short clips), built once and cached.
 DEMO_CATALOG_DIR: Path = Path(getattr(settings, "ATTUNE_DEMO_CATALOG_DIR", settings.VAR_DIR / "demo_catalog"))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from recommender import conf
+from recommender.uploads import csv_upload_check
 
 
 class CsvUploadForm(forms.Form):
@@ -17,12 +16,5 @@ class CsvUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(".csv"):
-            raise ValidationError("Upload a .csv file.")
-        if upload.size == 0:
-            raise ValidationError("The file is empty.")
-        if upload.size > conf.IMPORT_MAX_BYTES:
-            raise ValidationError(
-                f"The file is {upload.size / 1e6:.1f} MB; the limit is {conf.IMPORT_MAX_BYTES / 1e6:.0f} MB."
-            )
+        csv_upload_check(upload, name=upload.name, size=upload.size)  # by content (recommender/uploads.py)
         return upload

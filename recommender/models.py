@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from emotion.vocab import N_GEMS
+from recommender.uploads import import_upload_to, track_audio_upload_to, validate_audio_file
 
 UNIT_FEATURES: tuple[str, ...] = (
     "valence",
@@ -57,7 +58,10 @@ class Track(models.Model):
     # Unique when present: a Spotify id, "music21:<corpus path>" for the demo catalog or
     # "audio:<sha1 of the file>" for imported audio. Several NULLs are allowed.
     external_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    audio_file = models.FileField(upload_to="tracks/", max_length=300, blank=True)
+    # Checked by content and stored under a generated name (recommender/uploads.py).
+    audio_file = models.FileField(
+        upload_to=track_audio_upload_to, max_length=300, blank=True, validators=[validate_audio_file]
+    )
     preview_url = models.URLField(max_length=500, blank=True)
     popularity = models.PositiveSmallIntegerField(null=True, blank=True)
 
@@ -220,7 +224,7 @@ class ImportRun(models.Model):
     kind = models.CharField(max_length=16, choices=ImportKind.choices)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
     source_name = models.CharField(max_length=500, help_text="file name or folder")
-    upload = models.FileField(upload_to="imports/", blank=True, max_length=300)
+    upload = models.FileField(upload_to=import_upload_to, blank=True, max_length=300)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import mimetypes
 import re
+from pathlib import PurePath
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -29,6 +29,7 @@ from recommender.selectors import (
     resolve_labels,
     strategy_options,
 )
+from recommender.uploads import AUDIO_CONTENT_TYPES
 
 
 def _flatten_errors(detail, prefix: str = "") -> list[str]:
@@ -269,7 +270,12 @@ def _audio_response(request: HttpRequest, track_id: int) -> HttpResponse:
         handle = storage.open(name, "rb")
     except (FileNotFoundError, OSError):
         raise Http404("The audio file is missing.") from None
-    content_type = "audio/ogg" if name.endswith(".ogg") else mimetypes.guess_type(name)[0] or "application/octet-stream"
+    # Only audio content types, whatever was stored: a file with any other extension (one that
+    # reached storage before uploads were checked by content) is not served at all.
+    content_type = AUDIO_CONTENT_TYPES.get(PurePath(name).suffix.lower())
+    if content_type is None:
+        handle.close()
+        raise Http404("This track's file is not audio.")
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if match and (match.group(1) or match.group(2)):
         first, last = match.group(1), match.group(2)
@@ -295,4 +301,13 @@ def _audio_response(request: HttpRequest, track_id: int) -> HttpResponse:
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
+    return media_headers(response, filename=f"track-{track.pk}{PurePath(name).suffix.lower()}")
+
+
+def media_headers(response: HttpResponse, *, filename: str) -> HttpResponse:
+    """Headers every stored file is served with: never sniffed into another type, never run
+    as a page (a sandboxed, script-less CSP), shown inline under a name we chose."""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response

@@ -33,6 +33,14 @@ def import_run_create(
     return run
 
 
+def import_runs_export(*, user) -> list[dict]:
+    """Privacy export: the catalog imports this person (a researcher) started."""
+    return [
+        {"id": r.pk, "kind": r.kind, "source_name": r.source_name, "status": r.status, "at": r.created_at.isoformat()}
+        for r in ImportRun.objects.filter(created_by=user).order_by("created_at", "id")
+    ]
+
+
 def _run_fail(run: ImportRun, message: str) -> ImportRun:
     run.status = RunStatus.FAILED
     run.message = message

@@ -191,6 +191,11 @@ def playlists_erase(*, user) -> int:
     return deleted
 
 
+def playlist_titles_erase(*, user) -> int:
+    """Privacy erasure whatever the research consent: a title is free text the person typed."""
+    return Playlist.objects.filter(owner=user).exclude(title="").update(title="")
+
+
 def playlists_export(*, user) -> list[dict]:
     """Privacy export: the person's playlists with their tracks and reasons."""
     out = []

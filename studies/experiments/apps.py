@@ -18,7 +18,7 @@ class ExperimentsConfig(AppConfig):
         register_strategy_chooser(choose_strategy)
         # Exposures are research data: erased with the account unless research_data was on.
         privacy.register(privacy.DataSection(name="experiment_exposures", export=exposures_export,
-                                             erase=exposures_erase))
+                                             erase=exposures_erase, models=("experiments.Exposure",)))
         demo.register(demo.DemoStep(name="experiment", run=demo_step, order=90))
         dashboard.register(dashboard.Panel(
             key="experiments", roles=("researcher",), template="experiments/panels/experiments.html",

@@ -17,12 +17,27 @@ class ListeningConfig(AppConfig):
         # Order matters for erasure: traces and events first, then the sessions themselves.
         privacy.register(
             privacy.DataSection(
-                name="listening_traces", export=selectors.trace_export, erase=lambda u: services.trace_erase(user=u)
+                name="listening_traces",
+                export=selectors.trace_export,
+                erase=lambda u: services.trace_erase(user=u),
+                models=("listening.EmotionTraceSecond",),
             )
         )
         privacy.register(
             privacy.DataSection(
-                name="listening_events", export=selectors.events_export, erase=lambda u: services.events_erase(user=u)
+                name="listening_events",
+                export=selectors.events_export,
+                erase=lambda u: services.events_erase(user=u),
+                models=("listening.PlaybackEvent",),
+            )
+        )
+        # Free text a browser put into event payloads goes whatever the research consent.
+        privacy.register(
+            privacy.DataSection(
+                name="listening_event_payloads",
+                export=lambda u: [],  # exported with the events above
+                erase=lambda u: services.event_payloads_scrub(user=u),
+                always_erase=True,
             )
         )
         privacy.register(
@@ -30,6 +45,15 @@ class ListeningConfig(AppConfig):
                 name="listening_sessions",
                 export=selectors.sessions_export,
                 erase=lambda u: services.sessions_erase(user=u),
+                models=("listening.ListeningSession",),
+            )
+        )
+        privacy.register(
+            privacy.DataSection(
+                name="listening_planned_tracks",
+                export=selectors.planned_tracks_export,
+                erase=lambda u: 0,  # deleted with the sessions above
+                models=("listening.PlannedTrack",),
             )
         )
         # Free text may identify a person: it goes on erasure even when research data stays.
@@ -84,6 +108,7 @@ class ListeningConfig(AppConfig):
                 export=lambda u: assignments_export(user=u),
                 erase=lambda u: assignments_erase(user=u),
                 always_erase=True,
+                models=("recommender.Assignment", "recommender.AssignmentOccurrence"),
             )
         )
         dashboard.register(

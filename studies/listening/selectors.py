@@ -193,6 +193,12 @@ def session_queue(*, session: ListeningSession):
     return PlannedTrack.objects.filter(session=session).select_related("track").order_by("position")
 
 
+def planned_tracks_export(user) -> list[dict]:
+    """Each session's queue as it was planned (and re-planned), for the person's data export."""
+    qs = PlannedTrack.objects.filter(session__user=user).order_by("session_id", "position")
+    return list(qs.values("session_id", "position", "track_id", "waypoint_valence", "waypoint_arousal", "reason", "plan"))
+
+
 def reflections_export(user) -> list[dict]:
     qs = ListeningSession.objects.filter(user=user).exclude(reflection_text="").order_by("created_at")
     return [{"session_id": pk, "reflection_text": text} for pk, text in qs.values_list("id", "reflection_text")]

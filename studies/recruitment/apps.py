@@ -13,11 +13,13 @@ class RecruitmentConfig(AppConfig):
 
         # Instrument answers are research data: kept on erasure only with research_data consent.
         privacy.register(privacy.DataSection(name="instrument_responses", export=services.responses_export,
-                                             erase=services.responses_erase))
+                                             erase=services.responses_erase,
+                                             models=("recruitment.InstrumentResponse",)))
         # Which study a recruited person entered; the hashed external id is personal (it links the
         # account to a recruitment-service account), so it goes on erasure whatever the consent.
         privacy.register(privacy.DataSection(name="study_enrollments", export=services.enrollments_export,
-                                             erase=services.enrollments_erase, always_erase=True))
+                                             erase=services.enrollments_erase, always_erase=True,
+                                             models=("recruitment.Enrollment",)))
         register_start_listener(services.analysis_plan_freeze)
         # The instrument change (post − pre) as an experiment metric, per session.
         register_metric_source(services.instrument_pre_post_by_session)

@@ -1015,6 +1015,28 @@ def ratings_export(user) -> list[dict[str, Any]]:
     ]
 
 
+def repeat_plans_export(user) -> list[dict[str, Any]]:
+    """The repeat checks planned for this person (which rated tracks they will be asked again)."""
+    return [
+        {"survey": p.survey.title, "track": str(p.track), "answered": p.answered, "at": p.created_at.isoformat()}
+        for p in RepeatPlan.objects.filter(user=user).select_related("survey", "track").order_by("created_at", "id")
+    ]
+
+
+def authored_export(user) -> dict[str, list[dict[str, Any]]]:
+    """What a researcher created: surveys, label runs and imported label data sets."""
+    from studies.surveys.models import LabelDataset, LabelRun
+
+    return {
+        "surveys": [{"id": s.pk, "title": s.title, "status": s.status}
+                    for s in Survey.objects.filter(created_by=user).order_by("id")],
+        "label_runs": [{"id": r.pk, "kind": r.kind, "status": r.status}
+                       for r in LabelRun.objects.filter(created_by=user).order_by("id")],
+        "label_datasets": [{"id": d.pk, "name": d.name, "status": d.status}
+                           for d in LabelDataset.objects.filter(created_by=user).order_by("id")],
+    }
+
+
 def ratings_erase(user) -> int:
     with transaction.atomic():
         RepeatPlan.objects.filter(user=user).delete()

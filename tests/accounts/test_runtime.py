@@ -59,7 +59,7 @@ async def test_ping_socket_echoes_through_the_channel_layer(participant):
     await sync_to_async(browser.force_login)(participant)
     cookie = browser.cookies["sessionid"].value
     communicator = WebsocketCommunicator(
-        application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", f"sessionid={cookie}".encode())]
+        application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", f"sessionid={cookie}".encode())]
     )
     connected, _ = await communicator.connect()
     assert connected
@@ -74,7 +74,7 @@ async def test_ping_socket_echoes_through_the_channel_layer(participant):
 
 @pytest.mark.django_db(transaction=True)
 async def test_anonymous_ping_socket_is_closed_with_4401():
-    communicator = WebsocketCommunicator(application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1")])
+    communicator = WebsocketCommunicator(application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")])
     connected, _ = await communicator.connect()
     assert connected
     assert json.loads(await communicator.receive_from(timeout=5))["error"] == "Log in first."

@@ -87,7 +87,7 @@ async def test_websocket_message_crosses_processes_through_redis(participant):
     await sync_to_async(browser.force_login)(participant)
     cookie = browser.cookies["sessionid"].value
     communicator = WebsocketCommunicator(
-        application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", f"sessionid={cookie}".encode())]
+        application, "/ws/ping/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", f"sessionid={cookie}".encode())]
     )
     connected, _ = await communicator.connect()
     assert connected

@@ -31,7 +31,13 @@ from studies.listening.services.events import _session_and_queue as _session_and
 from studies.listening.services.playlists import BuiltPlaylist, PlannedStep
 from studies.listening.services.playlists import _playlist_build as _playlist_build
 from studies.listening.services.playlists import _queue_write as _queue_write
-from studies.listening.services.privacy import events_erase, reflections_erase, sessions_erase, trace_erase
+from studies.listening.services.privacy import (
+    event_payloads_scrub,
+    events_erase,
+    reflections_erase,
+    sessions_erase,
+    trace_erase,
+)
 from studies.listening.services.replan import _trace_window as _trace_window
 from studies.listening.services.replan import session_replan_check
 from studies.listening.services.sessions import _check_length as _check_length
@@ -60,6 +66,7 @@ __all__ = [
     "SessionClosed",
     "SessionNotFound",
     "event_record",
+    "event_payloads_scrub",
     "events_erase",
     "events_record",
     "mapping_target",

@@ -1,0 +1,60 @@
+"""Request guards that answer before any view runs, the same way for every route.
+
+- A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE (uploads aside: multipart bodies are limited
+  per file by the forms that take them) is answered 413, as JSON `{"detail": ...}` under
+  /api/ and as plain text elsewhere — also when the size is only found while reading a
+  chunked body (Django's RequestDataTooBig, which it would answer as an HTML 400).
+- An integer URL parameter outside the 64-bit range names nothing: 404, before a database
+  (SQLite) raises OverflowError on it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpResponse, JsonResponse
+
+INT64_MAX = 2**63 - 1
+
+
+def _is_api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def too_large_response(request, length: int | None = None) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    size = f"The request body is {length} bytes; " if length else "The request body is too large; "
+    message = f"{size}the limit is {limit} bytes."
+    if _is_api(request):
+        return JsonResponse({"detail": message}, status=413)
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+class RequestGuardMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if limit is not None and not content_type.startswith("multipart/form-data"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return too_large_response(request, length)
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        for value in (*view_args, *view_kwargs.values()):
+            if isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX:
+                if _is_api(request):
+                    return JsonResponse({"detail": "Not found."}, status=404)
+                raise Http404("No such object.")
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RequestDataTooBig):
+            return too_large_response(request)
+        return None
