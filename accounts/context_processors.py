@@ -16,13 +16,15 @@ class NavItem:
 
 
 # Apps add items here as their pages appear; missing URL names are skipped, never a 500.
+# The most used first: on a phone the navigation is one row that scrolls sideways, and the
+# first items are the ones on screen.
 NAV_ITEMS: list[NavItem] = [
     NavItem("Dashboard", "dashboard"),
-    NavItem("Mood check", "emotion:mood-check", roles=("participant",)),
-    NavItem("Playlists", "recommender:playlist-new"),
-    NavItem("Surveys", "surveys:survey-list", roles=("participant",)),
     NavItem("Listen", "listening:session-new", roles=("participant",)),
     NavItem("History", "listening:session-history", roles=("participant",)),
+    NavItem("Playlists", "recommender:playlist-new"),
+    NavItem("Mood check", "emotion:mood-check", roles=("participant",)),
+    NavItem("Surveys", "surveys:survey-list", roles=("participant",)),
     NavItem("Clients", "therapist-clients", roles=("therapist",)),
     NavItem("Research admin", "admin:index", roles=("researcher",), staff_only=True),
     NavItem("Settings", "settings"),
