@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse, JsonResponse
+from django.views import defaults
 
 INT64_MAX = 2**63 - 1
 
@@ -58,3 +59,11 @@ class RequestGuardMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return too_large_response(request)
         return None
+
+
+def not_found(request, exception=None):
+    """handler404: under /api/ a JSON 404 like every other API answer (the schema says so),
+    elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

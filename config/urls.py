@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts import views as account_views
 
+handler404 = "config.middleware.not_found"
+
 admin.site.site_header = "Attune research admin"
 admin.site.site_title = "Attune admin"
 # The admin has no log-in form of its own: it sends people to the site's log-in, which is
