@@ -37,7 +37,7 @@ def _participant_credentials(user) -> tuple[dict[str, str], dict[str, str]]:
 
 
 @pytest.mark.django_db
-def test_the_api_keeps_to_its_schema_for_a_participant(world, settings):
+def test_the_api_keeps_to_its_schema_for_a_participant(world, settings, suite_report):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     cookies, headers = _participant_credentials(world["user"])
@@ -76,7 +76,7 @@ def test_the_api_keeps_to_its_schema_for_a_participant(world, settings):
                 run()
 
     total = sum(statuses.values())
-    print(f"schemathesis: {len(operations)} operations, {total} requests, statuses {dict(sorted(statuses.items()))}, "
+    suite_report(f"schemathesis: {len(operations)} operations, {total} requests, statuses {dict(sorted(statuses.items()))}, "
           f"{len([s for s in statuses.elements() if s >= 500])} server errors, {len(failures)} schema failures")
     assert failures == [], "\n\n".join(failures[:10])
     assert statuses[500] == 0
