@@ -29,6 +29,10 @@ class DataSection:
     # The models ("app_label.Model") whose rows about the person `export` returns. The export
     # test checks that every model holding a person's rows is named by some section.
     models: tuple[str, ...] = ()
+    # Called (after commit) when the person turns the `research_data` consent off: figures
+    # stored from their data (e.g. a label run's per-rater table) must stop showing them now,
+    # not at the next run. Returns how many stored records changed.
+    research_withdrawn: Callable[[Any], int] | None = None
 
 
 _sections: dict[str, DataSection] = {}

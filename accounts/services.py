@@ -63,6 +63,8 @@ def consent_set(*, user: User, purpose: str, granted: bool, text_version: str | 
             ConsentEvent.objects.create(user=user, purpose=purpose, old=old, new=granted, text_version=version)
             if not granted:
                 transaction.on_commit(lambda: _announce_revocation(user.pk, purpose))
+            if not granted and purpose == "research_data":
+                transaction.on_commit(lambda: _research_withdrawn(user))
     return consent
 
 
@@ -106,6 +108,13 @@ def pseudonym_clean(*, username: str) -> str:
     if User.objects.filter(username_skeleton=pseudonyms.confusable_key(name)).exists():
         raise ValidationError("This pseudonym is taken, or looks too much like one that is; please choose another.")
     return name
+
+
+def _research_withdrawn(user: User) -> None:
+    """Each data section drops the person from figures it stored while they consented."""
+    for section in privacy.sections():
+        if section.research_withdrawn is not None:
+            section.research_withdrawn(user)
 
 
 def user_set_role(*, user: User, role: str) -> User:

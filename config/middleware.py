@@ -6,13 +6,16 @@
   chunked body (Django's RequestDataTooBig, which it would answer as an HTML 400).
 - An integer URL parameter outside the 64-bit range names nothing: 404, before a database
   (SQLite) raises OverflowError on it.
+- A number from a form or query too large for the database, wherever a view meets it: 400.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.views import defaults
 
 INT64_MAX = 2**63 - 1
 
@@ -57,4 +60,21 @@ class RequestGuardMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig):
             return too_large_response(request)
+        if isinstance(exception, OverflowError) or (
+            isinstance(exception, DataError) and "out of range" in str(exception)
+        ):
+            # A number from the request too large for the database (e.g. an id typed into a
+            # form, which SQLite refuses with OverflowError and PostgreSQL with "out of range").
+            message = "A number in the request is too large."
+            if _is_api(request):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
         return None
+
+
+def not_found(request, exception=None):
+    """handler404: under /api/ a JSON 404 like every other API answer (the schema says so),
+    elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "allauth",
     "allauth.account",
+    "csp",
     "accounts",
     "recommender",
     "studies.surveys",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -174,6 +176,36 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Content-Security-Policy (django-csp 4) --------------------------------------------------
+# Every page, the admin, Swagger and Redoc run under this policy: scripts and stylesheets only
+# from our own origin (no inline script, no eval), websockets to our own origin, nothing framed.
+# Inline style *attributes* (progress-bar widths drawn by templates) are allowed; <style>
+# elements are not, except matplotlib's fixed one-line sheet in its SVG figures (by hash).
+# Stored files are served with their own stricter, sandboxing policy (recommender.views).
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+# sha256 of matplotlib's SVG sheet '*{stroke-linejoin: round; stroke-linecap: butt}' (kept in step by
+# tests/security/test_csp.py, which recomputes it from the installed matplotlib).
+MATPLOTLIB_SVG_STYLE_HASH = "'sha256-2Iqu4MW0P4n79bqVmTDfLWhO8TS7MxwRJn7HVNDr7EQ='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-elem": [SELF, MATPLOTLIB_SVG_STYLE_HASH],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "media-src": [SELF, "blob:"],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Redis: channel layer, Celery broker/results, cache -----------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,9 +1,13 @@
 from allauth.account.decorators import secure_admin_login
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+
+handler404 = "config.middleware.not_found"
 
 admin.site.site_header = "Attune research admin"
 admin.site.site_title = "Attune admin"
@@ -30,8 +34,15 @@ urlpatterns = [
     path("api/", include("studies.experiments.api_urls")),
     path("api/", include("emotion.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The split view serves Swagger UI's init script as a file (no inline script: CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # Redoc (styled-components) writes its styles into <style> elements at run time: that page
+    # alone allows inline <style> elements. Scripts stay 'self' only, here as everywhere.
+    path(
+        "api/redoc/",
+        csp_replace({"style-src-elem": [SELF, UNSAFE_INLINE]})(SpectacularRedocView.as_view(url_name="schema")),
+        name="api-redoc",
+    ),
 ]
 # No /media/ route in any mode: stored files are served only by views that check who asks
 # (e.g. recommender.views.track_audio_view).

@@ -17,7 +17,8 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,15 +30,31 @@ from studies.listening.mood import MoodError, MoodInput
 MAX_BODY_BYTES = 256 * 1024
 
 
+_VA = {"type": "number", "minimum": -1, "maximum": 1}
 MOOD_SCHEMA = {
-    "type": "object",
     "description": "Exactly one of: gems (9 intensities), valence + arousal (each in [-1, 1]), fer (an expression).",
-    "properties": {
-        "gems": {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 9, "maxItems": 9},
-        "valence": {"type": "number", "minimum": -1, "maximum": 1},
-        "arousal": {"type": "number", "minimum": -1, "maximum": 1},
-        "fer": {"type": "string", "enum": list(FER)},
-    },
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                "gems": {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 9, "maxItems": 9}
+            },
+            "required": ["gems"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"valence": _VA, "arousal": _VA},
+            "required": ["valence", "arousal"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"fer": {"type": "string", "enum": list(FER)}},
+            "required": ["fer"],
+            "additionalProperties": False,
+        },
+    ],
 }
 
 
@@ -149,6 +166,14 @@ class SessionOutputSerializer(serializers.Serializer):
         return {"valence": s.post_valence, "arousal": s.post_arousal, "gems": s.post_gems}
 
 
+class SessionWithQueueOutputSerializer(SessionOutputSerializer):
+    queue = QueueItemSerializer(many=True)
+
+
+class SessionListOutputSerializer(serializers.Serializer):
+    sessions = SessionOutputSerializer(many=True)
+
+
 def _session_payload(session, *, with_queue: bool = True) -> dict:
     data = dict(SessionOutputSerializer(session).data)
     if with_queue:
@@ -165,12 +190,12 @@ class SessionListStartApi(APIView):
         strategy = serializers.CharField(required=False, allow_null=True, default=None, max_length=32)
         mode = serializers.CharField(required=False, allow_null=True, default=None, max_length=16)
 
-    @extend_schema(responses=SessionOutputSerializer(many=True))
+    @extend_schema(operation_id="sessions_list", responses=SessionListOutputSerializer)
     def get(self, request):
         sessions = selectors.sessions_of(viewer=request.user).order_by("-created_at", "-id")[:100]
         return Response({"sessions": [_session_payload(s, with_queue=False) for s in sessions]})
 
-    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: SessionWithQueueOutputSerializer})
     def post(self, request):
         if (response := _too_large(request)) is not None:
             return response
@@ -181,7 +206,7 @@ class SessionListStartApi(APIView):
 
 
 class SessionDetailApi(APIView):
-    @extend_schema(responses=SessionOutputSerializer)
+    @extend_schema(responses=SessionWithQueueOutputSerializer)
     def get(self, request, session_id: int):
         session = selectors.session_get(viewer=request.user, session_id=session_id)
         if session is None:
@@ -210,11 +235,30 @@ class EventOutputSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField()
 
 
+class EventRecordedSerializer(EventOutputSerializer):
+    created = serializers.BooleanField(help_text="false when the event was a retry of one already stored")
+
+
+class ReplannedSerializer(SessionWithQueueOutputSerializer):
+    replan_reason = serializers.CharField()
+    replan_mode = serializers.CharField()
+
+
+class EventsOutputSerializer(serializers.Serializer):
+    events = EventRecordedSerializer(many=True)
+    replanned = ReplannedSerializer(allow_null=True, help_text="the re-planned session, when a finished track re-planned it")
+
+
 class SessionEventsApi(APIView):
     """POST one event object, or {"events": [...]} (at most ATTUNE_LISTENING_MAX_BATCH).
     201 when something new was stored, 200 when every event was a retry of a stored one."""
 
-    @extend_schema(request=EventInputSerializer, responses=EventOutputSerializer(many=True))
+    @extend_schema(
+        request=EventInputSerializer,
+        responses={201: EventsOutputSerializer, 200: EventsOutputSerializer, 409: OpenApiResponse(
+            response=OpenApiTypes.OBJECT,
+            description="The session is no longer active (retries of stored events still answer 200).")},
+    )
     def post(self, request, session_id: int):
         if (response := _too_large(request)) is not None:
             return response
@@ -260,7 +304,8 @@ class SessionCompleteApi(APIView):
         reflection_rating = serializers.IntegerField(required=False, allow_null=True, default=None)
         reflection_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
-    @extend_schema(request=InputSerializer, responses=SessionOutputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: SessionOutputSerializer, 409: OpenApiResponse(
+        response=OpenApiTypes.OBJECT, description="The session is no longer active.")})
     def post(self, request, session_id: int):
         if (response := _too_large(request)) is not None:
             return response

@@ -93,6 +93,16 @@ def _export_action(which: str):
     return action
 
 
+class TrackIdsField(forms.ModelMultipleChoiceField):
+    """Django's autocomplete widget looks the submitted values up as ids when the form is shown
+    again; a value that is not an id (`NaN`, a 40-digit number) made that a server error.
+    Only well-formed ids are shown back; the field's own validation still reports the rest."""
+
+    def bound_data(self, data, initial):
+        data = super().bound_data(data, initial)
+        return [v for v in data or [] if str(v).isdigit() and len(str(v)) <= 18]
+
+
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
     form = SurveyForm
@@ -101,6 +111,11 @@ class SurveyAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     autocomplete_fields = ["tracks", "gold_tracks"]
     readonly_fields = ["status", "created_by_code", "created_at", "opened_at", "closed_at"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.autocomplete_fields:
+            kwargs["form_class"] = TrackIdsField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
     change_form_template = "surveys/admin/survey_change_form.html"
     fieldsets = [
         (None, {"fields": ["title", "instructions", "consent_text", "status"]}),

@@ -12,12 +12,18 @@ class SurveysConfig(AppConfig):
         from studies.surveys.demo import demo_step
         from studies.surveys.providers import survey_profile
         from studies.surveys.selectors import surveys_panel_for
-        from studies.surveys.services import authored_export, ratings_erase, ratings_export, repeat_plans_export
+        from studies.surveys.services import (
+            authored_export,
+            label_runs_forget_rater,
+            ratings_erase,
+            ratings_export,
+            repeat_plans_export,
+        )
 
         # A person's survey answers: in their export always; erased with the account unless
         # they had research_data on (then they stay, keyed only by participant code).
         privacy.register(privacy.DataSection(name="survey_ratings", export=ratings_export, erase=ratings_erase,
-                                             models=("surveys.Rating",)))
+                                             models=("surveys.Rating",), research_withdrawn=label_runs_forget_rater))
         privacy.register(privacy.DataSection(name="survey_repeat_plans", export=repeat_plans_export,
                                              erase=lambda u: 0,  # deleted with the ratings above
                                              models=("surveys.RepeatPlan",)))

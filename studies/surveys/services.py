@@ -1015,6 +1015,23 @@ def ratings_export(user) -> list[dict[str, Any]]:
     ]
 
 
+def label_runs_forget_rater(user) -> int:
+    """Research consent withdrawn: the person's row leaves every stored label run's rater table
+    at once (it was there by participant code), and each run that had it says so, so a reader
+    knows the run's aggregate figures still include answers that no longer count until the
+    next run recomputes them. Returns the runs changed."""
+    changed = []
+    for run in LabelRun.objects.filter(kind=RunKind.AGGREGATE).only("id", "figures"):
+        raters = (run.figures or {}).get("raters") or []
+        kept = [r for r in raters if r.get("code") != user.participant_code]
+        if len(kept) != len(raters):
+            run.figures = {**run.figures, "raters": kept,
+                           "raters_withdrawn": int(run.figures.get("raters_withdrawn", 0)) + len(raters) - len(kept)}
+            changed.append(run)
+    LabelRun.objects.bulk_update(changed, ["figures"])
+    return len(changed)
+
+
 def repeat_plans_export(user) -> list[dict[str, Any]]:
     """The repeat checks planned for this person (which rated tracks they will be asked again)."""
     return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,22 @@ def sign_up(page, pseudonym: str, password: str, mode: str = "Personal use") -> 
     page.get_by_label(mode).check()
     page.get_by_role("button", name="Sign Up").click()
     page.wait_for_url("**/settings/consent/")
+
+
+def wait_until(page, expression: str, arg=None, timeout: float = 15_000, interval_ms: int = 100) -> None:
+    """`page.wait_for_function` that also works under the Content-Security-Policy: Playwright's
+    own polling builds the predicate with eval() inside the page, which the policy (no
+    'unsafe-eval') refuses; here the test process polls through page.evaluate instead."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            if page.evaluate(expression, arg):
+                return
+        except Error as exc:  # a navigation replaced the document between two polls
+            if "context was destroyed" not in str(exc) and "navigation" not in str(exc).lower():
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout:.0f} ms waiting for: {expression}")
+        page.wait_for_timeout(interval_ms)

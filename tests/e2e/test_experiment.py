@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import DEMO_PASSWORD, log_in, shot
+from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,14 +27,14 @@ def test_researcher_runs_an_experiment_and_reads_the_results(page, e2e_server):
     page.get_by_label("Minimum detectable effect").fill("0.15")
     page.get_by_label("Assumed standard deviation").fill("0.3")
     plan = page.locator("#power-plan")
-    page.wait_for_function("document.getElementById('power-plan').textContent.includes('128 participants in total')")
+    wait_until(page, "document.getElementById('power-plan').textContent.includes('128 participants in total')")
     assert "64 + 64 participants per variant" in plan.inner_text()
     # repeated sessions of correlated participants need more people: the design effect shows
     page.get_by_label("Expected sessions per participant").fill("5")
-    page.wait_for_function("document.getElementById('power-plan').textContent.includes('58 participants in total')")
+    wait_until(page, "document.getElementById('power-plan').textContent.includes('58 participants in total')")
     assert "Design effect 2.20" in plan.inner_text()
     page.get_by_label("Expected sessions per participant").fill("1")
-    page.wait_for_function("document.getElementById('power-plan').textContent.includes('128 participants in total')")
+    wait_until(page, "document.getElementById('power-plan').textContent.includes('128 participants in total')")
     page.locator("#id_variants-0-name").fill("iso")
     page.locator("#id_variants-0-strategy").select_option("iso")
     page.locator('input[name="_continue"]').click()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import DEMO_PASSWORD, launch_chromium, log_in, shot, sign_up
+from tests.e2e.browser import DEMO_PASSWORD, launch_chromium, log_in, shot, sign_up, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -65,12 +65,12 @@ def test_fake_camera_astronaut_reads_happy(camera_page, e2e_server):
     indicator = page.get_by_test_id("camera-indicator")
     assert indicator.get_attribute("data-state") == "off"
     page.get_by_test_id("camera-start").click()
-    page.wait_for_function("document.querySelector('[data-testid=camera-indicator]').dataset.state === 'on'")
+    wait_until(page, "document.querySelector('[data-testid=camera-indicator]').dataset.state === 'on'")
     assert "Camera on" in indicator.inner_text()
     expect(page.get_by_test_id("camera-stop")).to_be_visible()
     expect(page.get_by_test_id("camera-start")).to_be_hidden()
     # The first frame may wait for the server to load TensorFlow and the network.
-    page.wait_for_function("document.getElementById('stable-mood').dataset.label === 'happy'", timeout=120_000)
+    wait_until(page, "document.getElementById('stable-mood').dataset.label === 'happy'", timeout=120_000)
     assert "happy" in page.get_by_test_id("stable-mood").inner_text()
     happy = int(page.get_by_test_id("bar-happy").get_attribute("aria-valuenow"))
     assert happy >= 50

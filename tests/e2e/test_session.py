@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.e2e.browser import shot, sign_up
+from tests.e2e.browser import shot, sign_up, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,8 @@ def _acknowledged(page) -> int:
 
 
 def _wait_playing(page) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const a = document.getElementById('player-audio'); return a && !a.paused && a.currentTime > 0.2; }",
         timeout=20_000,
     )
@@ -79,18 +80,19 @@ def test_participant_runs_a_whole_session(demo_catalog, page):
     page.get_by_test_id("like").click()
     assert page.get_by_test_id("react-wonder").get_attribute("aria-pressed") == "true"
     page.get_by_test_id("skip").click()  # track 1 skipped
-    page.wait_for_function("() => document.querySelector('[data-testid=now-playing]').textContent.includes('(2 of 3)')")
+    wait_until(page, "() => document.querySelector('[data-testid=now-playing]').textContent.includes('(2 of 3)')")
     _wait_playing(page)
     # Let track 2 (a 20 s clip) play to its end, eight times faster than real time.
     page.evaluate("() => { document.getElementById('player-audio').playbackRate = 8; }")
-    page.wait_for_function("() => document.querySelector('[data-testid=now-playing]').textContent.includes('(3 of 3)')",
+    wait_until(page, "() => document.querySelector('[data-testid=now-playing]').textContent.includes('(3 of 3)')",
                            timeout=40_000)
     _wait_playing(page)
     shot(page, "session-player")
     page.get_by_test_id("skip").click()  # track 3 skipped
-    page.wait_for_function("() => document.querySelector('[data-testid=now-playing]').textContent.includes('last track')")
+    wait_until(page, "() => document.querySelector('[data-testid=now-playing]').textContent.includes('last track')")
     # every event acknowledged by the server (the outbox is empty)
-    page.wait_for_function(
+    wait_until(
+        page,
         f"() => (localStorage.getItem('attune.listening.outbox.{session_id}') || '[]') === '[]'", timeout=20_000
     )
     assert _acknowledged(page) >= 8
@@ -167,7 +169,7 @@ def test_webcam_trace_is_stored_with_consent(demo_catalog, camera_browser):
         # the optional webcam mood check on the start page gives the current mood
         page.get_by_test_id("webcam-check").locator("summary").click()
         page.get_by_test_id("cam-start").click()
-        page.wait_for_function("() => document.querySelector('[data-testid=cam-stable]').textContent.trim() !== '—'",
+        wait_until(page, "() => document.querySelector('[data-testid=cam-stable]').textContent.trim() !== '—'",
                                timeout=40_000)
         page.get_by_test_id("cam-use").click()
         assert page.locator("#id_current_source").input_value() == "fer"
@@ -179,7 +181,7 @@ def test_webcam_trace_is_stored_with_consent(demo_catalog, camera_browser):
         session_id = int(page.url.rstrip("/").split("/")[-1])
 
         page.get_by_test_id("cam-start").click()
-        page.wait_for_function("() => document.querySelector('[data-testid=cam-stable]').textContent.trim() !== '—'",
+        wait_until(page, "() => document.querySelector('[data-testid=cam-stable]').textContent.trim() !== '—'",
                                timeout=40_000)
         page.wait_for_timeout(4_000)  # a few seconds of per-second aggregates
         shot(page, "session-player-webcam")

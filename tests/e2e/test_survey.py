@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up
+from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -134,7 +134,8 @@ def test_without_consent_the_survey_asks_for_it_first_then_works(page, e2e_serve
     title.wait_for()
     first = title.inner_text()
     page.get_by_test_id("skip").click()
-    page.wait_for_function(
+    wait_until(
+        page,
         "t => document.querySelector('[data-field=track-title]').textContent !== t", arg=first
     )
     assert page.get_by_test_id("submit-answer").is_disabled()

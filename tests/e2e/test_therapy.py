@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up
+from tests.e2e.browser import DEMO_PASSWORD, log_in, shot, sign_up, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,8 @@ print(json.dumps({{"status": s.status, "mode": s.mode, "ref": s.assignment_ref, 
 
 
 def _wait_playing(page) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const a = document.getElementById('player-audio'); return a && !a.paused && a.currentTime > 0.2; }",
         timeout=20_000,
     )
@@ -97,12 +98,13 @@ def test_therapist_assigns_client_plays_therapist_sees_outcome(demo_catalog, bro
     client.get_by_test_id("play").click()
     _wait_playing(client)
     client.get_by_test_id("skip").click()
-    client.wait_for_function("() => document.querySelector('[data-testid=now-playing]').textContent.includes('(2 of 3)')")
+    wait_until(client, "() => document.querySelector('[data-testid=now-playing]').textContent.includes('(2 of 3)')")
     _wait_playing(client)
     client.evaluate("() => { document.getElementById('player-audio').playbackRate = 8; }")
-    client.wait_for_function("() => document.querySelector('[data-testid=now-playing]').textContent.includes('(3 of 3)')",
+    wait_until(client, "() => document.querySelector('[data-testid=now-playing]').textContent.includes('(3 of 3)')",
                              timeout=40_000)
-    client.wait_for_function(
+    wait_until(
+        client,
         f"() => (localStorage.getItem('attune.listening.outbox.{session_id}') || '[]') === '[]'", timeout=20_000
     )
     shot(client, "therapy-player")

@@ -100,7 +100,7 @@ def _check(response, label: str, before, failures: list[str]) -> None:
 
 
 @pytest.mark.django_db
-def test_whole_body_battery_on_every_json_write_endpoint(world):
+def test_whole_body_battery_on_every_json_write_endpoint(world, suite_report):
     client, failures, requests = world["client"], [], 0
     for method, url, _valid in _endpoints(world):
         for name, body in WHOLE_BODIES.items():
@@ -110,12 +110,12 @@ def test_whole_body_battery_on_every_json_write_endpoint(world):
             if response.status_code < 400:
                 failures.append(f"{method.upper()} {url} [{name}]: accepted with {response.status_code}")
             _check(response, f"{method.upper()} {url} [{name}]", before, failures)
-    print(f"whole-body battery: {requests} requests, {len(failures)} failures")
+    suite_report(f"bad-input battery, whole bodies: {requests} requests, {len(failures)} failures")
     assert failures == []
 
 
 @pytest.mark.django_db
-def test_field_battery_on_every_json_write_endpoint(world):
+def test_field_battery_on_every_json_write_endpoint(world, suite_report):
     """Each field of a valid body replaced by each hostile value (raw JSON text, so 1e999 and
     NaN reach the parser as a client would send them)."""
     client, failures, requests = world["client"], [], 0
@@ -140,7 +140,7 @@ def test_field_battery_on_every_json_write_endpoint(world):
                 if name in NEVER_ACCEPTED and response.status_code < 400:
                     failures.append(f"{label}: accepted with {response.status_code}")
                 _check(response, label, before, failures)
-    print(f"field battery: {requests} requests, {len(failures)} failures")
+    suite_report(f"bad-input battery, fields: {requests} requests, {len(failures)} failures")
     assert failures == []
 
 

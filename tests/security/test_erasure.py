@@ -82,7 +82,7 @@ def _tables_holding(needles: list[str]) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_after_deletion_no_table_and_no_database_page_holds_the_pseudonym_or_email(
-    client, make_user, catalog, therapist, tmp_path
+    client, make_user, catalog, therapist, tmp_path, suite_report
 ):
     person, session = _person_with_data_everywhere(client, make_user, catalog, therapist)
     needles = [PSEUDONYM, EMAIL]
@@ -111,6 +111,8 @@ def test_after_deletion_no_table_and_no_database_page_holds_the_pseudonym_or_ema
         target.close()
         raw = copy.read_bytes().lower()
         assert not [n for n in needles if n.lower().encode() in raw]
+    suite_report(f"erasure scan: {len(connection.introspection.table_names())} tables read cell by cell"
+                 f"{' and the database file' if connection.vendor == 'sqlite' else ''}: pseudonym and e-mail found 0 times")
 
 
 def test_sqlite_erasure_overwrites_deleted_text_and_empties_the_wal(settings, tmp_path, django_db_blocker):
