@@ -2,8 +2,9 @@
 
 DRF's JSONParser lets a RecursionError escape for deeply nested input (`[[[[...]]]]`), and
 accepts `NaN`, `Infinity` and `1e999` (which Python reads as infinity and the database cannot
-store). This parser refuses all of them with a ParseError, and refuses integers outside the
-64-bit range every id and count column holds, so they never reach a query.
+store). This parser refuses all of them with a ParseError, refuses integers outside the
+64-bit range every id and count column holds, and refuses the NUL character in any string
+(PostgreSQL cannot store it), so they never reach a query.
 """
 
 from __future__ import annotations
@@ -52,6 +53,22 @@ def _depth_at_most(value, limit: int) -> bool:
     return True
 
 
+def _has_nul(value) -> bool:
+    """A NUL character anywhere (keys included): PostgreSQL's text and jsonb cannot store it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def strict_loads(text: str):
     """json.loads with the rules above; ValueError (with a message for the client) otherwise."""
     try:
@@ -60,6 +77,8 @@ def strict_loads(text: str):
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
     if not _depth_at_most(value, MAX_DEPTH):
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    if _has_nul(value):
+        raise ValueError("text may not contain the NUL character (\\u0000)")
     return value
 
 

@@ -184,3 +184,13 @@ def test_a_body_over_the_limit_gets_the_json_413(world, settings):
         assert answer["Content-Type"] == "application/json" and "limit is 20000 bytes" in answer.json()["detail"]
     page = client.post("/settings/", data=body, content_type="application/json")
     assert page.status_code == 413 and page["Content-Type"].startswith("text/plain")
+
+
+def test_the_nul_character_is_refused_before_it_reaches_postgresql():
+    """PostgreSQL's text and jsonb cannot hold U+0000; found by the battery on PostgreSQL."""
+    from config.api_parsers import strict_loads
+
+    for text in ('{"note": "a\\u0000b"}', '{"k\\u0000": 1}', '[["\\u0000"]]'):
+        with pytest.raises(ValueError, match="NUL"):
+            strict_loads(text)
+    assert strict_loads('{"note": "a\\\\u0000b"}') == {"note": "a\\u0000b"}  # an escaped backslash is text
