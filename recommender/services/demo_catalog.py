@@ -59,8 +59,10 @@ def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None
                 if track.audio_file.storage.exists(media_name):
                     track.audio_file.name = media_name
                 else:
+                    # Our own rendered clips keep their fixed name (uploads get generated
+                    # names through the field's upload_to), so reloading finds them again.
                     with open(directory / entry["clip"], "rb") as fh:
-                        track.audio_file.save(media_name.removeprefix("tracks/"), File(fh), save=False)
+                        track.audio_file.name = track.audio_file.storage.save(media_name, File(fh))
             track.full_clean(exclude=["audio_file"])
             track.save()
     labelled = prior_labels_fill()
