@@ -54,11 +54,15 @@ def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None
             track.duration_s = entry["duration_s"]
             for name, value in fields.items():
                 setattr(track, name, value)
-            # Stored under a generated name (recommender/uploads.py); a clip already stored for this
-            # track is kept, so loading the demo again copies nothing.
-            if not (track.audio_file.name and track.audio_file.storage.exists(track.audio_file.name)):
-                with open(directory / entry["clip"], "rb") as fh:
-                    track.audio_file.save(Path(entry["clip"]).name, File(fh), save=False)
+            media_name = f"tracks/demo/{Path(entry['clip']).name}"
+            if track.audio_file.name != media_name or not track.audio_file.storage.exists(media_name):
+                if track.audio_file.storage.exists(media_name):
+                    track.audio_file.name = media_name
+                else:
+                    # Our own rendered clips keep their fixed name (uploads get generated
+                    # names through the field's upload_to), so reloading finds them again.
+                    with open(directory / entry["clip"], "rb") as fh:
+                        track.audio_file.name = track.audio_file.storage.save(media_name, File(fh))
             track.full_clean(exclude=["audio_file"])
             track.save()
     labelled = prior_labels_fill()
