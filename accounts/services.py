@@ -288,7 +288,8 @@ def _sessions_end(user: User) -> int:
     """Log the account out everywhere: delete every stored session that belongs to it."""
     from django.contrib.sessions.models import Session
 
-    ended = [s.pk for s in Session.objects.all().iterator() if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)]
+    live = Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+    ended = [s.pk for s in live if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)]
     return Session.objects.filter(pk__in=ended).delete()[0]
 
 

@@ -2,9 +2,9 @@
 
 DRF's JSONParser lets a RecursionError escape for deeply nested input (`[[[[...]]]]`), and
 accepts `NaN`, `Infinity` and `1e999` (which Python reads as infinity and the database cannot
-store). This parser refuses all of them with a ParseError, refuses integers outside the
-64-bit range every id and count column holds, and refuses the NUL character in any string
-(PostgreSQL cannot store it), so they never reach a query.
+store) and NUL characters (which PostgreSQL cannot store in text or jsonb). This parser refuses
+all of them with a ParseError, and refuses integers outside the 64-bit range every id and count
+column holds, so they never reach a query.
 """
 
 from __future__ import annotations
@@ -41,32 +41,22 @@ def _int64(text: str) -> int:
     return value
 
 
-def _depth_at_most(value, limit: int) -> bool:
+def _check_structure(value, limit: int) -> None:
+    """Nesting at most `limit` deep, and no NUL character in any string or key (PostgreSQL
+    can store neither in text nor in jsonb)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return False
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return True
-
-
-def _has_nul(value) -> bool:
-    """A NUL character anywhere (keys included): PostgreSQL's text and jsonb cannot store it."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+                raise ValueError("a string holds a NUL character (\\u0000)")
+        elif isinstance(item, dict | list):
+            if depth > limit:
+                raise ValueError(f"nested more than {limit} levels deep")
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def strict_loads(text: str):
@@ -75,10 +65,7 @@ def strict_loads(text: str):
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int64)
     except RecursionError:
         raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
-    if not _depth_at_most(value, MAX_DEPTH):
-        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
-    if _has_nul(value):
-        raise ValueError("text may not contain the NUL character (\\u0000)")
+    _check_structure(value, MAX_DEPTH)
     return value
 
 

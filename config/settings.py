@@ -142,7 +142,8 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # Log-in throttles (README, Security): failed log-ins 10 a minute per client IP and 5 per 5
 # minutes per (IP, pseudonym) pair — the adapter adds the IP to allauth's per-login key, so
 # wrong passwords typed elsewhere never lock the real person out; log-in attempts 30 a minute
-# per IP. Behind a reverse proxy set ALLAUTH_TRUSTED_PROXY_COUNT so the client IP is the real one.
+# per IP. The client IP is REMOTE_ADDR, which uvicorn --proxy-headers takes from X-Forwarded-For
+# (platform/); a server that does not should set ALLAUTH_TRUSTED_PROXY_COUNT instead.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
     "login": env.str("ACCOUNT_RATE_LIMIT_LOGIN", default="30/m/ip"),

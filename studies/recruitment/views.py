@@ -6,6 +6,8 @@ the services, render."""
 from __future__ import annotations
 
 import json
+from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -46,6 +48,26 @@ def _link_or_404(token: str) -> RecruitmentLink:
     return link
 
 
+def forms_may_lead_to_study_service(view):
+    """The site's CSP (form-action 'self') also governs where a form's redirects may go, and
+    these pages' forms end at the recruitment service (completion or screen-out URL): each of
+    them allows exactly the origins of its link's two URLs."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        response = view(request, token, *args, **kwargs)
+        link = RecruitmentLink.objects.filter(token=token).only("completion_url", "screenout_url").first()
+        if link is not None:
+            origins = sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (link.completion_url, link.screenout_url))
+                              if p.scheme in ("http", "https") and p.netloc})
+            if origins:
+                response._csp_update = {"form-action": origins}  # read by django-csp's middleware
+        return response
+
+    return wrapped
+
+
+@forms_may_lead_to_study_service
 @never_cache
 @require_http_methods(["GET", "POST"])
 def entry_view(request: HttpRequest, token: str) -> HttpResponse:
@@ -101,6 +123,7 @@ def _enrollment(request: HttpRequest, link: RecruitmentLink) -> Enrollment:
     return enrollment
 
 
+@forms_may_lead_to_study_service
 @never_cache
 @participant_required
 @require_http_methods(["GET", "POST"])
@@ -148,6 +171,7 @@ def _instrument_context(inst, phase: str, values: dict) -> dict:
     return {"inst": inst, "phase": phase, "phase_label": Phase(phase).label, "items": items}
 
 
+@forms_may_lead_to_study_service
 @never_cache
 @participant_required
 @require_http_methods(["GET", "POST"])
@@ -173,6 +197,7 @@ def instrument_view(request: HttpRequest, token: str, phase: str, key: str) -> H
                   status=400 if errors else 200)
 
 
+@forms_may_lead_to_study_service
 @participant_required
 @require_POST
 def finish_view(request: HttpRequest, token: str) -> HttpResponse:

@@ -192,3 +192,17 @@ def test_the_export_holds_planned_tracks_used_invites_and_email_addresses(client
     assert user_export(user=therapist)["invites_created"][0]["used"] is True
     for section in privacy.sections():
         assert section.name in data
+
+
+@pytest.mark.django_db
+def test_erasure_ends_the_accounts_sessions_on_other_devices(client, make_user):
+    from django.test import Client
+
+    person = make_user(username="two-devices")
+    phone = Client()
+    phone.force_login(person)
+    client.force_login(person)
+    assert phone.get(reverse("dashboard")).status_code == 200
+    assert client.post(reverse("account-delete"), {"confirm": "two-devices"}).status_code == 302
+    answer = phone.get(reverse("dashboard"))
+    assert answer.status_code == 302 and reverse("account_login") in answer["Location"]

@@ -12,7 +12,9 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -39,6 +41,18 @@ def _participant_credentials(user) -> tuple[dict[str, str], dict[str, str]]:
 @pytest.mark.django_db
 def test_the_api_keeps_to_its_schema_for_a_participant(world, settings, suite_report):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}
+    # As Django's test client does: the requests run inside the test's transaction, so the
+    # handler must not close the database connection at the end of each request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        _run_schemathesis(world, suite_report)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def _run_schemathesis(world, suite_report) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     cookies, headers = _participant_credentials(world["user"])
     own_ids = {"session_id": world["session"].pk, "survey_id": world["survey"].pk,
