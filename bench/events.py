@@ -1,33 +1,45 @@
-"""Benchmark: playback events posted by concurrent clients to a real server on PostgreSQL.
+"""Benchmark: playback events posted by concurrent clients to a real server on PostgreSQL,
+against the stack's ceiling measured in the same run.
 
-Target (issue 6): at least 300 events/s sustained on this 2-core machine with p95 under
-100 ms, and every acknowledged event in the database afterwards (counted).
+Targets (issue 16, this 2-core machine): one event per request at >= 300 events/s sustained
+with p95 < 100 ms; capacity >= 0.5x the stack's ceiling; every acknowledged event stored,
+also when a worker is killed mid-run.
 
 What runs:
-- a temporary PostgreSQL database (127.0.0.1:5432, user postgres, trust auth) is created,
-  migrated and dropped at the end;
-- uvicorn serves config.asgi with --workers W (default 2), CONN_MAX_AGE=0 as in production ASGI,
-  and ATTUNE_LISTENING_EVENTS_THREADS=4 (the events API's pool of threads with persistent
-  connections; --events-threads 0 measures the plain request-thread path);
-- participants with an active session each (started an hour ago, a queue of 12 tracks of
-  5 minutes) log in through Django sessions; every request carries the session cookie and
-  the CSRF header, exactly as the player page does;
-- the load generator is asyncio with raw HTTP/1.1 keep-alive connections (one per client),
-  open loop: requests are scheduled at a fixed rate and latency is measured from the
-  scheduled time, so a slow server cannot hide queueing (no coordinated omission).
+- a temporary PostgreSQL database (127.0.0.1:5432, user postgres, trust auth), migrated and
+  dropped at the end;
+- the server as deployed (platform/Procfile): `python -m config.serve --workers W`, uvicorn
+  workers that each bind the port with SO_REUSEPORT, Django's sync handler in a pool of
+  threads per worker (config/sync_http.py), CONN_MAX_AGE=300; DJANGO_SETTINGS_MODULE is
+  bench.ceiling.settings, which only adds the ceiling route;
+- the ceiling: /bench/ceiling/<session>/, the cheapest view that stores one playback event
+  (one ORM INSERT, no user, no checks) on the same server, middleware and database;
+- participants with an active session each (started an hour ago, 12 tracks of 5 minutes) log
+  in through Django sessions; every request carries the session cookie and the CSRF header,
+  exactly as the player page does;
+- the load generator is asyncio with raw HTTP/1.1 keep-alive connections (one per client,
+  opened 25 ms apart), open loop where a rate is given: requests are scheduled at a fixed rate
+  and latency is measured from the scheduled time, so queueing shows (no coordinated omission).
+  Closed loop (each client sends its next request when answered) measures capacity.
 
-Phases, each measured in the same run:
-1. baseline "single client, one event per request": one client posting events one at a time,
-   closed loop (the next request after the previous answer), for the same duration;
-2. "concurrent, one event per request": C clients, open loop at the target rate;
-3. "concurrent, batches": C clients posting batches of B events (default B = 5 and 10; the
-   player's outbox sends up to 50 at once after a pause or a retry), open loop at the target
-   event rate.
-After 2 % of its requests a client also re-sends one event it already sent, with the same event
-id (a retry, an extra request): it must be answered 200 with the stored event and must not be
-counted twice.
+Phases, in one run:
+1. baseline: one client, one event per request, closed loop;
+2. capacity, closed loop, C clients, one event per request: the ceiling view, then Attune;
+   server CPU per request is read from /proc for the worker processes (steadier than wall
+   throughput on a shared machine). The capacity ratio Attune/ceiling is the issue's measure;
+3. open loop at --rate events/s, one event per request: Attune, then the ceiling;
+4. open loop, batches of B (the player's batched progress events);
+5. fault injection: open loop one event per request while one worker is killed with SIGKILL
+   halfway; clients whose connection breaks reconnect and resend the same events (same ids)
+   until acknowledged. The supervisor starts a new worker;
+6. with --compare-asgi (default on): the previous serving model, `uvicorn --workers W` with
+   Django's async-mode ASGIHandler and CONN_MAX_AGE=0, capacity of the ceiling and Attune.
+After 2 % of its requests a client re-sends one event it already sent (same id): it must be
+answered 200 with the stored event and never counted twice. At the end every acknowledged
+event id is looked for in the database.
 
-Run: .venv/bin/python bench/events.py [--seconds 20] [--rate 300] [--clients 16] [--workers 2] [--batches 5,10]
+Run: .venv/bin/python bench/events.py [--seconds 20] [--rate 300] [--clients 16] [--workers 2]
+     quick: --seconds 5 --no-compare-asgi
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -71,19 +84,24 @@ def pg_admin(sql: str) -> None:
     conn.close()
 
 
-def pg_count(dbname: str, sql: str) -> int:
+def pg_rows(dbname: str, sql: str, params=None) -> list[tuple]:
     import psycopg2
 
     conn = psycopg2.connect(dbname=dbname, **PG)
     with conn.cursor() as cur:
-        cur.execute(sql)
-        (n,) = cur.fetchone()
+        cur.execute(sql, params)
+        rows = cur.fetchall()
     conn.close()
-    return int(n)
+    return rows
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
 
 
 SETUP = r"""
-import json, sys
+import json
 from datetime import timedelta
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
@@ -93,7 +111,7 @@ from accounts.models import User
 from recommender.models import Track
 from studies.listening.models import ListeningSession, PlannedTrack
 
-n = int(sys.argv[1]); queue_length = int(sys.argv[2]); seconds = float(sys.argv[3])
+n = N_CLIENTS; queue_length = QUEUE_LENGTH; seconds = TRACK_SECONDS
 tracks = Track.objects.bulk_create([
     Track(title=f"Bench {i}", artist=f"A{i % 9}", duration_s=seconds, external_id=f"bench-{i}")
     for i in range(queue_length * 4)])
@@ -122,10 +140,11 @@ class Client:
     session_id: int
     queue: list[int]
     csrf: str = field(default_factory=lambda: secrets.token_hex(16))  # 32 characters, as Django stores it
-    sent_ids: list[str] = field(default_factory=list)
+    sent: list[dict] = field(default_factory=list)
 
 
 def make_event(client: Client, rng: random.Random) -> dict:
+    """What the player sends: mostly progress (batched in the page), the rest at once."""
     position = rng.randrange(len(client.queue))
     kind = rng.choices(("progress", "started", "liked", "reaction", "skipped", "completed"), (70, 12, 5, 5, 5, 3))[0]
     event = {
@@ -161,6 +180,8 @@ class Connection:
         self.writer.write(head + body)
         await self.writer.drain()
         status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError("server closed the connection")
         status = int(status_line.split()[1])
         length, chunked = 0, False
         while True:
@@ -199,12 +220,20 @@ class PhaseResult:
     events_sent: int = 0
     acknowledged_new: int = 0
     acknowledged_retries: int = 0
-    errors: dict[int, int] = field(default_factory=dict)
+    resent: int = 0  # requests sent again after a broken connection or a 5xx
+    errors: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    cpu_ms_per_request: float = float("nan")
+    load: str = ""
+    acknowledged_ids: list[str] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
         return self.acknowledged_new / self.seconds if self.seconds else 0.0
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
 
     def pct(self, q: float) -> float:
         if not self.latencies_ms:
@@ -213,37 +242,174 @@ class PhaseResult:
         return data[min(len(data) - 1, int(round(q / 100 * (len(data) - 1))))]
 
 
-async def run_phase(name, host, port, cookie_name, clients, *, batch, seconds, rate, closed_loop, seed) -> PhaseResult:
-    """Open loop at `rate` events/s spread over the clients (or closed loop if asked)."""
+class Server:
+    """The server process tree: its workers' pids, their CPU time, their connections."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path, port: int):
+        self.command, self.env, self.log_path, self.port = command, env, log_path, port
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self):
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                    if r.status == 200 and len(self.workers()) >= 1:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("server did not start:\n" + self.log_path.read_text()[-3000:])
+            time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+    def workers(self) -> list[int]:
+        """Child processes of the server (uvicorn/config.serve workers); the server itself if none."""
+        children = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            ppid = next((int(line.split()[1]) for line in text.splitlines() if line.startswith("PPid:")), 0)
+            if ppid == self.proc.pid:
+                children.append(int(status.parent.name))
+        return sorted(children) or [self.proc.pid]
+
+    @staticmethod
+    def cpu_seconds(pids: list[int]) -> float:
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+    def connections_per_worker(self) -> dict[int, int]:
+        """Established TCP connections on the server port held by each worker process."""
+        established = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                lines = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                parts = line.split()
+                local_port = int(parts[1].rsplit(":", 1)[1], 16)
+                if local_port == self.port and parts[3] == "01":  # ESTABLISHED
+                    established.add(parts[9])  # inode
+        split = {}
+        for pid in self.workers():
+            count = 0
+            try:
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    try:
+                        target = os.readlink(fd)
+                    except OSError:
+                        continue
+                    if target.startswith("socket:[") and target[8:-1] in established:
+                        count += 1
+            except OSError:
+                pass
+            split[pid] = count
+        return split
+
+
+async def open_connections(host, port, cookie_name, clients, stagger_s=0.025) -> list[Connection]:
+    conns = []
+    for c in clients:
+        conn = Connection(host, port, cookie_name, c)
+        await conn.open()
+        conns.append(conn)
+        await asyncio.sleep(stagger_s)  # staggered, as real players arrive
+    return conns
+
+
+async def run_phase(
+    name: str,
+    server: Server,
+    cookie_name: str,
+    clients: list[Client],
+    *,
+    batch: int,
+    seconds: float,
+    rate: float,
+    seed: int,
+    path_for=lambda c: f"/api/sessions/{c.session_id}/events/",
+    kill_at: float | None = None,
+    split: dict | None = None,
+) -> PhaseResult:
+    """Open loop at `rate` events/s spread over the clients, or closed loop when rate is 0."""
     rng = random.Random(seed)
     result = PhaseResult(name, len(clients), batch, seconds)
-    conns = [Connection(host, port, cookie_name, c) for c in clients]
-    await asyncio.gather(*(c.open() for c in conns))
+    conns = await open_connections("127.0.0.1", server.port, cookie_name, clients)
+    if split is not None:
+        split.update(server.connections_per_worker())
     per_client_interval = len(clients) * batch / rate if rate else 0.0
+    workers = server.workers()
+    cpu0 = server.cpu_seconds(workers)
+    load0 = load()
     t0 = time.perf_counter()
     deadline = t0 + seconds
+    killed: list[int] = []
 
-    async def send(conn: Connection, path: str, events: list[dict], scheduled: float, *, retry: bool) -> None:
+    async def send(i: int, path: str, events: list[dict], scheduled: float) -> None:
         payload = events[0] if len(events) == 1 else {"events": events}
-        status, body = await conn.post(path, payload)
+        for attempt in range(20):
+            try:
+                status, body = await conns[i].post(path, payload)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+                result.errors[type(exc).__name__] = result.errors.get(type(exc).__name__, 0) + 1
+                result.resent += 1
+                conns[i].close()
+                await asyncio.sleep(0.05 * (attempt + 1))
+                try:
+                    conns[i] = Connection("127.0.0.1", server.port, cookie_name, clients[i])
+                    await conns[i].open()
+                except OSError:
+                    pass
+                continue
+            if status >= 500:
+                result.errors[str(status)] = result.errors.get(str(status), 0) + 1
+                result.resent += 1
+                await asyncio.sleep(0.05 * (attempt + 1))
+                continue
+            break
+        else:
+            return
         result.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
         result.requests += 1
         result.events_sent += len(events)
         if status in (200, 201):
-            for e in json.loads(body)["events"]:
+            answer = json.loads(body)
+            for e in answer.get("events", [{"created": True, "event_id": None}]):
                 if e["created"]:
                     result.acknowledged_new += 1
+                    if e.get("event_id"):
+                        result.acknowledged_ids.append(e["event_id"])
                 else:
                     result.acknowledged_retries += 1
         else:
-            result.errors[status] = result.errors.get(status, 0) + 1
+            result.errors[str(status)] = result.errors.get(str(status), 0) + 1
 
-    async def one(i: int, conn: Connection, client: Client):
-        path = f"/api/sessions/{client.session_id}/events/"
-        k = 0
+    async def one(i: int, client: Client):
+        path = path_for(client)
         next_at = t0 + (i / len(clients)) * per_client_interval
         while True:
-            if not closed_loop:
+            if rate:
                 now = time.perf_counter()
                 if next_at > now:
                     await asyncio.sleep(next_at - now)
@@ -254,18 +420,48 @@ async def run_phase(name, host, port, cookie_name, clients, *, batch, seconds, r
             if scheduled >= deadline:
                 return
             events = [make_event(client, rng) for _ in range(batch)]
-            await send(conn, path, events, scheduled, retry=False)
-            client.sent_ids.extend(events)
-            if rng.random() < 0.02:  # now and then a client retries an acknowledged event (extra request)
-                again = [client.sent_ids[rng.randrange(len(client.sent_ids))]]
-                await send(conn, path, again, time.perf_counter(), retry=True)
-            k += 1
+            await send(i, path, events, scheduled)
+            client.sent.extend(events)
+            if rng.random() < 0.02 and "ceiling" not in path:  # a client retries an acknowledged event
+                again = [client.sent[rng.randrange(len(client.sent))]]
+                await send(i, path, again, time.perf_counter())
 
-    await asyncio.gather(*(one(i, conn, c) for i, (conn, c) in enumerate(zip(conns, clients, strict=True))))
+    async def killer():
+        await asyncio.sleep(kill_at)
+        victim = server.workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+
+    tasks = [one(i, c) for i, c in enumerate(clients)]
+    if kill_at is not None:
+        tasks.append(killer())
+    await asyncio.gather(*tasks)
     result.seconds = time.perf_counter() - t0
+    result.load = f"{load0} -> {load()}"
+    if result.requests:
+        result.cpu_ms_per_request = (server.cpu_seconds(workers) - cpu0) * 1000 / result.requests
     for c in conns:
         c.close()
+    if killed:
+        result.name += f" (killed worker {killed[0]})"
     return result
+
+
+def table(title: str, phases: list[PhaseResult]) -> None:
+    print(f"\n{title}")
+    header = (
+        f"{'phase':<62} {'req':>6} {'req/s':>7} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'CPU ms/req':>10} {'retries':>7} {'errors':>6}  load 1/5 min"
+    )
+    print(header)
+    print("-" * len(header))
+    for p in phases:
+        errors = sum(v for k, v in p.errors.items() if not k.isdigit() or int(k) >= 400)
+        print(
+            f"{p.name:<62} {p.requests:>6} {p.requests_per_s:>7.1f} {p.events_per_s:>9.1f} {p.pct(50):>8.1f} "
+            f"{p.pct(95):>8.1f} {p.pct(99):>8.1f} {p.cpu_ms_per_request:>10.2f} {p.acknowledged_retries:>7} "
+            f"{errors:>6}  {p.load}"
+        )
 
 
 def main() -> None:
@@ -273,14 +469,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=300.0, help="target events per second")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--batches", default="5,10", help="batch sizes of the batched phases, comma-separated")
+    parser.add_argument("--batch", type=int, default=10, help="batch size of the batched phase (0 = skip)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--events-threads", type=int, default=4,
-                        help="ATTUNE_LISTENING_EVENTS_THREADS for the server (0 = the request thread)")
+    parser.add_argument("--threads", type=int, default=8, help="ATTUNE_HTTP_THREADS per worker")
+    parser.add_argument("--no-fault", action="store_true", help="skip the worker-kill phase")
+    parser.add_argument("--no-compare-asgi", action="store_true", help="skip the previous serving model's rows")
     args = parser.parse_args()
-    batch_sizes = [int(b) for b in args.batches.split(",") if b.strip()]
 
-    dbname = f"attune_bench_events_{secrets.token_hex(4)}"
+    dbname = f"attune_bench_i16_events_{secrets.token_hex(4)}"
     workdir = Path(tempfile.mkdtemp(prefix="attune-bench-events-"))
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_ENV"}}
     env.update(
@@ -289,98 +485,198 @@ def main() -> None:
             "DEBUG": "0",
             "SECRET_KEY": "bench-not-secret-" + "x" * 40,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "CONN_MAX_AGE": "0",  # under ASGI each request runs in its own thread: persistent connections would leak
-            "ATTUNE_LISTENING_EVENTS_THREADS": str(args.events_threads),
             "MEDIA_ROOT": str(workdir / "media"),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": "bench.ceiling.settings",
+            "ATTUNE_FER_PRELOAD": "0",  # the webcam model is bench/webcam.py's business
+            "LOG_LEVEL": "WARNING",
         }
     )
     python = sys.executable
     pg_admin(f'CREATE DATABASE "{dbname}"')
-    server = None
     try:
-        subprocess.run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
-        n_clients = max(args.clients, 1) + 1
-        out = subprocess.run([python, "manage.py", "shell", "-c", SETUP.replace("sys.argv[1]", str(n_clients))
-                              .replace("sys.argv[2]", str(QUEUE_LENGTH)).replace("sys.argv[3]", str(TRACK_SECONDS))],
-                             cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-        setup = json.loads(out.stdout.strip().splitlines()[-1])
-        all_clients = [Client(c["cookie"], c["session_id"], c["queue"]) for c in setup["clients"]]
-        baseline_client, clients = all_clients[:1], all_clients[1:]
-        port = free_port()
-        log = open(workdir / "server.log", "w")  # noqa: SIM115
-        server = subprocess.Popen(
-            [python, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        subprocess.run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+        n_clients = max(args.clients, 1) * 2 + 1
+        setup_code = (
+            SETUP.replace("N_CLIENTS", str(n_clients))
+            .replace("QUEUE_LENGTH", str(QUEUE_LENGTH))
+            .replace("TRACK_SECONDS", str(TRACK_SECONDS))
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("server did not start:\n" + (workdir / "server.log").read_text())
-            time.sleep(0.3)
+        out = subprocess.run(
+            [python, "manage.py", "shell", "-c", setup_code],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        setup = json.loads(out.stdout.strip().splitlines()[-1])
+        every = [Client(c["cookie"], c["session_id"], c["queue"]) for c in setup["clients"]]
+        baseline_client, clients, ceiling_clients = every[:1], every[1 : args.clients + 1], every[args.clients + 1 :]
         cookie_name = setup["cookie_name"]
+        ceiling_path = lambda c: f"/bench/ceiling/{c.session_id}/"  # noqa: E731
+        s = args.seconds
 
-        async def all_phases():
-            warm = await run_phase("warm-up", "127.0.0.1", port, cookie_name, clients, batch=1, seconds=3,
-                                   rate=args.rate / 2, closed_loop=False, seed=0)
-            base = await run_phase("baseline: single client, one event per request (closed loop)", "127.0.0.1", port,
-                                   cookie_name, baseline_client, batch=1, seconds=args.seconds, rate=0,
-                                   closed_loop=True, seed=1)
-            single = await run_phase(f"{len(clients)} clients, one event per request, open loop {args.rate:g} ev/s",
-                                     "127.0.0.1", port, cookie_name, clients, batch=1, seconds=args.seconds,
-                                     rate=args.rate, closed_loop=False, seed=2)
-            batched = []
-            for k, size in enumerate(batch_sizes):
-                batched.append(await run_phase(
-                    f"{len(clients)} clients, batches of {size}, open loop {args.rate:g} ev/s", "127.0.0.1", port,
-                    cookie_name, clients, batch=size, seconds=args.seconds, rate=args.rate, closed_loop=False,
-                    seed=3 + k))
-            return [warm, base, single, *batched]
+        port = free_port()
+        pooled_env = {**env, "CONN_MAX_AGE": "300", "ATTUNE_HTTP_THREADS": str(args.threads)}
+        command = [python, "-m", "config.serve", "--port", str(port), "--workers", str(args.workers)]
+        split: dict[str, dict] = {}
+        with Server(command, pooled_env, workdir / "pooled.log", port) as server:
 
-        load_before = os.getloadavg()
-        phases = asyncio.run(all_phases())
-        load_after = os.getloadavg()
-        stored = pg_count(dbname, "SELECT count(*) FROM listening_playbackevent WHERE kind <> 'replanned'")
-        acknowledged = sum(p.acknowledged_new for p in phases)
-        replans = pg_count(dbname, "SELECT count(*) FROM listening_playbackevent WHERE kind = 'replanned'")
+            async def pooled_phases():
+                c, r = clients, args.rate
+                await run_phase("warm-up", server, cookie_name, c, batch=1, seconds=3, rate=r / 2, seed=0)
+                await run_phase(
+                    "warm-up", server, cookie_name, ceiling_clients, batch=1, seconds=2, rate=r / 2, seed=0,
+                    path_for=ceiling_path,
+                )
+                phases = [
+                    await run_phase(
+                        "baseline: 1 client, 1 event/request, closed loop", server, cookie_name, baseline_client,
+                        batch=1, seconds=s, rate=0, seed=1,
+                    ),
+                    await run_phase(
+                        f"CEILING capacity: {len(c)} clients, closed loop", server, cookie_name, ceiling_clients,
+                        batch=1, seconds=s, rate=0, seed=2, path_for=ceiling_path, split=split.setdefault("ceiling", {}),
+                    ),
+                    await run_phase(
+                        f"attune capacity: {len(c)} clients, 1 event/request, closed loop", server, cookie_name, c,
+                        batch=1, seconds=s, rate=0, seed=3, split=split.setdefault("attune capacity", {}),
+                    ),
+                    await run_phase(
+                        f"attune: {len(c)} clients, 1 event/request, open loop {r:g}/s", server, cookie_name, c,
+                        batch=1, seconds=s, rate=r, seed=4, split=split.setdefault("attune open loop", {}),
+                    ),
+                    await run_phase(
+                        f"CEILING: {len(c)} clients, open loop {r:g}/s", server, cookie_name, ceiling_clients,
+                        batch=1, seconds=s, rate=r, seed=5, path_for=ceiling_path,
+                    ),
+                ]
+                if args.batch:
+                    phases.append(
+                        await run_phase(
+                            f"attune: {len(c)} clients, batches of {args.batch}, open loop {r:g} ev/s", server,
+                            cookie_name, c, batch=args.batch, seconds=s, rate=r, seed=6,
+                        )
+                    )
+                if not args.no_fault:
+                    phases.append(
+                        await run_phase(
+                            f"FAULT: 1 event/request, open loop {r:g}/s", server, cookie_name, c, batch=1,
+                            seconds=s, rate=r, seed=7, kill_at=s / 2,
+                        )
+                    )
+                return phases
 
-        print(f"\nPlayback events -> uvicorn --workers {args.workers} (events threads {args.events_threads}) -> PostgreSQL ({os.cpu_count()} cores, shared machine; "
-              f"1-min load average {load_before[0]:.1f} before, {load_after[0]:.1f} after)")
-        header = f"{'phase':<60} {'req':>6} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'retries':>8} {'errors':>7}"
-        print(header)
-        print("-" * len(header))
-        for p in phases:
-            errors = sum(p.errors.values())
-            print(f"{p.name:<60} {p.requests:>6} {p.events_per_s:>9.1f} {p.pct(50):>8.1f} {p.pct(95):>8.1f} "
-                  f"{p.pct(99):>8.1f} {p.acknowledged_retries:>8} {errors:>7}")
-        base, single, batched = phases[1], phases[2], phases[3:]
-        print(f"\nratio vs the baseline's events/s: one event per request {single.events_per_s / base.events_per_s:.1f}x; "
-              + "; ".join(f"batches of {p.batch} {p.events_per_s / base.events_per_s:.1f}x" for p in batched))
-        for p in (single, *batched):
-            ok = p.events_per_s >= 0.95 * args.rate and p.pct(95) < 100 and not p.errors
-            print(f"target >= {args.rate:g} ev/s (95 % of the schedule) with p95 < 100 ms, no errors: "
-                  f"{'MET' if ok else 'NOT MET'} — {p.name}")
-        print(f"acknowledged new events: {acknowledged}; rows in the database: {stored}; "
-              f"{'all stored' if stored == acknowledged else 'MISMATCH'}; duplicates answered as retries: "
-              f"{sum(p.acknowledged_retries for p in phases)}; re-plans (none expected without a webcam trace): {replans}")
-        if any(p.errors for p in phases):
-            print("errors by status:", {p.name: p.errors for p in phases if p.errors})
-            print("server log (tail):\n" + "\n".join((workdir / "server.log").read_text().splitlines()[-40:]))
+            pooled = asyncio.run(pooled_phases())
+            pooled_workers = server.workers()
+
+        asgi: list[PhaseResult] = []
+        if not args.no_compare_asgi:
+            port = free_port()
+            asgi_env = {**env, "CONN_MAX_AGE": "0", "ATTUNE_HTTP_HANDLER": "django"}
+            command = [
+                python, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(args.workers), "--no-access-log", "--log-level", "warning",
+            ]
+            with Server(command, asgi_env, workdir / "asgi.log", port) as server:
+
+                async def asgi_phases():
+                    c = clients
+                    await run_phase("warm-up", server, cookie_name, c, batch=1, seconds=3, rate=args.rate / 4, seed=8)
+                    return [
+                        await run_phase(
+                            f"CEILING capacity on Django's ASGIHandler, {len(c)} clients", server, cookie_name,
+                            ceiling_clients, batch=1, seconds=s, rate=0, seed=9, path_for=ceiling_path,
+                            split=split.setdefault("ASGIHandler ceiling", {}),
+                        ),
+                        await run_phase(
+                            f"attune capacity on Django's ASGIHandler, {len(c)} clients", server, cookie_name, c,
+                            batch=1, seconds=s, rate=0, seed=10, split=split.setdefault("ASGIHandler attune", {}),
+                        ),
+                    ]
+
+                asgi = asyncio.run(asgi_phases())
+
+        acknowledged = [i for p in pooled + asgi for i in p.acknowledged_ids]
+        attune_sessions = [c.session_id for c in every[: args.clients + 1]]
+        stored_ids = {
+            str(row[0])
+            for row in pg_rows(
+                dbname,
+                "SELECT event_id FROM listening_playbackevent WHERE session_id = ANY(%s) AND kind <> 'replanned'",
+                (attune_sessions,),
+            )
+        }
+        duplicates = pg_rows(
+            dbname,
+            "SELECT count(*) FROM (SELECT session_id, event_id FROM listening_playbackevent "
+            "GROUP BY session_id, event_id HAVING count(*) > 1) d",
+        )[0][0]
+        missing = [i for i in acknowledged if i not in stored_ids]
+
+        print(
+            f"\nPlayback events on PostgreSQL, {os.cpu_count()} cores shared with other engineers' work; "
+            f"`uptime` load average at the end: {load()} (1/5 min)"
+        )
+        table(
+            f"Attune as deployed: python -m config.serve --workers {args.workers} (SO_REUSEPORT, pooled sync "
+            f"handler, {args.threads} threads/worker, CONN_MAX_AGE=300); worker pids {pooled_workers}",
+            pooled,
+        )
+        if asgi:
+            table(
+                f"previous serving model: uvicorn --workers {args.workers}, Django's async-mode ASGIHandler, "
+                "CONN_MAX_AGE=0",
+                asgi,
+            )
+        print("\nconnections per worker process (sampled after the clients connected):")
+        for what, per in split.items():
+            print(f"  {what:<22} {sorted(per.values(), reverse=True)}")
+
+        base, ceiling_cap, attune_cap, attune_open, ceiling_open = pooled[:5]
+        rest = pooled[5:]
+        cap_ratio = attune_cap.requests_per_s / ceiling_cap.requests_per_s if ceiling_cap.requests_per_s else 0
+        cpu_ratio = ceiling_cap.cpu_ms_per_request / attune_cap.cpu_ms_per_request
+        print("\ntargets")
+        ok = attune_open.events_per_s >= 0.95 * args.rate and attune_open.pct(95) < 100 and not attune_open.errors
+        print(
+            f"  one event per request at {args.rate:g}/s: {attune_open.events_per_s:.1f} events/s acknowledged, "
+            f"p95 {attune_open.pct(95):.1f} ms (>= {0.95 * args.rate:g}/s, < 100 ms): {'MET' if ok else 'NOT MET'}"
+        )
+        print(
+            f"  capacity vs the ceiling in this run: {attune_cap.requests_per_s:.0f} vs {ceiling_cap.requests_per_s:.0f} "
+            f"requests/s = {cap_ratio:.2f}x (>= 0.5x): {'MET' if cap_ratio >= 0.5 else 'NOT MET'}; "
+            f"server CPU per request {attune_cap.cpu_ms_per_request:.2f} vs {ceiling_cap.cpu_ms_per_request:.2f} ms "
+            f"= {cpu_ratio:.2f}x"
+        )
+        print(
+            f"  vs the single-client baseline: {attune_open.events_per_s / base.events_per_s:.1f}x events/s; "
+            f"ceiling open loop p95 {ceiling_open.pct(95):.1f} ms"
+        )
+        if asgi:
+            a_ceiling, a_attune = asgi
+            print(
+                f"  pooled handler vs Django's ASGIHandler (capacity, same run): attune "
+                f"{attune_cap.requests_per_s:.0f} vs {a_attune.requests_per_s:.0f} req/s "
+                f"({attune_cap.requests_per_s / a_attune.requests_per_s:.1f}x), CPU/request "
+                f"{attune_cap.cpu_ms_per_request:.2f} vs {a_attune.cpu_ms_per_request:.2f} ms; ceiling "
+                f"{ceiling_cap.requests_per_s:.0f} vs {a_ceiling.requests_per_s:.0f} req/s; on the old stack attune "
+                f"was {a_attune.requests_per_s / a_ceiling.requests_per_s:.2f}x its ceiling"
+            )
+        for p in rest:
+            if p.name.startswith("FAULT"):
+                print(
+                    f"  fault injection: {p.resent} requests resent after the kill, errors {p.errors or 'none'}, "
+                    f"p95 {p.pct(95):.0f} ms"
+                )
+        print(
+            f"  acknowledged new events: {len(acknowledged)}; found in the database: {len(acknowledged) - len(missing)}; "
+            f"{'ALL STORED' if not missing else f'MISSING {len(missing)}'}; stored twice: {duplicates}; "
+            f"retries answered as stored: {sum(p.acknowledged_retries for p in pooled + asgi)}"
+        )
+        if any(p.errors for p in pooled + asgi):
+            print("  errors by kind:", {p.name: p.errors for p in pooled + asgi if p.errors})
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
         time.sleep(0.5)
         pg_admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}'")
         pg_admin(f'DROP DATABASE IF EXISTS "{dbname}"')

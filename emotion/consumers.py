@@ -110,6 +110,7 @@ class InferenceEngine:
         the others have started, so the pool has to start all its threads to run them.
         """
         self.model()
+        self.detector._cascade()  # imports OpenCV here first: two threads importing it at once can see it half-made
         barrier = threading.Barrier(self.workers)
 
         def warm_thread():

@@ -7,16 +7,9 @@ still answer 200 with the stored event), not logged in 403.
 
 from __future__ import annotations
 
-import asyncio
 import math
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
-from django.db import connections
 from django.http import Http404
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -251,7 +244,13 @@ class EventsOutputSerializer(serializers.Serializer):
 
 class SessionEventsApi(APIView):
     """POST one event object, or {"events": [...]} (at most ATTUNE_LISTENING_MAX_BATCH).
-    201 when something new was stored, 200 when every event was a retry of a stored one."""
+
+    Each event is checked on its own: the valid ones are stored, the others are listed in
+    "refused" ({"index", "event_id", "errors"}) and stored nowhere, so a client drops them
+    instead of retrying. 201 when something new was stored, 200 when every accepted event was
+    a retry of a stored one, 400 when nothing was accepted (or the batch as a whole is wrong:
+    empty, over the limit, an event_id twice), 404 for someone else's session, 409 for a
+    session that has ended (a late page-hide beacon), 413 for a body over 256 KB."""
 
     @extend_schema(
         request=EventInputSerializer,
@@ -266,27 +265,51 @@ class SessionEventsApi(APIView):
         single = isinstance(data, dict) and "events" not in data
         raw = [data] if single else (data.get("events") if isinstance(data, dict) else None)
         if not isinstance(raw, list):
-            return Response({"detail": 'Send one event object or {"events": [...]}.'}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": 'Send one event object or {"events": [...]}.'}, status=status.HTTP_400_BAD_REQUEST
+            )
         if isinstance(data, dict) and not single and set(data) != {"events"}:
-            return Response({"detail": 'A batch is {"events": [...]} and nothing else.'}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": 'A batch is {"events": [...]} and nothing else.'}, status=status.HTTP_400_BAD_REQUEST
+            )
         if not raw or len(raw) > conf.max_batch():
             return Response(
                 {"detail": f"Send between 1 and {conf.max_batch()} events."}, status=status.HTTP_400_BAD_REQUEST
             )
-        serializer = EventInputSerializer(data=raw, many=True)
-        serializer.is_valid(raise_exception=True)
-        events = [services.EventInput(**item) for item in serializer.validated_data]
-        try:
-            result = services.events_record(user=request.user, session_id=session_id, events=events)
-        except services.SessionNotFound as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
-        except services.SessionClosed as exc:
-            return _closed(exc)
-        created = any(c for _, c in result.events)
+        refused: dict[int, dict] = {}
+        valid: list[tuple[int, services.EventInput]] = []
+        for i, item in enumerate(raw):
+            serializer = EventInputSerializer(data=item)
+            if serializer.is_valid():
+                valid.append((i, services.EventInput(**serializer.validated_data)))
+            else:
+                refused[i] = serializer.errors
+        result = None
+        if valid:
+            try:
+                result = services.events_record(user=request.user, session_id=session_id, events=[e for _, e in valid])
+            except services.SessionNotFound as exc:
+                return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+            except services.SessionClosed as exc:
+                return _closed(exc)
+            for k, problems in result.refused.items():
+                refused[valid[k][0]] = problems
+        refusals = [
+            {
+                "index": i,
+                "event_id": raw[i].get("event_id") if isinstance(raw[i], dict) else None,
+                "errors": refused[i],
+            }
+            for i in sorted(refused)
+        ]
+        if result is None or not result.events:
+            return Response(
+                {"detail": "No event was stored: every event was refused.", "refused": refusals},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         body = {
-            "events": [
-                {**EventOutputSerializer(e).data, "created": c} for e, c in result.events
-            ],
+            "events": [{**EventOutputSerializer(e).data, "created": c} for e, c in result.events],
+            "refused": refusals,
             "replanned": None,
         }
         if result.replan is not None:
@@ -295,6 +318,7 @@ class SessionEventsApi(APIView):
                 "replan_reason": result.replan.reason,
                 "replan_mode": result.replan.mode,
             }
+        created = any(c for _, c in result.events)
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -318,63 +342,3 @@ class SessionCompleteApi(APIView):
         except services.SessionClosed as exc:
             return _closed(exc)
         return Response(_session_payload(session, with_queue=False))
-
-
-# --- the events endpoint's thread pool ------------------------------------------------------
-#
-# Under ASGI every request runs its sync code in a thread of its own, so Django opens (and,
-# with CONN_MAX_AGE=0, closes) a PostgreSQL connection per request; persistent connections
-# would leak one per request. Playback events are the hot path (bench/events.py), so their
-# API runs in a small fixed pool of threads per server process that keep their connection:
-# no connect and no cold backend per event. It is off by default (ATTUNE_LISTENING_EVENTS_THREADS
-# = 0: the request thread, as every other view; tests must stay so to see their transaction);
-# production sets it, e.g. ATTUNE_LISTENING_EVENTS_THREADS=4 in the web process's environment.
-
-_events_view = SessionEventsApi.as_view()
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _events_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=conf.events_threads(), thread_name_prefix="listening-events")
-        return _pool
-
-
-def _connections_ready() -> None:
-    """What Django does at each request start for the request thread, for a pool thread: drop a
-    connection that broke, left autocommit, or is older than the pool's maximum age."""
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is None:
-            continue
-        if conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
-            conn.close()
-        elif conn.errors_occurred and not conn.is_usable():
-            conn.close()
-        elif conn.close_at is not None and time.monotonic() >= conn.close_at + conf.events_conn_max_age():
-            conn.close()
-        else:
-            conn.errors_occurred = False
-
-
-def _events_in_pool(request, session_id: int):
-    _connections_ready()
-    response = _events_view(request, session_id=session_id)
-    if hasattr(response, "render"):
-        response.render()
-    return response
-
-
-@csrf_exempt  # as DRF's own views: SessionAuthentication enforces CSRF for logged-in requests
-async def session_events_endpoint(request, session_id: int):
-    if conf.events_threads() <= 0:
-        return await sync_to_async(_events_view)(request, session_id=session_id)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_events_pool(), _events_in_pool, request, session_id)
-
-
-# The schema generator (drf-spectacular) documents the endpoint as the DRF view it runs.
-session_events_endpoint.cls = SessionEventsApi  # type: ignore[attr-defined]
-session_events_endpoint.initkwargs = {}  # type: ignore[attr-defined]

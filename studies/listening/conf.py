@@ -17,13 +17,9 @@
 | ATTUNE_LISTENING_REPLAN_MIN_SECONDS | 5 | webcam seconds with a face needed in each window |
 | ATTUNE_LISTENING_MAX_REPLANS | 3 | re-plans per session |
 | ATTUNE_LISTENING_STALE_HOURS | 12 | an active session this quiet is marked abandoned (task) |
-| ATTUNE_LISTENING_EVENTS_THREADS | 0 | events-API thread pool per server process (also read from the environment) |
-| ATTUNE_LISTENING_EVENTS_CONN_MAX_AGE | 300 | seconds those threads keep a database connection |
 """
 
 from __future__ import annotations
-
-import os
 
 from django.conf import settings
 
@@ -91,19 +87,3 @@ def max_replans() -> int:
 def stale_hours() -> float:
     """ATTUNE_LISTENING_STALE_HOURS (default 12): an active session this quiet is abandoned."""
     return float(_get("STALE_HOURS", 12.0))
-
-
-def events_threads() -> int:
-    """ATTUNE_LISTENING_EVENTS_THREADS (setting or environment variable; default 0): threads per
-    server process that run the events API with persistent database connections. 0 runs it in
-    the request's own thread, as every other view. Turn it on for production ASGI servers on
-    PostgreSQL (e.g. 4); leave it off for tests, whose transaction a pool thread cannot see."""
-    value = getattr(settings, "ATTUNE_LISTENING_EVENTS_THREADS", None)
-    if value is None:
-        value = os.environ.get("ATTUNE_LISTENING_EVENTS_THREADS", "0")
-    return int(value)
-
-
-def events_conn_max_age() -> float:
-    """ATTUNE_LISTENING_EVENTS_CONN_MAX_AGE (default 300 s): how long those threads keep a connection."""
-    return float(_get("EVENTS_CONN_MAX_AGE", 300.0))

@@ -73,10 +73,3 @@ def make_session(db):
         return session
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _events_api_in_the_request_thread(settings):
-    """The events API's thread pool keeps its own database connections, which would not see
-    the test's transaction; tests run it in the request thread (the e2e test uses the pool)."""
-    settings.ATTUNE_LISTENING_EVENTS_THREADS = 0

@@ -122,6 +122,61 @@ def test_bad_events_are_400_and_nothing_changes(started, mutate):
     assert PlaybackEvent.objects.count() == 0
 
 
+def test_a_mixed_batch_stores_the_valid_events_and_says_which_were_refused(started):
+    c, s = started
+    good, good2 = event(s, 0), event(s, 1, kind="liked")
+    future = event(s, 2, occurred_at=(timezone.now() + timedelta(hours=1)).isoformat())
+    malformed = {**event(s, 3), "position": "third"}
+    batch = {"events": [good, future, good2, malformed]}
+    r = c.post(f"/api/sessions/{s['id']}/events/", batch, format="json")
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert [e["event_id"] for e in body["events"]] == [good["event_id"], good2["event_id"]]
+    assert [(x["index"], x["event_id"]) for x in body["refused"]] == [(1, future["event_id"]), (3, malformed["event_id"])]
+    assert "future" in json.dumps(body["refused"][0]["errors"]) and "position" in body["refused"][1]["errors"]
+    assert set(PlaybackEvent.objects.values_list("event_id", flat=True)) == {
+        uuid.UUID(good["event_id"]),
+        uuid.UUID(good2["event_id"]),
+    }
+    retry = c.post(f"/api/sessions/{s['id']}/events/", batch, format="json")  # the same batch again: nothing twice
+    assert retry.status_code == 200 and [e["created"] for e in retry.json()["events"]] == [False, False]
+    assert PlaybackEvent.objects.count() == 2
+
+
+def test_a_batch_of_only_refused_events_is_400_and_names_each(started):
+    c, s = started
+    batch = {"events": [event(s, 0, kind="teleported"), event(s, 1, track_id=999999)]}
+    r = c.post(f"/api/sessions/{s['id']}/events/", batch, format="json")
+    assert r.status_code == 400
+    assert [x["index"] for x in r.json()["refused"]] == [0, 1]
+    assert PlaybackEvent.objects.count() == 0
+
+
+def test_a_batch_over_the_size_limit_is_400_and_stores_nothing(started, settings):
+    c, s = started
+    settings.ATTUNE_LISTENING_MAX_BATCH = 5
+    r = c.post(f"/api/sessions/{s['id']}/events/", {"events": [event(s) for _ in range(6)]}, format="json")
+    assert r.status_code == 400 and "between 1 and 5" in r.json()["detail"]
+    assert PlaybackEvent.objects.count() == 0
+
+
+def test_a_page_hide_flush_after_the_session_ended_is_409_and_stores_nothing(started):
+    """The player's last flush on page hide (fetch with keepalive: it carries the CSRF header,
+    which sendBeacon cannot) can arrive after the session completed."""
+    c, s = started
+    sent = event(s, 0)
+    assert c.post(f"/api/sessions/{s['id']}/events/", sent, format="json").status_code == 201
+    done = c.post(f"/api/sessions/{s['id']}/complete/", {"post": {"fer": "happy"}}, format="json")
+    assert done.status_code == 200
+    beacon = {"events": [sent, event(s, 0, kind="progress", seconds_played=3.0)]}
+    r = c.post(f"/api/sessions/{s['id']}/events/", beacon, format="json")
+    assert r.status_code == 409 and "completed" in r.json()["detail"]
+    assert PlaybackEvent.objects.count() == 1
+    # a beacon that only repeats what was stored is answered as retries
+    r = c.post(f"/api/sessions/{s['id']}/events/", sent, format="json")
+    assert r.status_code == 200 and r.json()["events"][0]["created"] is False
+
+
 def test_malformed_json_is_400(started):
     c, s = started
     r = c.post(f"/api/sessions/{s['id']}/events/", data="{not json", content_type="application/json")

@@ -138,14 +138,37 @@ def test_event_is_idempotent_on_the_client_id(participant, catalog):
     assert PlaybackEvent.objects.filter(session=s).count() == 1
 
 
-def test_batch_is_all_or_nothing(participant, catalog):
+def test_a_mixed_batch_stores_the_valid_events_and_names_the_refused(participant, catalog):
+    """Issue 16: a batch is no longer all-or-nothing; each event stands on its own."""
     s = start(participant)
-    good = ev(s)
-    bad = ev(s, position=1, track_id=-5)
-    events = [services.EventInput(**{k: v for k, v in e.items() if k not in ("user", "session_id")}) for e in (good, bad)]
-    with pytest.raises(ValidationError) as err:
-        services.events_record(user=participant, session_id=s.pk, events=events)
-    assert "events[1]" in err.value.message_dict
+    good, bad, good2 = ev(s), ev(s, position=1, track_id=-5), ev(s, position=2, kind="liked")
+    events = [
+        services.EventInput(**{k: v for k, v in e.items() if k not in ("user", "session_id")})
+        for e in (good, bad, good2)
+    ]
+    result = services.events_record(user=participant, session_id=s.pk, events=events)
+    assert list(result.refused) == [1] and "track" in result.refused[1]
+    assert [(e.event_id, created) for e, created in result.events] == [
+        (good["event_id"], True),
+        (good2["event_id"], True),
+    ]
+    assert set(PlaybackEvent.objects.values_list("event_id", flat=True)) == {good["event_id"], good2["event_id"]}
+    again = services.events_record(user=participant, session_id=s.pk, events=events)  # the client retries it all
+    assert [created for _, created in again.events] == [False, False] and list(again.refused) == [1]
+    assert PlaybackEvent.objects.count() == 2
+
+
+def test_batch_level_errors_store_nothing(participant, catalog, settings):
+    s = start(participant)
+    settings.ATTUNE_LISTENING_MAX_BATCH = 3
+    make = lambda **kw: services.EventInput(  # noqa: E731
+        **{k: v for k, v in ev(s, **kw).items() if k not in ("user", "session_id")}
+    )
+    with pytest.raises(ValidationError, match="At most 3"):
+        services.events_record(user=participant, session_id=s.pk, events=[make() for _ in range(4)])
+    twice = make()
+    with pytest.raises(ValidationError, match="twice"):
+        services.events_record(user=participant, session_id=s.pk, events=[twice, make(), twice])
     assert PlaybackEvent.objects.count() == 0
 
 
