@@ -32,7 +32,9 @@ def _violations(page, url: str, status: int = 200) -> list[str]:
 
 
 def _new_page(browser, server):
-    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+    # bypass_csp: axe-core is injected as a script by the test; the site's CSP (tested on its own in
+    # tests/security/test_csp.py) rightly refuses inline scripts.
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, bypass_csp=True)
     context.set_default_timeout(20_000)
     return context.new_page()
 
