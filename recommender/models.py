@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from emotion.vocab import N_GEMS
-from recommender.uploads import import_upload_to, track_audio_upload_to, validate_audio_file
+from recommender.uploads import TrackAudioField, import_upload_to, track_audio_upload_to, validate_audio_file
 
 UNIT_FEATURES: tuple[str, ...] = (
     "valence",
@@ -59,7 +59,7 @@ class Track(models.Model):
     # "audio:<sha1 of the file>" for imported audio. Several NULLs are allowed.
     external_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
     # Checked by content and stored under a generated name (recommender/uploads.py).
-    audio_file = models.FileField(
+    audio_file = TrackAudioField(
         upload_to=track_audio_upload_to, max_length=300, blank=True, validators=[validate_audio_file]
     )
     preview_url = models.URLField(max_length=500, blank=True)

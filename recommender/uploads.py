@@ -22,6 +22,8 @@ from pathlib import PurePath
 
 import soundfile
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from recommender import conf
 from recommender.catalog_csv import HeaderError, check_header
@@ -93,6 +95,20 @@ def validate_audio_file(value) -> None:
         return
     upload = value.file
     audio_upload_check(upload, name=value.name, size=upload.size)
+
+
+class TrackAudioFieldFile(FieldFile):
+    @property
+    def url(self) -> str:
+        """The login-checked audio view, never a /media/ address (the admin links here too)."""
+        self._require_file()
+        return self.instance.audio_url if self.instance.pk else ""
+
+
+class TrackAudioField(models.FileField):
+    """Track.audio_file: a FileField whose URL is the track's checked audio view."""
+
+    attr_class = TrackAudioFieldFile
 
 
 def track_audio_upload_to(instance, filename: str) -> str:

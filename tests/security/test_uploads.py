@@ -175,3 +175,12 @@ def test_media_is_never_served_without_the_checked_view(client, media, settings,
         settings.DEBUG = False
         importlib.reload(config.urls)
         clear_url_caches()
+
+
+def test_the_admin_links_a_tracks_audio_to_the_checked_view(researcher_client, media):
+    track = Track.objects.create(title="Linked", external_id="linked")
+    track.audio_file.save("x.wav", ContentFile(_audio()))
+    page = researcher_client.get(reverse("admin:recommender_track_change", args=[track.pk]))
+    assert page.status_code == 200
+    assert f'href="{reverse("recommender:track-audio", args=[track.pk])}"'.encode() in page.content
+    assert b'href="/media/' not in page.content
