@@ -186,6 +186,21 @@ class ExperimentAnalysis:
 T = TypeVar("T")
 
 
+def _primary_verdicts(primaries: Sequence[EffectEstimate | None], *, alpha: float, effect_label: str) -> list[Any]:
+    """Each treatment's verdict on its primary estimate; with several treatments, on p-values
+    Holm-adjusted over them (both analysis paths)."""
+    present = [(i, r) for i, r in enumerate(primaries) if r is not None]
+    adjusted: dict[int, float] = {}
+    if len(primaries) > 1 and present:
+        h = holm([r.p_value for _, r in present], alpha=alpha)
+        adjusted = {i: e.adjusted for (i, _), e in zip(present, h.entries, strict=True)}
+    return [
+        None if r is None else verdict(r, alpha=alpha, effect_label=effect_label, adjusted_p_value=adjusted.get(i),
+                                       adjustment=f"Holm over {len(present)} treatments" if i in adjusted else "")
+        for i, r in enumerate(primaries)
+    ]
+
+
 def _holm_secondary(raw: Sequence[tuple[str, EffectEstimate]], *, alpha: float) -> tuple[SecondaryResult, ...]:
     """The secondary metrics' estimates with Holm-adjusted p-values (both analysis paths)."""
     if not raw:
@@ -297,17 +312,10 @@ def analyze_experiment(*, control: ArmData, treatments: Sequence[ArmData], alpha
         partial.append((arm.name, cuped if cuped is not None else welch, welch, cuped, mw, boot, g, secondary,
                         sequential, cnotes))
 
-    primaries = [(i, p[1]) for i, p in enumerate(partial) if p[1] is not None]
-    adjusted: dict[int, float] = {}
-    if len(treatments) > 1 and primaries:
-        h = holm([r.p_value for _, r in primaries], alpha=alpha)
-        adjusted = {i: e.adjusted for (i, _), e in zip(primaries, h.entries, strict=True)}
+    verdicts = _primary_verdicts([p[1] for p in partial], alpha=alpha, effect_label=effect_label)
     comparisons = []
     for i, (name, primary, welch, cuped, mw, boot, g, secondary, sequential, cnotes) in enumerate(partial):
-        v = None
-        if primary is not None:
-            v = verdict(primary, alpha=alpha, effect_label=effect_label, adjusted_p_value=adjusted.get(i),
-                        adjustment=f"Holm over {len(primaries)} treatments" if i in adjusted else "")
+        v = verdicts[i]
         comparisons.append(Comparison(treatment=name, control=control.name, primary=primary, welch=welch, cuped=cuped,
                                       mann_whitney=mw, bootstrap=boot, hedges_g=g, secondary=secondary,
                                       sequential=sequential, verdict=v, notes=tuple(cnotes)))
@@ -390,17 +398,10 @@ def _analyze_clustered(*, control: ArmData, treatments: Sequence[ArmData], alpha
         primary = cuped if cuped is not None else diff
         partial.append((arm.name, primary, diff, cuped, mw, boot, hg, secondary, sequential, cnotes))
 
-    primaries = [(i, p[1]) for i, p in enumerate(partial) if p[1] is not None]
-    adjusted: dict[int, float] = {}
-    if len(treatments) > 1 and primaries:
-        h = holm([r.p_value for _, r in primaries], alpha=alpha)
-        adjusted = {i: e.adjusted for (i, _), e in zip(primaries, h.entries, strict=True)}
+    verdicts = _primary_verdicts([p[1] for p in partial], alpha=alpha, effect_label=effect_label)
     comparisons = []
     for i, (name, primary, diff, cuped, mw, boot, hg, secondary, sequential, cnotes) in enumerate(partial):
-        v = None
-        if primary is not None:
-            v = verdict(primary, alpha=alpha, effect_label=effect_label, adjusted_p_value=adjusted.get(i),
-                        adjustment=f"Holm over {len(primaries)} treatments" if i in adjusted else "")
+        v = verdicts[i]
         comparisons.append(Comparison(treatment=name, control=control.name, primary=primary, welch=None, cuped=cuped,
                                       mann_whitney=mw, bootstrap=boot, hedges_g=hg, secondary=secondary,
                                       sequential=sequential, verdict=v, notes=tuple(cnotes), difference=diff))
