@@ -2,7 +2,7 @@
 
 An experiment compares strategies of the playlist engine on the outcomes of listening
 sessions. Variants are frozen once the experiment has started (changing them would reshuffle
-participants, see studies/assignment.py). An exposure records, once per session, which
+participants, see studies/experiments/variants.py). An exposure records, once per session, which
 variant a session was assigned to; analysis only ever reads exposures, never recomputes the
 assignment.
 """
@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from recommender.engine import STRATEGIES
-from studies.assignment import new_salt
+from studies.experiments.variants import new_salt
 
 
 class Status(models.TextChoices):

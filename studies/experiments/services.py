@@ -1,6 +1,6 @@
-"""Writes on experiments: variants, state transitions, assignment of sessions, analysis runs.
+"""Writes on experiments: variants, state transitions, which variant a session gets, analysis runs.
 
-Assignment follows studies/assignment.py: a participant's variant is a hash of their code and
+Variants follow studies/experiments/variants.py: a participant's variant is a hash of their code and
 the experiment's salt into the weighted variants (sticky), and when several running experiments
 could take a session, the sticky rendezvous rule picks at most one. The choice is recorded as an
 `Exposure` in the same transaction that starts the listening session (via the hook in
@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import has_consent
-from studies import assignment as hashing
 from studies import stats
 from studies.experiments import conf, hooks
 from studies.experiments.models import (
@@ -28,6 +27,7 @@ from studies.experiments.models import (
     Status,
     Variant,
 )
+from studies.experiments.variants import ExperimentSpec, WeightedVariant, hash_unit, variant_claim
 from studies.stats.cluster import latin_square_orders
 
 logger = logging.getLogger(__name__)
@@ -239,10 +239,10 @@ def experiment_stop(*, experiment: Experiment) -> Experiment:
 # assignment of sessions
 
 
-def _spec(experiment: Experiment) -> hashing.ExperimentSpec:
-    return hashing.ExperimentSpec(
+def _spec(experiment: Experiment) -> ExperimentSpec:
+    return ExperimentSpec(
         id=experiment.pk, salt=experiment.salt,
-        variants=tuple(hashing.Variant(key=v.key, weight=v.weight) for v in experiment.variants.all()))
+        variants=tuple(WeightedVariant(key=v.key, weight=v.weight) for v in experiment.variants.all()))
 
 
 def eligible_experiments(*, user: Any, mode: str) -> list[Experiment]:
@@ -259,7 +259,7 @@ def eligible_experiments(*, user: Any, mode: str) -> list[Experiment]:
 
 
 @dataclass(frozen=True)
-class PlannedAssignment:
+class PlannedVariant:
     experiment: Experiment
     variant: Variant
     reason: str
@@ -269,7 +269,7 @@ class PlannedAssignment:
         return assignment_ref(experiment_id=self.experiment.pk, variant_id=self.variant.pk)
 
 
-def assignment_for(*, user: Any, mode: str) -> PlannedAssignment | None:
+def variant_plan_for(*, user: Any, mode: str) -> PlannedVariant | None:
     """Which experiment (at most one) claims a new session of this person, and which variant.
 
     Sticky: if the person already has an exposure in the claiming experiment, that recorded
@@ -279,13 +279,13 @@ def assignment_for(*, user: Any, mode: str) -> PlannedAssignment | None:
     if not eligible:
         return None
     prior = set(Exposure.objects.filter(user=user, experiment__in=eligible).values_list("experiment_id", flat=True))
-    chosen = hashing.assign(participant_code=user.participant_code, eligible=[_spec(e) for e in eligible],
+    chosen = variant_claim(participant_code=user.participant_code, eligible=[_spec(e) for e in eligible],
                             prior_exposures=prior)
     if chosen is None:
         return None
     experiment = next(e for e in eligible if e.pk == chosen.experiment_id)
     if experiment.design == "within":
-        return PlannedAssignment(experiment=experiment, variant=crossover_variant(experiment=experiment, user=user),
+        return PlannedVariant(experiment=experiment, variant=crossover_variant(experiment=experiment, user=user),
                                  reason=chosen.reason)
     variants = {v.key: v for v in experiment.variants.all()}
     variant = variants[chosen.variant.key]
@@ -294,7 +294,7 @@ def assignment_for(*, user: Any, mode: str) -> PlannedAssignment | None:
                  .order_by("created_at", "id").first())
         if first is not None:
             variant = first.variant
-    return PlannedAssignment(experiment=experiment, variant=variant, reason=chosen.reason)
+    return PlannedVariant(experiment=experiment, variant=variant, reason=chosen.reason)
 
 
 def crossover_order(*, participant_code: str, salt: str, n_variants: int) -> tuple[int, ...]:
@@ -304,7 +304,7 @@ def crossover_order(*, participant_code: str, salt: str, n_variants: int) -> tup
     experiment's salt, so it is deterministic, needs no stored state, and spreads participants
     evenly over the rows (checked by the order-group SRM on the results page)."""
     orders = latin_square_orders(n_variants)
-    u = hashing.hash_unit(participant_code, salt, "crossover")
+    u = hash_unit(participant_code, salt, "crossover")
     return orders[min(int(u * len(orders)), len(orders) - 1)]
 
 
@@ -320,7 +320,7 @@ def crossover_variant(*, experiment: Experiment, user: Any) -> Variant:
     return variants[order[done % len(variants)]]
 
 
-def exposure_record(*, planned: PlannedAssignment, user: Any, session_id: int) -> Exposure:
+def exposure_record(*, planned: PlannedVariant, user: Any, session_id: int) -> Exposure:
     """Record that this session was assigned (once per session: a repeat returns the first record)."""
     existing = Exposure.objects.filter(session_id=session_id).first()
     if existing is not None:
@@ -342,7 +342,7 @@ def choose_strategy(*, user: Any, mode: str):
     """The strategy chooser registered with studies.listening.hooks (see apps.py)."""
     from studies.listening.hooks import StrategyChoice
 
-    planned = assignment_for(user=user, mode=mode)
+    planned = variant_plan_for(user=user, mode=mode)
     if planned is None:
         return None
 

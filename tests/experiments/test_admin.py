@@ -138,7 +138,7 @@ def test_results_page_and_exports_show_codes_only(researcher_client, make_experi
     users, per_arm = [], {}
     while len(per_arm) < 2 or min(per_arm.values()) < 12:
         user = consenting(username=f"secret-name-{len(users)}")
-        planned = services.assignment_for(user=user, mode="personal")
+        planned = services.variant_plan_for(user=user, mode="personal")
         per_arm[planned.variant.pk] = per_arm.get(planned.variant.pk, 0) + 1
         users.append(user)
     _run_sessions(exp, users, make_session)

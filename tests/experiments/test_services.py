@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from django.core.exceptions import ValidationError
 
-from studies import assignment as hashing
 from studies.experiments import services
 from studies.experiments.models import Exposure, Status, Variant
+from studies.experiments.variants import variant_claim, variant_for
 from studies.listening.hooks import StrategyChoice, choose_strategy, strategy_chooser
 
 
@@ -116,8 +116,8 @@ class TestAssignment:
         counts = Counter()
         for i in range(6000):
             code = f"P-{i:08d}"
-            first = hashing.assign_variant(participant_code=code, salt=exp.salt, variants=spec.variants)
-            again = hashing.assign_variant(participant_code=code, salt=exp.salt, variants=spec.variants)
+            first = variant_for(participant_code=code, salt=exp.salt, variants=spec.variants)
+            again = variant_for(participant_code=code, salt=exp.salt, variants=spec.variants)
             assert first == again
             counts[first.key] += 1
         iso = exp.variants.get(strategy="iso")
@@ -161,7 +161,7 @@ class TestAssignment:
         assert choose_strategy(user=consenting(), mode="therapy") is not None
         paused = make_experiment(start=True)
         services.experiment_pause(experiment=paused)
-        assert services.assignment_for(user=consenting(), mode="personal") is None
+        assert services.variant_plan_for(user=consenting(), mode="personal") is None
 
     def test_overlap_rule_one_experiment_per_session(self, make_experiment, consenting, make_session):
         a = make_experiment(start=True)
@@ -177,7 +177,7 @@ class TestAssignment:
             _, again = _start_session(user, make_session)
             assert services.parse_assignment_ref(again.assignment_ref)[0] == exp_id
             specs = [services._spec(a), services._spec(b)]
-            expected = hashing.assign(participant_code=user.participant_code, eligible=specs)
+            expected = variant_claim(participant_code=user.participant_code, eligible=specs)
             assert expected.experiment_id == exp_id
         assert claimed[a.pk] > 0 and claimed[b.pk] > 0
         assert sum(claimed.values()) == 30

@@ -298,7 +298,7 @@ def test_a_recruited_participant_belongs_to_their_study_not_another_running_expe
 ):
     """Two experiments run at once: a person who entered study A by its link is only ever
     assigned to A (rendezvous hashing would otherwise send some of their sessions to B)."""
-    from studies.experiments.services import assignment_for, eligible_experiments
+    from studies.experiments.services import eligible_experiments, variant_plan_for
 
     other = make_experiment(start=True, name="Another study running at the same time")
     link = make_link(running_experiment)
@@ -307,7 +307,7 @@ def test_a_recruited_participant_belongs_to_their_study_not_another_running_expe
     user = Enrollment.objects.get().user
     mode = "personal"
     assert [e.pk for e in eligible_experiments(user=user, mode=mode)] == [running_experiment.pk]
-    assert assignment_for(user=user, mode=mode).experiment.pk == running_experiment.pk
+    assert variant_plan_for(user=user, mode=mode).experiment.pk == running_experiment.pk
     # once the study is finished, the pin is gone: both experiments are open to the person again
     Enrollment.objects.filter(user=user).update(status="completed")
     assert {e.pk for e in eligible_experiments(user=user, mode=mode)} == {running_experiment.pk, other.pk}

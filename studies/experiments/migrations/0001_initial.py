@@ -5,8 +5,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import studies.assignment
 import studies.experiments.models
+import studies.experiments.variants
 
 
 class Migration(migrations.Migration):
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('hypothesis_null', models.TextField(max_length=2000, verbose_name='H0 (in words)')),
                 ('hypothesis_alt', models.TextField(max_length=2000, verbose_name='H1 (in words)')),
                 ('eligible_modes', models.CharField(choices=[('any', 'Personal use and therapy'), ('personal', 'Personal use only'), ('therapy', 'Therapy only')], default='any', help_text='Participants also always need the research_data consent.', max_length=16, verbose_name='who may enter')),
-                ('salt', models.CharField(default=studies.assignment.new_salt, editable=False, max_length=32)),
+                ('salt', models.CharField(default=studies.experiments.variants.new_salt, editable=False, max_length=32)),
                 ('primary_metric', models.CharField(choices=[('shift_toward_target', 'Mood shift toward the target (reduction of valence/arousal distance)'), ('valence_change', 'Valence change (post − pre)'), ('reflection_rating', 'Reflection rating (1–5)')], default='shift_toward_target', max_length=32)),
                 ('secondary_metrics', models.JSONField(blank=True, default=list, validators=[studies.experiments.models.validate_secondary_metrics])),
                 ('alpha', models.FloatField(default=0.05, validators=[django.core.validators.MinValueValidator(0.001), django.core.validators.MaxValueValidator(0.2)], verbose_name='α')),

@@ -1,14 +1,14 @@
-"""Deterministic experiment assignment (pure: hashlib only, no Django).
+"""Deterministic experiment variants (pure: hashlib only, no Django).
 
-Variant assignment (the PlanOut / oTree pattern): a participant's variant in an experiment is
+Variant choice (the PlanOut / oTree pattern): a participant's variant in an experiment is
 a pure function of ``sha256("attune:variant:" + salt + ":" + participant_code)``. The first 53
 bits of the digest give a number u in [0, 1); the variants, sorted by key, split [0, 1) into
 consecutive intervals proportional to their allocation weights, and the variant whose interval
-holds u is the assignment. The same participant therefore gets the same variant in every
+holds u is the participant's variant. The same participant therefore gets the same variant in every
 session (sticky) without any stored state, and the split follows the weights. Variants are
 sorted by key so the answer does not depend on the order a database returns them in. Changing
 the weights or the variant set reshuffles participants: that is why variants are frozen once
-an experiment is running, and why the services layer records the first assignment as an
+an experiment is running, and why the services layer records the first variant as an
 exposure and reuses it.
 
 Overlapping experiments: the rule is *sticky rendezvous claiming*. When a session starts, the
@@ -58,12 +58,12 @@ def hash_unit(participant_code: str, salt: str, namespace: str) -> float:
 
 
 @dataclass(frozen=True)
-class Variant:
+class WeightedVariant:
     key: str
     weight: float
 
 
-def _checked_variants(variants: Sequence[Variant]) -> list[Variant]:
+def _checked_variants(variants: Sequence[WeightedVariant]) -> list[WeightedVariant]:
     if not variants:
         raise ValueError("an experiment needs at least one variant")
     keys = [v.key for v in variants]
@@ -77,7 +77,7 @@ def _checked_variants(variants: Sequence[Variant]) -> list[Variant]:
     return sorted(variants, key=lambda v: v.key)
 
 
-def assign_variant(*, participant_code: str, salt: str, variants: Sequence[Variant]) -> Variant:
+def variant_for(*, participant_code: str, salt: str, variants: Sequence[WeightedVariant]) -> WeightedVariant:
     """The participant's sticky variant in the experiment with this salt."""
     ordered = _checked_variants(variants)
     u = hash_unit(participant_code, salt, "variant")
@@ -94,13 +94,13 @@ def assign_variant(*, participant_code: str, salt: str, variants: Sequence[Varia
 class ExperimentSpec:
     id: int
     salt: str
-    variants: tuple[Variant, ...]
+    variants: tuple[WeightedVariant, ...]
 
 
 @dataclass(frozen=True)
-class Assignment:
+class VariantClaim:
     experiment_id: int
-    variant: Variant
+    variant: WeightedVariant
     reason: str  # "prior exposure" or "rendezvous"
 
 
@@ -122,13 +122,13 @@ def choose_experiment(*, participant_code: str, eligible: Sequence[ExperimentSpe
     return _rendezvous(participant_code, eligible), "rendezvous"
 
 
-def assign(*, participant_code: str, eligible: Sequence[ExperimentSpec],
-           prior_exposures: Collection[int] = ()) -> Assignment | None:
+def variant_claim(*, participant_code: str, eligible: Sequence[ExperimentSpec],
+           prior_exposures: Collection[int] = ()) -> VariantClaim | None:
     """Claim the session for at most one experiment and give the participant's variant in it."""
     chosen = choose_experiment(participant_code=participant_code, eligible=eligible,
                                prior_exposures=prior_exposures)
     if chosen is None:
         return None
     spec, reason = chosen
-    variant = assign_variant(participant_code=participant_code, salt=spec.salt, variants=spec.variants)
-    return Assignment(experiment_id=spec.id, variant=variant, reason=reason)
+    variant = variant_for(participant_code=participant_code, salt=spec.salt, variants=spec.variants)
+    return VariantClaim(experiment_id=spec.id, variant=variant, reason=reason)

@@ -1,4 +1,4 @@
-"""Deterministic, sticky, weighted assignment and the overlapping-experiments rule (studies/assignment.py)."""
+"""Deterministic, sticky, weighted variants and the overlapping-experiments rule (studies/experiments/variants.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ import pytest
 from scipy import stats as sps
 
 from studies import stats as st
-from studies.assignment import (
+from studies.experiments.variants import (
     ExperimentSpec,
-    Variant,
-    assign,
-    assign_variant,
+    WeightedVariant,
     choose_experiment,
     hash_unit,
     new_salt,
+    variant_claim,
+    variant_for,
 )
 
 CODES = [f"P-{i:08d}" for i in range(12_000)]
-AB = (Variant("control", 1.0), Variant("mapping", 1.0))
+AB = (WeightedVariant("control", 1.0), WeightedVariant("mapping", 1.0))
 
 
 def _exp(id_: int, salt: str, variants=AB) -> ExperimentSpec:
@@ -51,14 +51,14 @@ class TestHash:
 
 class TestVariant:
     def test_sticky_and_order_independent(self):
-        variants = [Variant("random", 1), Variant("mapping", 2), Variant("modulate", 1)]
-        first = [assign_variant(participant_code=c, salt="exp-1", variants=variants).key for c in CODES[:500]]
-        again = [assign_variant(participant_code=c, salt="exp-1", variants=variants[::-1]).key for c in CODES[:500]]
+        variants = [WeightedVariant("random", 1), WeightedVariant("mapping", 2), WeightedVariant("modulate", 1)]
+        first = [variant_for(participant_code=c, salt="exp-1", variants=variants).key for c in CODES[:500]]
+        again = [variant_for(participant_code=c, salt="exp-1", variants=variants[::-1]).key for c in CODES[:500]]
         assert first == again
 
     def test_weights_are_followed(self):
-        variants = [Variant("random", 1), Variant("mapping", 1), Variant("modulate", 2)]
-        counts = Counter(assign_variant(participant_code=c, salt="exp-w", variants=variants).key for c in CODES)
+        variants = [WeightedVariant("random", 1), WeightedVariant("mapping", 1), WeightedVariant("modulate", 2)]
+        counts = Counter(variant_for(participant_code=c, salt="exp-w", variants=variants).key for c in CODES)
         keys = sorted(counts)
         srm = st.sample_ratio_mismatch([counts[k] for k in keys], [{"random": 1, "mapping": 1, "modulate": 2}[k]
                                                                     for k in keys])
@@ -66,8 +66,8 @@ class TestVariant:
         assert counts["modulate"] / len(CODES) == pytest.approx(0.5, abs=0.02)
 
     def test_salt_decorrelates_experiments(self):
-        a = [assign_variant(participant_code=c, salt="exp-a", variants=AB).key for c in CODES]
-        b = [assign_variant(participant_code=c, salt="exp-b", variants=AB).key for c in CODES]
+        a = [variant_for(participant_code=c, salt="exp-a", variants=AB).key for c in CODES]
+        b = [variant_for(participant_code=c, salt="exp-b", variants=AB).key for c in CODES]
         table = np.zeros((2, 2))
         for x, y in zip(a, b, strict=True):
             table[x == "control", y == "control"] += 1
@@ -75,42 +75,42 @@ class TestVariant:
         assert a != b
 
     def test_single_variant(self):
-        assert assign_variant(participant_code="P-1", salt="s", variants=[Variant("only", 3)]).key == "only"
+        assert variant_for(participant_code="P-1", salt="s", variants=[WeightedVariant("only", 3)]).key == "only"
 
     @pytest.mark.parametrize("variants, message", [
         ([], "at least one"),
-        ([Variant("a", 1), Variant("a", 2)], "duplicate"),
-        ([Variant("a", 0), Variant("b", 1)], "positive"),
-        ([Variant("a", float("nan"))], "positive"),
-        ([Variant("", 1)], "non-empty"),
+        ([WeightedVariant("a", 1), WeightedVariant("a", 2)], "duplicate"),
+        ([WeightedVariant("a", 0), WeightedVariant("b", 1)], "positive"),
+        ([WeightedVariant("a", float("nan"))], "positive"),
+        ([WeightedVariant("", 1)], "non-empty"),
     ])
     def test_bad_variants(self, variants, message):
         with pytest.raises(ValueError, match=message):
-            assign_variant(participant_code="P-1", salt="s", variants=variants)
+            variant_for(participant_code="P-1", salt="s", variants=variants)
 
 
 class TestOverlap:
     def test_no_eligible_experiment(self):
-        assert assign(participant_code="P-1", eligible=[]) is None
+        assert variant_claim(participant_code="P-1", eligible=[]) is None
 
     def test_each_session_claimed_by_exactly_one_with_fair_shares(self):
         exps = [_exp(1, "s1"), _exp(2, "s2"), _exp(3, "s3")]
-        claims = Counter(assign(participant_code=c, eligible=exps).experiment_id for c in CODES)
+        claims = Counter(variant_claim(participant_code=c, eligible=exps).experiment_id for c in CODES)
         assert sum(claims.values()) == len(CODES)
         assert not st.sample_ratio_mismatch([claims[1], claims[2], claims[3]], [1, 1, 1]).mismatch
 
     def test_listing_order_does_not_matter(self):
         exps = [_exp(1, "s1"), _exp(2, "s2"), _exp(3, "s3")]
         for c in CODES[:300]:
-            assert assign(participant_code=c, eligible=exps) == assign(participant_code=c, eligible=exps[::-1])
+            assert variant_claim(participant_code=c, eligible=exps) == variant_claim(participant_code=c, eligible=exps[::-1])
 
     def test_starting_an_experiment_only_moves_people_into_it(self):
         before_exps = [_exp(1, "s1"), _exp(2, "s2")]
         after_exps = before_exps + [_exp(3, "s3")]
         moved_into_new = 0
         for c in CODES[:3000]:
-            before = assign(participant_code=c, eligible=before_exps).experiment_id
-            after = assign(participant_code=c, eligible=after_exps).experiment_id
+            before = variant_claim(participant_code=c, eligible=before_exps).experiment_id
+            after = variant_claim(participant_code=c, eligible=after_exps).experiment_id
             assert after in (before, 3)
             moved_into_new += after == 3
         assert moved_into_new / 3000 == pytest.approx(1 / 3, abs=0.03)
@@ -118,21 +118,21 @@ class TestOverlap:
     def test_prior_exposure_wins(self):
         exps = [_exp(1, "s1"), _exp(2, "s2")]
         for c in CODES[:200]:
-            a = assign(participant_code=c, eligible=exps, prior_exposures={2})
+            a = variant_claim(participant_code=c, eligible=exps, prior_exposures={2})
             assert (a.experiment_id, a.reason) == (2, "prior exposure")
             # an exposure to an experiment that is not eligible now does not count
-            b = assign(participant_code=c, eligible=exps, prior_exposures={99})
+            b = variant_claim(participant_code=c, eligible=exps, prior_exposures={99})
             assert b.reason == "rendezvous"
 
     def test_claiming_does_not_unbalance_variants(self):
         exps = [_exp(1, "s1"), _exp(2, "s2")]
-        chosen = [assign(participant_code=c, eligible=exps) for c in CODES]
+        chosen = [variant_claim(participant_code=c, eligible=exps) for c in CODES]
         in_one = Counter(a.variant.key for a in chosen if a.experiment_id == 1)
         assert not st.sample_ratio_mismatch([in_one["control"], in_one["mapping"]], [1, 1]).mismatch
         # and the variant is the same one the experiment alone would give
         for c, a in zip(CODES[:300], chosen[:300], strict=True):
             salt = "s1" if a.experiment_id == 1 else "s2"
-            assert a.variant == assign_variant(participant_code=c, salt=salt, variants=AB)
+            assert a.variant == variant_for(participant_code=c, salt=salt, variants=AB)
 
     def test_duplicate_eligible_rejected(self):
         with pytest.raises(ValueError, match="twice"):
