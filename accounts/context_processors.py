@@ -25,7 +25,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Playlists", "recommender:playlist-new"),
     NavItem("Mood check", "emotion:mood-check", roles=("participant",)),
     NavItem("Surveys", "surveys:survey-list", roles=("participant",)),
-    NavItem("Clients", "therapist-clients", roles=("therapist",)),
+    NavItem("Clients", "therapy:therapist-clients", roles=("therapist",)),
     NavItem("Research admin", "admin:index", roles=("researcher",), staff_only=True),
     NavItem("Settings", "settings"),
 ]

@@ -12,12 +12,12 @@ from accounts.consent import PURPOSES
 from accounts.pseudonyms import confusable_key
 
 # Crockford-style alphabet without look-alikes (no 0/O, 1/I/L).
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 def new_participant_code() -> str:
     """An opaque, stable code researchers see instead of a username, e.g. `P-7KQ2XR9M`."""
-    return "P-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return "P-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
 class Role(models.TextChoices):
@@ -128,58 +128,7 @@ class ConsentEvent(models.Model):
         raise PermissionDenied("The consent audit log is append-only.")
 
 
-# --- Therapists and their clients ------------------------------------------------------------
-
-
-def new_invite_code() -> str:
-    """A short code a therapist reads out or writes down, e.g. `TQ7K-9MXD`."""
-    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
-    return f"{raw[:4]}-{raw[4:]}"
-
-
-class TherapistInvite(models.Model):
-    """A one-time code a therapist gives a person so they can link to them."""
-
-    therapist = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invites")
-    code = models.CharField(max_length=9, unique=True, default=new_invite_code, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.code
-
-
-class TherapistLink(models.Model):
-    """A therapist–client relationship; active while `ended_at` is empty."""
-
-    therapist = models.ForeignKey(User, on_delete=models.CASCADE, related_name="client_links")
-    client = models.ForeignKey(User, on_delete=models.CASCADE, related_name="therapist_links")
-    created_at = models.DateTimeField(auto_now_add=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    ended_by = models.CharField(max_length=16, blank=True, help_text="therapist, client or erasure")
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["therapist", "client"],
-                condition=models.Q(ended_at__isnull=True),
-                name="one_active_link_per_pair",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"link {self.pk}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.ended_at is None
+# --- Listening preferences (set by the person, or their therapist through therapy.links) ---
 
 
 class ClientProfile(models.Model):
@@ -193,19 +142,3 @@ class ClientProfile(models.Model):
 
     def __str__(self) -> str:
         return f"profile {self.user_id}"
-
-
-class TherapistNote(models.Model):
-    """A therapist's private note about a client: visible to its author only, never to
-    researchers, never in exports of anyone else."""
-
-    therapist = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notes_written")
-    client = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    text = models.TextField(max_length=5000)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"note {self.pk}"

@@ -14,13 +14,12 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts import privacy, pseudonyms
 from accounts.consent import PURPOSES, is_purpose
-from accounts.models import ClientProfile, Consent, ConsentEvent, Mode, Role, TherapistInvite, TherapistNote, User
-from accounts.therapists import links_end_for_erasure
+from accounts.models import ClientProfile, Consent, ConsentEvent, Mode, Role, User
+from accounts.selectors import consents_of, has_consent
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +30,6 @@ THERAPISTS_GROUP = "therapists"
 def consent_group_name(user_id: int) -> str:
     """Channel-layer group that every open socket of this user joins to hear consent changes."""
     return f"consent.user.{user_id}"
-
-
-def has_consent(user: Any, purpose: str) -> bool:
-    """The one answer to "may I?": True only if this person turned `purpose` on and is active."""
-    if not is_purpose(purpose):
-        raise ValueError(f"Unknown consent purpose: {purpose!r}")
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    # An erased account keeps only `research_data` (if it was on): the person chose that
-    # their ratings and sessions may stay in studies, keyed by participant code.
-    return Consent.objects.filter(user_id=user.pk, purpose=purpose, granted=True).exists()
 
 
 def consent_set(*, user: User, purpose: str, granted: bool, text_version: str | None = None) -> Consent:
@@ -79,8 +67,6 @@ def consents_set(*, user: User, changes: dict[str, Any]) -> dict[str, bool]:
     with transaction.atomic():
         for purpose, granted in changes.items():
             consent_set(user=user, purpose=purpose, granted=granted)
-    from accounts.selectors import consents_of
-
     return consents_of(user=user)
 
 
@@ -146,8 +132,6 @@ def user_set_mode(*, user: User, mode: str) -> User:
 
 def user_export(*, user: User) -> dict[str, Any]:
     """Everything Attune holds about this person, as JSON-ready data."""
-    from accounts.selectors import consents_of
-
     data: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "account": {
@@ -181,41 +165,9 @@ def user_export(*, user: User) -> dict[str, Any]:
         if profile
         else None
     )
-    data["therapist_links"] = [
-        {
-            "therapist": link.therapist.username,
-            "client": link.client.username,
-            "since": link.created_at.isoformat(),
-            "ended": link.ended_at.isoformat() if link.ended_at else None,
-        }
-        for link in [
-            *user.therapist_links.select_related("therapist", "client"),
-            *user.client_links.select_related("therapist", "client"),
-        ]
-    ]
-    # A therapist's own notes are theirs; notes about a client stay private to the therapist.
-    data["notes_written"] = [
-        {"client": n.client.username, "text": n.text, "at": n.created_at.isoformat()}
-        for n in TherapistNote.objects.filter(therapist=user).select_related("client")
-    ]
     data["email_addresses"] = [
         {"email": a.email, "verified": a.verified, "primary": a.primary}
         for a in EmailAddress.objects.filter(user=user).order_by("id")
-    ]
-    data["invites_created"] = [
-        {
-            "code": i.code,
-            "created_at": i.created_at.isoformat(),
-            "expires_at": i.expires_at.isoformat(),
-            "used": i.used_by_id is not None,
-            "used_at": _iso(i.used_at),
-            "revoked_at": _iso(i.revoked_at),
-        }
-        for i in TherapistInvite.objects.filter(therapist=user).order_by("created_at", "id")
-    ]
-    data["invites_used"] = [
-        {"therapist": i.therapist.username, "code": i.code, "used_at": _iso(i.used_at)}
-        for i in TherapistInvite.objects.filter(used_by=user).select_related("therapist").order_by("used_at", "id")
     ]
     data["admin_actions"] = [
         {"at": e.action_time.isoformat(), "action": e.get_action_flag_display(), "object": e.object_repr,
@@ -233,9 +185,6 @@ EXPORTED_MODELS: tuple[str, ...] = (
     "accounts.Consent",
     "accounts.ConsentEvent",
     "accounts.ClientProfile",
-    "accounts.TherapistLink",
-    "accounts.TherapistNote",
-    "accounts.TherapistInvite",
     "account.EmailAddress",
     "admin.LogEntry",
 )
@@ -260,8 +209,6 @@ def user_erase(*, user: User) -> dict[str, int]:
         for section in privacy.sections():
             if section.always_erase or not keep_for_research:
                 deleted[section.name] = section.erase(user)
-        deleted["therapist_links_ended"] = links_end_for_erasure(user=user)
-        deleted["therapist_notes"] = TherapistNote.objects.filter(Q(therapist=user) | Q(client=user)).delete()[0]
         deleted["client_profile"] = ClientProfile.objects.filter(user=user).delete()[0]
         # allauth keeps its own copy of every address: it would link the e-mail to the code.
         deleted["email_addresses"] = EmailAddress.objects.filter(user=user).delete()[0]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "recommender",
     "studies.surveys",
     "studies.listening",
+    "therapy",  # above recommender and studies.listening: builds playlists, plays them
     "studies.experiments",
     "studies.recruitment",
     "emotion",

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("recommender.urls")),
     path("", include("studies.surveys.urls")),
     path("", include("studies.listening.urls")),
+    path("", include("therapy.urls")),
     path("", include("studies.experiments.urls")),
     path("", include("studies.recruitment.urls")),
     path("", include("emotion.urls")),

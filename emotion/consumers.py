@@ -215,7 +215,7 @@ def result_message(
 
 @database_sync_to_async
 def _has_consent(user, purpose: str) -> bool:
-    from accounts.services import has_consent
+    from accounts.selectors import has_consent
 
     return has_consent(user, purpose)
 

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from accounts.services import has_consent
+from accounts.selectors import has_consent
 from emotion import conf
 from emotion.vocab import FER_INFO, GEMS_INFO
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from emotion.vocab import N_GEMS
 from recommender.engine.types import ListenerProfile
@@ -310,3 +310,17 @@ def listener_reasons(
         track_va = (float(labels.va[k, 0]), float(labels.va[k, 1])) if labels.labelled[k] else None
         out.append(listener_reason(TrackChoice(k, len(steps), strategy, waypoint, track_va, start, target)))
     return out
+
+
+MAX_SEARCH_RESULTS = 30
+
+
+def tracks_search(*, query: str, limit: int = MAX_SEARCH_RESULTS) -> list[Track]:
+    """Catalog search for curating: title, artist, album or genre containing every word."""
+    words = [w for w in (query or "").split() if w][:6]
+    if not words or len(query or "") > 200:
+        return []
+    qs = Track.objects.all()
+    for w in words:
+        qs = qs.filter(Q(title__icontains=w) | Q(artist__icontains=w) | Q(album__icontains=w) | Q(genre__icontains=w))
+    return list(qs.order_by("artist", "title", "id")[: max(1, min(int(limit), MAX_SEARCH_RESULTS))])

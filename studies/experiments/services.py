@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.services import has_consent
+from accounts.selectors import has_consent
 from studies import stats
 from studies.experiments import conf, hooks
 from studies.experiments.models import (

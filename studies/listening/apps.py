@@ -9,9 +9,8 @@ class ListeningConfig(AppConfig):
     def ready(self) -> None:
         from accounts import dashboard, demo, privacy
         from emotion.signals import second_aggregated
-        from recommender.assignments import assignments_erase, assignments_export
         from studies.listening import receivers, selectors, services, views
-        from studies.listening.demo import demo_step, therapy_demo_step
+        from studies.listening.demo import demo_step
 
         second_aggregated.connect(receivers.store_trace_second, dispatch_uid="listening.store_trace_second")
         # Order matters for erasure: traces and events first, then the sessions themselves.
@@ -66,51 +65,10 @@ class ListeningConfig(AppConfig):
             )
         )
         demo.register(demo.DemoStep(name="listening", run=demo_step, order=70))
-        demo.register(demo.DemoStep(name="therapy", run=therapy_demo_step, order=75))
-        # Therapy (issue 7): the client's "Assigned to you", and on the therapist's client page
-        # the assignments and (only while sharing: needs_sharing + the selector's own check) outcomes.
-        from studies.listening import therapy_views
-
-        dashboard.register(
-            dashboard.Panel(
-                key="assigned",
-                roles=("participant",),
-                template="recommender/assignments/panel_client.html",
-                context=therapy_views.client_assigned_panel,
-                order=5,
-            )
-        )
-        dashboard.register_client_panel(
-            dashboard.Panel(
-                key="assignments",
-                roles=("therapist",),
-                template="recommender/assignments/panel_therapist.html",
-                context=therapy_views.therapist_assignments_panel,
-                order=10,
-            )
-        )
-        dashboard.register_client_panel(
-            dashboard.Panel(
-                key="outcomes",
-                roles=("therapist",),
-                template="listening/panels/client_outcomes.html",
-                context=therapy_views.therapist_outcomes_panel,
-                order=20,
-                needs_sharing=True,
-            )
-        )
         # The persona card's listening history comes from real playback events.
         from recommender.selectors import register_history_provider
 
         register_history_provider(selectors.history_items)
-        privacy.register(
-            privacy.DataSection(name="therapy_assignments",
-                export=lambda u: assignments_export(user=u),
-                erase=lambda u: assignments_erase(user=u),
-                always_erase=True,
-                models=("recommender.Assignment", "recommender.AssignmentOccurrence"),
-            )
-        )
         dashboard.register(
             dashboard.Panel(
                 key="listening-sessions",

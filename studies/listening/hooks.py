@@ -1,5 +1,6 @@
-"""The strategy-chooser hook: how an experiment decides a session's strategy without
-studies.listening importing studies.experiments (which sits above it).
+"""Hooks for the apps above this one: the strategy chooser (how an experiment decides a
+session's strategy without studies.listening importing studies.experiments, which sits above
+it) and the session-completed hook (therapy, at the end of this file).
 
     from studies.listening.hooks import StrategyChoice, register_strategy_chooser
 
@@ -58,3 +59,25 @@ def choose_strategy(*, user: Any, mode: str) -> StrategyChoice | None:
     if choice is not None and not isinstance(choice, StrategyChoice):
         raise TypeError(f"A strategy chooser must return StrategyChoice or None, not {type(choice).__name__}")
     return choice
+
+
+# --- the session-completed hook ---------------------------------------------------------------
+# therapy (above this app) marks the assigned listening a completed session played as done:
+# `session_complete` calls the installed function inside its transaction, so both commit or
+# neither does. One function at a time, installed in TherapyConfig.ready(), like the chooser.
+
+SessionCompleted = Callable[["ListeningSession"], object]
+
+_on_completed: SessionCompleted | None = None
+
+
+def register_session_completed(fn: SessionCompleted | None) -> SessionCompleted | None:
+    """Install `fn` (None removes it). Returns the function it replaced."""
+    global _on_completed
+    previous, _on_completed = _on_completed, fn
+    return previous
+
+
+def session_completed(session: ListeningSession) -> None:
+    if _on_completed is not None:
+        _on_completed(session)

@@ -90,6 +90,13 @@ def session_outcomes(*, session_ids: Iterable[int] | None = None, since: datetim
     return [outcome_of(s, tracks_played=s.n_played, skips=s.n_skipped) for s in qs]
 
 
+def sessions_with_outcomes(*, user) -> list[tuple[ListeningSession, SessionOutcome]]:
+    """Every session of this person with its outcome, oldest first. No access check: callers
+    decide who may read them (therapy.selectors.client_outcomes checks link and consent)."""
+    qs = _with_play_counts(ListeningSession.objects.filter(user=user).select_related("user")).order_by("created_at", "id")
+    return [(s, outcome_of(s, tracks_played=s.n_played, skips=s.n_skipped)) for s in qs]
+
+
 # --- the person's own sessions -----------------------------------------------------------
 
 
@@ -202,148 +209,6 @@ def planned_tracks_export(user) -> list[dict]:
 def reflections_export(user) -> list[dict]:
     qs = ListeningSession.objects.filter(user=user).exclude(reflection_text="").order_by("created_at")
     return [{"session_id": pk, "reflection_text": text} for pk, text in qs.values_list("id", "reflection_text")]
-
-
-# --- therapists: a client's outcomes (issue 7) --------------------------------------------
-
-CLIENT_OUTCOME_COLUMNS = (
-    "session_id", "started_at", "mode", "status", "assignment_id", "strategy", "pre_valence", "pre_arousal",
-    "target_valence", "target_arousal", "post_valence", "post_arousal", "shift_toward_target", "tracks_played",
-    "skips", "skip_rate", "reflection_rating", "reflection_text",
-)
-
-
-@dataclass(frozen=True)
-class ClientSessionRow:
-    session: ListeningSession
-    outcome: SessionOutcome
-    assignment_id: int | None
-
-    def csv_row(self) -> list[object]:
-        s, o = self.session, self.outcome
-        return [
-            s.pk, s.created_at.isoformat(), s.mode, s.status, self.assignment_id, s.strategy, s.pre_valence,
-            s.pre_arousal, s.target_valence, s.target_arousal, s.post_valence, s.post_arousal,
-            o.shift_toward_target, o.tracks_played, o.skips, o.skip_rate, s.reflection_rating, s.reflection_text,
-        ]
-
-
-def client_outcomes(*, therapist, client) -> list[ClientSessionRow] | None:
-    """The client's sessions with their outcomes, oldest first, for their therapist — or None
-    unless accounts.selectors.therapist_may_see_sessions (active link AND the client's
-    therapist_sharing consent). The check lives here so no page can forget it."""
-    from accounts.selectors import therapist_may_see_sessions
-    from recommender.models import AssignmentOccurrence
-
-    if not therapist_may_see_sessions(therapist=therapist, client=client):
-        return None
-    qs = _with_play_counts(ListeningSession.objects.filter(user=client).select_related("user")).order_by("created_at", "id")
-    sessions = list(qs)
-    by_session = dict(
-        AssignmentOccurrence.objects.filter(
-            session_id__in=[s.pk for s in sessions], assignment__therapist=therapist
-        ).values_list("session_id", "assignment_id")
-    )
-    return [
-        ClientSessionRow(
-            session=s,
-            outcome=outcome_of(s, tracks_played=s.n_played, skips=s.n_skipped),
-            assignment_id=by_session.get(s.pk),
-        )
-        for s in sessions
-    ]
-
-
-@dataclass(frozen=True)
-class OutcomesSummary:
-    sessions: int
-    completed: int
-    mean_shift: float | None
-    skip_rate: float | None
-    mean_rating: float | None
-
-
-def outcomes_summary(rows: list[ClientSessionRow]) -> OutcomesSummary:
-    shifts = [r.outcome.shift_toward_target for r in rows if r.outcome.shift_toward_target is not None]
-    played = sum(r.outcome.tracks_played for r in rows)
-    ratings = [r.outcome.reflection_rating for r in rows if r.outcome.reflection_rating is not None]
-    return OutcomesSummary(
-        sessions=len(rows),
-        completed=sum(r.outcome.completed for r in rows),
-        mean_shift=float(np.mean(shifts)) if shifts else None,
-        skip_rate=(sum(r.outcome.skips for r in rows) / played) if played else None,
-        mean_rating=float(np.mean(ratings)) if ratings else None,
-    )
-
-
-def assignment_rows(*, therapist, client) -> list[dict]:
-    """The therapist's assignments to this client; with sharing on, how often each was done and
-    the average shift toward the target over its completed sessions (None without sharing)."""
-    from recommender.assignments import assignments_of
-    from recommender.models import OccurrenceStatus
-
-    outcomes = client_outcomes(therapist=therapist, client=client)
-    shift_by_session = {r.session.pk: r.outcome.shift_toward_target for r in outcomes or []}
-    rows = []
-    for a in assignments_of(therapist=therapist, client=client).annotate(n_tracks=Count("playlist__items", distinct=True)):
-        occurrences = [o for o in a.occurrences.all() if o.status != OccurrenceStatus.CANCELLED]
-        done = [o for o in occurrences if o.status == OccurrenceStatus.DONE]
-        shifts = [shift_by_session.get(o.session_id) for o in done]
-        shifts = [x for x in shifts if x is not None]
-        rows.append(
-            {
-                "assignment": a,
-                "n_tracks": a.n_tracks,
-                "total": len(occurrences),
-                "done": len(done) if outcomes is not None else None,
-                "mean_shift": float(np.mean(shifts)) if shifts and outcomes is not None else None,
-            }
-        )
-    return rows
-
-
-def shift_series_svg(rows: list[ClientSessionRow], *, width: int = 520, height: int = 200) -> str:
-    """A small bar chart of each finished session's shift toward its target, in time order
-    (above the line: ended closer to the target). Inline SVG with a title and description."""
-    from django.utils.html import escape
-
-    points = [(r.session.created_at, r.outcome.shift_toward_target) for r in rows if r.outcome.shift_toward_target is not None]
-    if not points:
-        return ""
-    points = points[-30:]
-    pad_l, pad_r, pad_t, pad_b = 44, 10, 24, 28
-    inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
-    top = max(0.5, max(abs(s) for _, s in points))
-    mid = pad_t + inner_h / 2
-    step = inner_w / len(points)
-    bar_w = max(2.0, step * 0.7)
-    parts = []
-    for i, (when, shift) in enumerate(points):
-        h = abs(shift) / top * (inner_h / 2)
-        y = mid - h if shift >= 0 else mid
-        colour = "#2a7d4f" if shift >= 0 else "#b3412e"
-        label = f"{when:%d %b %H:%M}: {'closer to' if shift >= 0 else 'away from'} the target by {abs(shift):.2f}"
-        parts.append(
-            f'<rect x="{pad_l + i * step + (step - bar_w) / 2:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{max(h, 1):.1f}" '
-            f'fill="{colour}"><title>{escape(label)}</title></rect>'
-        )
-    desc = "; ".join(f"{w:%d %b}: {s:+.2f}" for w, s in points)
-    first, last = points[0][0], points[-1][0]
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="shift-title shift-desc" class="shift-series">'
-        f'<title id="shift-title">Mood shift toward the target, per session</title>'
-        f'<desc id="shift-desc">Positive means the session ended closer to its target. {escape(desc)}</desc>'
-        f'<line x1="{pad_l}" y1="{mid:.1f}" x2="{width - pad_r}" y2="{mid:.1f}" stroke="#777" stroke-width="1"/>'
-        f'<text x="{pad_l - 6}" y="{pad_t + 4}" font-size="11" text-anchor="end">+{top:.1f}</text>'
-        f'<text x="{pad_l - 6}" y="{mid + 4:.1f}" font-size="11" text-anchor="end">0</text>'
-        f'<text x="{pad_l - 6}" y="{pad_t + inner_h + 4}" font-size="11" text-anchor="end">-{top:.1f}</text>'
-        f'<text x="{pad_l}" y="{height - 8}" font-size="11">{first:%d %b}</text>'
-        f'<text x="{width - pad_r}" y="{height - 8}" font-size="11" text-anchor="end">{last:%d %b}</text>'
-        f'<text x="{pad_l}" y="14" font-size="12">closer to target ↑ · away ↓</text>'
-        + "".join(parts)
-        + "</svg>"
-    )
 
 
 # --- the persona card's history (recommender.selectors.register_history_provider) -----------

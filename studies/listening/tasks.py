@@ -12,12 +12,3 @@ def sessions_abandon_stale(hours: float | None = None) -> int:
     """Mark active sessions untouched for `hours` (default ATTUNE_LISTENING_STALE_HOURS) as
     abandoned, so completion rates count them. Schedule it with django-celery-beat."""
     return services.sessions_abandon_stale(hours=hours)
-
-
-@shared_task
-def assignment_occurrences_mark_missed() -> int:
-    """Therapist assignments: pending occurrences past their due date become missed
-    (recommender.assignments.occurrences_mark_missed). Scheduled daily by migration 0003."""
-    from recommender.assignments import occurrences_mark_missed
-
-    return occurrences_mark_missed()

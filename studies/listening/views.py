@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.services import has_consent
+from accounts.selectors import has_consent
 from emotion.vocab import FER_INFO, GEMS, GEMS_INFO, N_GEMS
 from recommender.explain import feeling_of, strategy_help, strategy_label
 from recommender.selectors import listener_reasons, strategy_options

@@ -55,7 +55,7 @@ def surveys_open_for(*, viewer) -> QuerySet[Survey]:
 
 def surveys_panel_for(*, viewer) -> dict:
     """The dashboard panel's content for a participant: open surveys with their own counts."""
-    from accounts.services import has_consent
+    from accounts.selectors import has_consent
 
     surveys = list(surveys_open_for(viewer=viewer)[:5])
     return {

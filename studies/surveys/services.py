@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.services import has_consent
+from accounts.selectors import has_consent
 from emotion.vocab import GEMS, N_GEMS
 from recommender.models import LabelSource, Track, TrackLabel
 from recommender.selectors import resolve_label, resolve_labels

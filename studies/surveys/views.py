@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.services import has_consent
+from accounts.selectors import has_consent
 from emotion.vocab import GEMS_INFO
 from studies.surveys.models import Survey, SurveyStatus
 from studies.surveys.selectors import RESEARCH, answers_given, surveys_open_for

@@ -20,7 +20,7 @@ def test_404_is_a_helpful_page_in_the_layout(client, participant):
 
 def test_403_says_why_and_where_to_go(client, participant):
     client.force_login(participant)
-    response = client.get(reverse("therapist-clients"))
+    response = client.get(reverse("therapy:therapist-clients"))
     html = response.content.decode()
     assert response.status_code == 403 and 'data-testid="error-403"' in html
     assert "This page is for therapists." in html and participant.username in html

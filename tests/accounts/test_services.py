@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from accounts import privacy
 from accounts.models import ConsentEvent, User
 from accounts.selectors import consents_of, users_with_consent
-from accounts.services import consent_set, consents_set, has_consent, user_erase, user_export
+from accounts.selectors import has_consent
+from accounts.services import consent_set, consents_set, user_erase, user_export
 
 
 def test_every_consent_starts_off(participant):

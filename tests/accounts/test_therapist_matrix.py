@@ -90,14 +90,14 @@ def world(make_user, labelled_catalog):
 def _pages(w):
     link, a, occ = w["link"], w["assignment"], w["occurrence"]
     return {
-        "clients": ("get", reverse("therapist-clients")),
-        "client": ("get", reverse("therapist-client", args=[link.pk])),
-        "my_therapist": ("get", reverse("my-therapist")),
-        "assign_new": ("get", reverse("listening:assignment-new", args=[link.pk]) + "?kind=curated"),
-        "assign_cancel": ("post", reverse("listening:assignment-cancel", args=[a.pk])),
-        "track_search": ("get", reverse("listening:track-search") + "?q=piece"),
-        "outcomes_csv": ("get", reverse("listening:client-outcomes-csv", args=[link.pk])),
-        "assigned_start": ("get", reverse("listening:assignment-start", args=[occ.pk])),
+        "clients": ("get", reverse("therapy:therapist-clients")),
+        "client": ("get", reverse("therapy:therapist-client", args=[link.pk])),
+        "my_therapist": ("get", reverse("therapy:my-therapist")),
+        "assign_new": ("get", reverse("therapy:assignment-new", args=[link.pk]) + "?kind=curated"),
+        "assign_cancel": ("post", reverse("therapy:assignment-cancel", args=[a.pk])),
+        "track_search": ("get", reverse("therapy:track-search") + "?q=piece"),
+        "outcomes_csv": ("get", reverse("therapy:client-outcomes-csv", args=[link.pk])),
+        "assigned_start": ("get", reverse("therapy:assignment-start", args=[occ.pk])),
     }
 
 
@@ -140,10 +140,10 @@ def test_matrix(client, world, page, role):
 
 def test_the_therapist_sees_outcomes_and_the_csv_holds_the_clients_sessions(client, world):
     client.force_login(world["users"]["therapist"])
-    page = client.get(reverse("therapist-client", args=[world["link"].pk])).content.decode()
+    page = client.get(reverse("therapy:therapist-client", args=[world["link"].pk])).content.decode()
     assert 'data-testid="outcomes-table"' in page and SECRET_REFLECTION in page
     assert 'data-testid="shift-series"' in page
-    csv_text = client.get(reverse("listening:client-outcomes-csv", args=[world["link"].pk])).content.decode()
+    csv_text = client.get(reverse("therapy:client-outcomes-csv", args=[world["link"].pk])).content.decode()
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("session_id,started_at,mode")
     assert len(lines) == 2 and SECRET_REFLECTION in lines[1]
@@ -152,12 +152,12 @@ def test_the_therapist_sees_outcomes_and_the_csv_holds_the_clients_sessions(clie
 def test_switching_sharing_off_hides_outcomes_at_once(client, world):
     consent_set(user=world["client"], purpose="therapist_sharing", granted=False)
     client.force_login(world["users"]["therapist"])
-    page = client.get(reverse("therapist-client", args=[world["link"].pk]))
+    page = client.get(reverse("therapy:therapist-client", args=[world["link"].pk]))
     assert page.status_code == 200
     body = page.content.decode()
     assert SECRET_REFLECTION not in body and 'data-testid="outcomes-table"' not in body
     assert 'data-testid="assignment-status"' not in body
-    assert client.get(reverse("listening:client-outcomes-csv", args=[world["link"].pk])).status_code == 403
+    assert client.get(reverse("therapy:client-outcomes-csv", args=[world["link"].pk])).status_code == 403
 
 
 def test_ending_the_link_removes_every_page_at_once(client, world):
@@ -168,7 +168,7 @@ def test_ending_the_link_removes_every_page_at_once(client, world):
         response = getattr(client, method)(url)
         assert response.status_code == 404, name
         assert SECRET_REFLECTION not in response.content.decode()
-    listing = client.get(reverse("therapist-clients")).content.decode()
+    listing = client.get(reverse("therapy:therapist-clients")).content.decode()
     assert "client-secret-name" not in listing
     client.force_login(world["client"])
     assert client.get(_pages(world)["assigned_start"][1]).status_code == 404
@@ -195,8 +195,8 @@ def test_malformed_and_oversized_inputs_are_refused_without_writes(client, world
     from recommender.models import Assignment
 
     client.force_login(world["users"]["therapist"])
-    assert client.get(reverse("listening:track-search") + "?q=" + "x" * 201).status_code == 400
-    url = reverse("listening:assignment-new", args=[world["link"].pk])
+    assert client.get(reverse("therapy:track-search") + "?q=" + "x" * 201).status_code == 400
+    url = reverse("therapy:assignment-new", args=[world["link"].pk])
     before = Assignment.objects.count()
     for data in (
         {"kind": "curated", "track_ids": ["abc"], "repeat": "once", "due_date": str(timezone.localdate())},

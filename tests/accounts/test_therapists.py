@@ -161,18 +161,18 @@ def cast(linked, make_user):
         ("participant", "client", 403),
         ("researcher", "clients", 403),
         ("researcher", "client", 403),
-        ("client", "my-therapist", 200),
-        ("therapist", "my-therapist", 403),
-        ("researcher", "my-therapist", 403),
+        ("client", "therapy:my-therapist", 200),
+        ("therapist", "therapy:my-therapist", 403),
+        ("researcher", "therapy:my-therapist", 403),
         ("anonymous", "clients", 302),
         ("anonymous", "client", 302),
-        ("anonymous", "my-therapist", 302),
+        ("anonymous", "therapy:my-therapist", 302),
     ],
 )
 def test_therapist_pages_authorization_matrix(client, cast, who, page, expected):
     if who != "anonymous":
         client.force_login(cast[who])
-    url = {"clients": "/clients/", "client": f"/clients/{cast['link'].pk}/", "my-therapist": "/settings/therapist/"}[page]
+    url = {"clients": "/clients/", "client": f"/clients/{cast['link'].pk}/", "therapy:my-therapist": "/settings/therapist/"}[page]
     response = client.get(url)
     assert response.status_code == expected
     body = response.content

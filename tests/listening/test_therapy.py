@@ -99,7 +99,7 @@ def test_generated_assignment_session_and_start_page(linked, catalog, client):
         schedule=Schedule(repeat="daily", start_date=timezone.localdate(), days=3),
     )
     occ = a.occurrences.order_by("due_date").first()
-    url = reverse("listening:assignment-start", args=[occ.pk])
+    url = reverse("therapy:assignment-start", args=[occ.pk])
     client.force_login(user)
     page = client.get(url)
     assert page.status_code == 200 and "Before sleep" in page.content.decode()
@@ -146,7 +146,7 @@ def test_outcomes_csv_neutralises_formulas(assigned, client):
     services.session_complete(user=user, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
                               reflection_rating=3, reflection_text="=HYPERLINK(1)")
     client.force_login(therapist)
-    text = client.get(reverse("listening:client-outcomes-csv", args=[link.pk])).content.decode()
+    text = client.get(reverse("therapy:client-outcomes-csv", args=[link.pk])).content.decode()
     assert "'=HYPERLINK(1)" in text and user.username not in text
 
 
@@ -297,7 +297,7 @@ def test_assign_page_builds_from_the_stated_usual_mood(linked, catalog, client):
 
     therapist, _, link = linked
     client.force_login(therapist)
-    url = reverse("listening:assignment-new", args=[link.pk])
+    url = reverse("therapy:assignment-new", args=[link.pk])
     base = {"kind": "generated", "strategy": "iso", "length_value": "3", "length_kind": "tracks", "repeat": "once",
             "due_date": str(timezone.localdate()), "target_valence": "0.6", "target_arousal": "-0.5",
             "target_source": "va", "instructions": "Slow breathing"}

@@ -26,7 +26,7 @@ def test_ending_the_last_link_returns_the_client_to_personal_use(client, make_us
     person.refresh_from_db()
     assert person.mode == Mode.THERAPY
     client.force_login(person)
-    response = client.post(reverse("my-therapist"), {"action": "end", "link": str(two.pk)}, follow=True)
+    response = client.post(reverse("therapy:my-therapist"), {"action": "end", "link": str(two.pk)}, follow=True)
     person.refresh_from_db()
     assert person.mode == Mode.PERSONAL and "back in personal use" in response.content.decode()
     dashboard = client.get(reverse("dashboard")).content.decode()
@@ -54,13 +54,13 @@ def test_demo_client_has_shared_sessions_a_done_and_an_open_assignment(make_user
     from accounts.selectors import clients_of
 
     link = clients_of(therapist=therapist).get()
-    html = web.get(reverse("therapist-client", args=[link.pk])).content.decode()
+    html = web.get(reverse("therapy:therapist-client", args=[link.pk])).content.decode()
     done = Assignment.objects.get(therapist=therapist, status=AssignmentStatus.DONE)
     pending = Assignment.objects.get(therapist=therapist, status=AssignmentStatus.PENDING)
     assert f'data-testid="cancel-{done.pk}"' not in html and f'data-testid="cancel-{pending.pk}"' in html
     assert "Much calmer" in html and 'data-testid="sharing-on"' in html
     with pytest.raises(ValidationError, match="finished"):
         assignments.assignment_cancel(therapist=therapist, assignment_id=done.pk)
-    response = web.post(reverse("listening:assignment-cancel", args=[done.pk]), follow=True)
+    response = web.post(reverse("therapy:assignment-cancel", args=[done.pk]), follow=True)
     done.refresh_from_db()
     assert done.status == AssignmentStatus.DONE and "nothing left to cancel" in response.content.decode()

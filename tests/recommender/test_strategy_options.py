@@ -45,7 +45,7 @@ def test_assign_and_start_pages_offer_only_ready_strategies(client, therapist, p
 
     link = therapists.invite_accept(client=participant, code=therapists.invite_create(therapist=therapist).code)
     client.force_login(therapist)
-    html = client.get(reverse("listening:assignment-new", args=[link.pk])).content.decode()
+    html = client.get(reverse("therapy:assignment-new", args=[link.pk])).content.decode()
     assert " disabled" in _option(html, "gan")
     settings.ATTUNE_LISTENING_STRATEGIES = ("iso", "gan")
     client.force_login(participant)

@@ -41,7 +41,6 @@ from studies.listening.services.privacy import (
 from studies.listening.services.replan import _trace_window as _trace_window
 from studies.listening.services.replan import session_replan_check
 from studies.listening.services.sessions import _check_length as _check_length
-from studies.listening.services.sessions import _session_start_assigned as _session_start_assigned
 from studies.listening.services.sessions import _state as _state
 from studies.listening.services.sessions import (
     mapping_target,

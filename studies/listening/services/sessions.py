@@ -74,21 +74,15 @@ def session_start(
     length_minutes: float | None,
     strategy: str | None,
     mode: str | None = None,
-    occurrence_id: int | None = None,
 ) -> ListeningSession:
     """Start a session: the target is the desired mood, or with none the mapping strategy's
     therapeutic target; a registered strategy chooser (an experiment) decides the strategy
     when it applies, else the person's choice (or the default); the playlist comes from the
     recommender. All in one transaction with the chooser's `on_session_started`.
-
-    With `occurrence_id` (a playlist a therapist assigned, recommender.assignments) the session
-    plays that assignment's playlist instead: therapy mode, the assignment's target (else the
-    mapping target), the occurrence marked started. Experiments never claim such sessions."""
+    (A playlist someone else chose is played through session_start_on_playlist.)"""
     if user is None or not getattr(user, "is_authenticated", False):
         raise ValidationError("Log in to start a listening session.")
     current = _mood(current, "current")
-    if occurrence_id is not None:
-        return _session_start_assigned(user=user, current=current, occurrence_id=occurrence_id)
     desired = _mood(desired, "desired") if desired is not None else None
     n_tracks, minutes = _check_length(length_tracks, length_minutes)
     mode = mode or getattr(user, "mode", SessionMode.PERSONAL)
@@ -153,28 +147,24 @@ def session_start(
     return session
 
 
-def _session_start_assigned(*, user, current: MoodInput, occurrence_id) -> ListeningSession:
-    """A therapy-mode session on an assigned playlist (see session_start)."""
-    from recommender import assignments
-
-    try:
-        occurrence_pk = int(occurrence_id)
-    except (TypeError, ValueError, OverflowError):
-        raise ValidationError({"assignment": "No such assignment."}) from None
+def session_start_on_playlist(
+    *, user, current: MoodInput, playlist, target: MoodInput | None, target_gems: list[float] | None, strategy: str
+) -> ListeningSession:
+    """A therapy-mode session that plays a playlist as it is (therapy.assignments: a playlist
+    a therapist assigned): `target` (else the mapping target for the current mood), the
+    playlist's tracks in order. Experiments never claim such sessions."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise ValidationError("Log in to start a listening session.")
+    current = _mood(current, "current")
     now = timezone.now()
     with transaction.atomic():
-        occurrence = assignments.occurrence_playable_for(client=user, occurrence_id=occurrence_pk, lock=True)
-        if occurrence is None:
-            raise ValidationError({"assignment": "This assignment is not yours to play now, or it was already played."})
-        assignment = occurrence.assignment
-        if assignment.has_target:
-            target = MoodInput(valence=assignment.target_valence, arousal=assignment.target_arousal)
-            target_gems = assignment.target_gems or target.gems_distribution()
+        if target is not None:
+            target_gems = target_gems or target.gems_distribution()
             target_source = TargetSource.STATED
         else:
             target, _why = mapping_target(current)
             target_gems, target_source = target.gems_distribution(), TargetSource.MAPPING
-        items = list(assignment.playlist.items.order_by("position"))
+        items = list(playlist.items.order_by("position"))
         if not items:
             raise ValidationError({"assignment": "The assigned playlist is empty."})
         pre_va, target_va = current.va(), target.va()
@@ -190,13 +180,13 @@ def _session_start_assigned(*, user, current: MoodInput, occurrence_id) -> Liste
             target_arousal=target_va[1],
             target_gems=target_gems,
             target_source=target_source,
-            strategy=assignment.strategy or assignment.playlist.strategy,
+            strategy=strategy,
             strategy_params={},
             length_tracks=len(items),
             length_minutes=None,
-            playlist=assignment.playlist,
+            playlist=playlist,
             mode=SessionMode.THERAPY,
-            assignment_ref=None,  # experiments' field; the occurrence records this session instead
+            assignment_ref=None,  # experiments' field: no experiment claims this session
         )
         session.full_clean()
         session.save()
@@ -209,7 +199,6 @@ def _session_start_assigned(*, user, current: MoodInput, occurrence_id) -> Liste
             for item in items
         ]
         _queue_write(session, steps, first_position=0, plan=0)
-        assignments.occurrence_start(client=user, occurrence_id=occurrence.pk, session_id=session.pk)
     return session
 
 
@@ -247,10 +236,7 @@ def session_complete(
                 "completed_at",
             ]
         )
-        if session.mode == SessionMode.THERAPY:
-            from recommender.assignments import occurrence_complete
-
-            occurrence_complete(session_id=session.pk)
+        hooks.session_completed(session)
     return session
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from django.db import IntegrityError, transaction
 
-from accounts.services import has_consent
+from accounts.selectors import has_consent
 from emotion import vocab
 from studies.listening.models import (
     EmotionTraceSecond,

@@ -1,6 +1,6 @@
 """Writes for therapists and their clients: invites, links, client profiles, private notes.
 
-Access rules, decided here and in accounts.selectors (never in templates):
+Access rules, decided here and in therapy.selectors (never in templates):
 - a therapist sees a person only through an active link;
 - a therapist sees that person's sessions only while their `therapist_sharing` consent is on;
 - either side can end the link, and access ends at once;
@@ -16,7 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import ClientProfile, Mode, TherapistInvite, TherapistLink, TherapistNote, User
+from accounts.models import ClientProfile, Mode, User
+from therapy.models import TherapistInvite, TherapistLink, TherapistNote
+from therapy.selectors import is_linked, open_invites_of
 
 INVITE_VALID_FOR = timedelta(days=14)
 MAX_OPEN_INVITES = 20
@@ -30,9 +32,7 @@ def _require_therapist(user: User) -> None:
 
 def invite_create(*, therapist: User) -> TherapistInvite:
     _require_therapist(therapist)
-    open_invites = TherapistInvite.objects.filter(
-        therapist=therapist, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).count()
+    open_invites = open_invites_of(therapist=therapist).count()
     if open_invites >= MAX_OPEN_INVITES:
         raise ValidationError(f"You already have {open_invites} unused invite codes; revoke some first.")
     return TherapistInvite.objects.create(therapist=therapist, expires_at=timezone.now() + INVITE_VALID_FOR)
@@ -124,8 +124,6 @@ def client_profile_update(
     max_listening_minutes: int | None = None,
 ) -> ClientProfile:
     """The person themselves, or their linked therapist, sets listening preferences."""
-    from accounts.selectors import is_linked
-
     if editor.pk != client.pk and not (editor.is_therapist and is_linked(therapist=editor, client=client)):
         raise PermissionDenied("You cannot change this person's profile.")
     preferred = _clean_genres(preferred_genres, "preferred_genres")
@@ -145,8 +143,6 @@ def client_profile_update(
 
 
 def note_add(*, therapist: User, client: User, text: str) -> TherapistNote:
-    from accounts.selectors import is_linked
-
     _require_therapist(therapist)
     if not is_linked(therapist=therapist, client=client):
         raise PermissionDenied("You can only write notes about your current clients.")
@@ -162,3 +158,8 @@ def links_end_for_erasure(*, user: User) -> int:
     """Erasing an account ends every link it has, on either side."""
     either = Q(therapist=user) | Q(client=user)
     return TherapistLink.objects.filter(either, ended_at__isnull=True).update(ended_at=timezone.now(), ended_by="erasure")
+
+
+def notes_erase(*, user: User) -> int:
+    """Erasing an account deletes the notes it wrote and the notes written about it."""
+    return TherapistNote.objects.filter(Q(therapist=user) | Q(client=user)).delete()[0]

@@ -12,20 +12,25 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.selectors import client_link_for, therapist_may_see_sessions
-from recommender import assignments
-from recommender.assignments import Schedule, TargetMood
 from recommender.csv_export import csv_lines
 from recommender.engine import STRATEGIES
-from recommender.explain import strategy_label
-from recommender.selectors import strategy_options
-from studies.listening import selectors, services
+from recommender.models import Track
+from recommender.selectors import strategy_options, tracks_search
 from studies.listening.mood import MoodInput
 from studies.listening.views import MoodFields, _apply_errors, _instrument_context, _mood_fields
+from therapy import assignments
+from therapy.assignments import Schedule, TargetMood
+from therapy.selectors import (
+    CLIENT_OUTCOME_COLUMNS,
+    assignment_get,
+    client_link_for,
+    client_link_of,
+    client_outcomes,
+    occurrence_playable_for,
+)
 
 
 def _therapist_link(request, link_id: int):
@@ -150,17 +155,15 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             messages.success(request, f"Assigned to {link.client.username}.")
-            return redirect("therapist-client", link_id=link.pk)
+            return redirect("therapy:therapist-client", link_id=link.pk)
     chosen = []
     if form.is_bound and kind == "curated":
         ids = form.cleaned_data.get("track_ids") if hasattr(form, "cleaned_data") else []
-        from recommender.models import Track
-
         by_id = {t.pk: t for t in Track.objects.filter(pk__in=ids or [])}
         chosen = [by_id[i] for i in ids or [] if i in by_id]
     return render(
         request,
-        "recommender/assignments/new.html",
+        "therapy/assignments/new.html",
         {
             "link": link,
             "client": link.client,
@@ -179,7 +182,7 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
 def assignment_cancel_view(request: HttpRequest, assignment_id: int) -> HttpResponse:
     if not request.user.is_therapist:
         raise PermissionDenied("This page is for therapists.")
-    assignment = assignments.assignment_get(therapist=request.user, assignment_id=assignment_id)
+    assignment = assignment_get(therapist=request.user, assignment_id=assignment_id)
     if assignment is None:
         raise Http404("No such assignment.")
     try:
@@ -189,14 +192,8 @@ def assignment_cancel_view(request: HttpRequest, assignment_id: int) -> HttpResp
             messages.error(request, message)
     else:
         messages.success(request, "Assignment cancelled.")
-    link = client_link_for_client(request.user, assignment.client)
-    return redirect("therapist-client", link_id=link.pk) if link else redirect("therapist-clients")
-
-
-def client_link_for_client(therapist, client):
-    from accounts.selectors import clients_of
-
-    return clients_of(therapist=therapist).filter(client=client).first()
+    link = client_link_of(therapist=request.user, client=assignment.client)
+    return redirect("therapy:therapist-client", link_id=link.pk) if link else redirect("therapy:therapist-clients")
 
 
 @login_required
@@ -207,7 +204,7 @@ def track_search_view(request: HttpRequest) -> JsonResponse:
     q = request.GET.get("q", "")
     if len(q) > 200:
         return JsonResponse({"detail": "The search is at most 200 characters."}, status=400)
-    tracks = assignments.tracks_search(query=q)
+    tracks = tracks_search(query=q)
     return JsonResponse(
         {"results": [{"id": t.pk, "label": str(t), "genre": t.genre, "duration_s": t.duration_s} for t in tracks]}
     )
@@ -230,20 +227,14 @@ class AssignedStartForm(MoodFields):
 @login_required
 @require_http_methods(["GET", "POST"])
 def assignment_start_view(request: HttpRequest, occurrence_id: int) -> HttpResponse:
-    occurrence = assignments.occurrence_playable_for(client=request.user, occurrence_id=occurrence_id)
+    occurrence = occurrence_playable_for(client=request.user, occurrence_id=occurrence_id)
     if occurrence is None:
         raise Http404("Nothing assigned to you to play here.")
     form = AssignedStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            session = services.session_start(
-                user=request.user,
-                current=form.cleaned_data["current"],
-                desired=None,
-                length_tracks=None,
-                length_minutes=None,
-                strategy=None,
-                occurrence_id=occurrence.pk,
+            session = assignments.assigned_session_start(
+                client=request.user, current=form.cleaned_data["current"], occurrence_id=occurrence.pk
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -251,7 +242,7 @@ def assignment_start_view(request: HttpRequest, occurrence_id: int) -> HttpRespo
             return redirect("listening:session-play", session_id=session.pk)
     return render(
         request,
-        "recommender/assignments/start.html",
+        "therapy/assignments/start.html",
         {"occurrence": occurrence, "form": form, "n_tracks": occurrence.assignment.playlist.items.count(), **_instrument_context(form, ("current",))},
         status=400 if request.method == "POST" else 200,
     )
@@ -261,71 +252,10 @@ def assignment_start_view(request: HttpRequest, occurrence_id: int) -> HttpRespo
 @require_GET
 def client_outcomes_csv_view(request: HttpRequest, link_id: int) -> HttpResponse:
     link = _therapist_link(request, link_id)
-    rows = selectors.client_outcomes(therapist=request.user, client=link.client)
+    rows = client_outcomes(therapist=request.user, client=link.client)
     if rows is None:
         raise PermissionDenied("This client does not share their sessions with you.")
-    body = "".join(csv_lines(selectors.CLIENT_OUTCOME_COLUMNS, (row.csv_row() for row in rows)))
+    body = "".join(csv_lines(CLIENT_OUTCOME_COLUMNS, (row.csv_row() for row in rows)))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="client-{link.client.participant_code}-outcomes.csv"'
     return response
-
-
-# --- panels (registered in ListeningConfig.ready) ----------------------------------------------
-
-
-def therapist_assignments_panel(request, link) -> dict:
-    sharing = therapist_may_see_sessions(therapist=request.user, client=link.client)
-    rows = selectors.assignment_rows(therapist=request.user, client=link.client)
-    return {
-        "key": "assignments",
-        "sharing": sharing,
-        "rows": [
-            {
-                **r,
-                "cancel_url": reverse("listening:assignment-cancel", args=[r["assignment"].pk]),
-                "strategy_label": strategy_label(r["assignment"].strategy) if r["assignment"].strategy else "",
-            }
-            for r in rows
-        ],
-        "new_generated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=generated",
-        "new_curated_url": reverse("listening:assignment-new", args=[link.pk]) + "?kind=curated",
-    }
-
-
-def client_assigned_panel(request) -> dict:
-    return {
-        "key": "assigned",
-        "open": list(assignments.occurrences_open_for(client=request.user)[:10]),
-        "upcoming": list(assignments.occurrences_upcoming_for(client=request.user)[:5]),
-    }
-
-
-def therapist_outcomes_panel(request, link) -> dict:
-    from studies.plots import MoodPath, mood_path_plot
-
-    rows = selectors.client_outcomes(therapist=request.user, client=link.client)
-    if rows is None:
-        raise PermissionDenied("Not sharing.")
-    recent = [r for r in rows if r.session.post_valence is not None][-6:]
-    paths_svg = ""
-    if recent:
-        paths_svg = mood_path_plot(
-            [
-                MoodPath(
-                    label=f"{r.session.created_at:%d %b %H:%M}",
-                    pre=(r.session.pre_valence, r.session.pre_arousal),
-                    post=(r.session.post_valence, r.session.post_arousal),
-                    target=(r.session.target_valence, r.session.target_arousal),
-                )
-                for r in recent
-            ],
-            title="Mood paths of the latest finished sessions",
-        )
-    return {
-        "key": "outcomes",
-        "rows": list(reversed(rows))[:20],
-        "summary": selectors.outcomes_summary(rows),
-        "shift_svg": selectors.shift_series_svg(rows),
-        "paths_svg": paths_svg,
-        "csv_url": reverse("listening:client-outcomes-csv", args=[link.pk]),
-    }

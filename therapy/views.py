@@ -1,5 +1,5 @@
 """Pages for therapist–client links: the participant's side (in Settings) and the
-therapist's client list and client page. Access is decided by accounts.selectors."""
+therapist's client list and client page. Access is decided by therapy.selectors."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts import dashboard, therapists
-from accounts.selectors import (
+from accounts.selectors import profile_of
+from therapy import links
+from therapy.panels import client_panels_for
+from therapy.selectors import (
     client_link_for,
     clients_of,
     notes_for,
     open_invites_of,
-    profile_of,
     therapist_may_see_sessions,
     therapists_of,
 )
@@ -59,7 +60,7 @@ def _profile_initial(user) -> dict:
 
 def _save_profile(request, *, editor, client, form: ProfileForm) -> bool:
     try:
-        therapists.client_profile_update(
+        links.client_profile_update(
             editor=editor,
             client=client,
             preferred_genres=form.cleaned_data["preferred_genres"],
@@ -90,7 +91,7 @@ def my_therapist_view(request: HttpRequest) -> HttpResponse:
         action = request.POST.get("action")
         if action == "link" and invite_form.is_valid():
             try:
-                link = therapists.invite_accept(client=user, code=invite_form.cleaned_data["code"])
+                link = links.invite_accept(client=user, code=invite_form.cleaned_data["code"])
             except ValidationError as exc:
                 _errors_to_messages(request, exc)
             else:
@@ -99,10 +100,10 @@ def my_therapist_view(request: HttpRequest) -> HttpResponse:
                     f"You are now linked to {link.therapist.username} and in therapy mode. "
                     "They see your sessions only if you switch on sharing with your therapist.",
                 )
-                return redirect("my-therapist")
+                return redirect("therapy:my-therapist")
         elif action == "end":
             try:
-                therapists.link_end(user=user, link_id=int(request.POST.get("link", "0") or 0))
+                links.link_end(user=user, link_id=int(request.POST.get("link", "0") or 0))
             except (ValidationError, ValueError):
                 messages.error(request, "No such link.")
             else:
@@ -112,15 +113,15 @@ def my_therapist_view(request: HttpRequest) -> HttpResponse:
                     "The link is ended; your therapist no longer sees anything of yours."
                     + (" You are back in personal use." if user.mode == "personal" else ""),
                 )
-                return redirect("my-therapist")
+                return redirect("therapy:my-therapist")
         elif action == "profile" and profile_form.is_valid():
             if _save_profile(request, editor=user, client=user, form=profile_form):
-                return redirect("my-therapist")
+                return redirect("therapy:my-therapist")
         elif action not in {"link", "end", "profile"}:
             messages.error(request, "Unknown action.")
     return render(
         request,
-        "accounts/my_therapist.html",
+        "therapy/my_therapist.html",
         {"links": therapists_of(client=user), "invite_form": invite_form, "profile_form": profile_form},
     )
 
@@ -140,22 +141,22 @@ def clients_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("action") == "invite":
-                invite = therapists.invite_create(therapist=request.user)
+                invite = links.invite_create(therapist=request.user)
                 messages.success(request, f"New invite code: {invite.code} (valid for 14 days).")
             elif request.POST.get("action") == "revoke":
-                therapists.invite_revoke(therapist=request.user, invite_id=int(request.POST.get("invite", "0") or 0))
+                links.invite_revoke(therapist=request.user, invite_id=int(request.POST.get("invite", "0") or 0))
                 messages.success(request, "Invite withdrawn.")
             else:
                 messages.error(request, "Unknown action.")
         except (ValidationError, ValueError) as exc:
             _errors_to_messages(request, exc if isinstance(exc, ValidationError) else ValidationError("Bad request."))
-        return redirect("therapist-clients")
-    links = list(clients_of(therapist=request.user))
+        return redirect("therapy:therapist-clients")
+    client_links = list(clients_of(therapist=request.user))
     return render(
         request,
-        "accounts/clients.html",
+        "therapy/clients.html",
         {
-            "links": links,
+            "links": client_links,
             "invites": open_invites_of(therapist=request.user),
         },
     )
@@ -177,23 +178,23 @@ def client_detail_view(request: HttpRequest, link_id: int) -> HttpResponse:
         action = request.POST.get("action")
         if action == "note" and note_form.is_valid():
             try:
-                therapists.note_add(therapist=request.user, client=client, text=note_form.cleaned_data["text"])
+                links.note_add(therapist=request.user, client=client, text=note_form.cleaned_data["text"])
             except ValidationError as exc:
                 _errors_to_messages(request, exc)
             else:
-                return redirect("therapist-client", link_id=link.pk)
+                return redirect("therapy:therapist-client", link_id=link.pk)
         elif action == "profile" and profile_form.is_valid():
             if _save_profile(request, editor=request.user, client=client, form=profile_form):
-                return redirect("therapist-client", link_id=link.pk)
+                return redirect("therapy:therapist-client", link_id=link.pk)
         elif action == "end":
-            therapists.link_end(user=request.user, link_id=link.pk)
+            links.link_end(user=request.user, link_id=link.pk)
             messages.success(request, f"The link with {client.username} is ended.")
-            return redirect("therapist-clients")
+            return redirect("therapy:therapist-clients")
         elif action not in {"note", "profile", "end"}:
             messages.error(request, "Unknown action.")
     return render(
         request,
-        "accounts/client_detail.html",
+        "therapy/client_detail.html",
         {
             "link": link,
             "client": client,
@@ -201,6 +202,6 @@ def client_detail_view(request: HttpRequest, link_id: int) -> HttpResponse:
             "notes": notes_for(therapist=request.user, client=client),
             "note_form": note_form,
             "profile_form": profile_form,
-            "panels": dashboard.client_panels_for(request, link),
+            "panels": client_panels_for(request, link),
         },
     )
