@@ -12,11 +12,11 @@ class TherapyConfig(AppConfig):
         from studies.listening.hooks import register_session_completed
         from therapy import links
         from therapy import privacy as therapy_privacy
-        from therapy.assignments import occurrence_complete
+        from therapy.assignments import session_completed
         from therapy.demo import demo_step
         from therapy.panels import CLIENT_DASHBOARD_PANEL
 
-        register_session_completed(occurrence_complete)
+        register_session_completed(session_completed)
         dashboard.register(CLIENT_DASHBOARD_PANEL)
         demo.register(demo.DemoStep(name="therapy", run=demo_step, order=75))
         # Personal whatever the research consent: always erased (links are ended, not deleted).

@@ -343,23 +343,39 @@ def assigned_session_start(*, client, current: MoodInput, occurrence_id) -> List
             target_gems=assignment.target_gems,
             strategy=assignment.strategy or assignment.playlist.strategy,
         )
-        occurrence.status = OccurrenceStatus.STARTED
-        occurrence.session_id = session.pk
-        occurrence.started_at = timezone.now()
-        occurrence.save(update_fields=["status", "session_id", "started_at"])
-        assignment_refresh_status(assignment)
+        occurrence_start(client=client, occurrence_id=occurrence.pk, session_id=session.pk)
     return session
 
 
-def occurrence_complete(session: ListeningSession) -> AssignmentOccurrence | None:
-    """A listening session was completed (studies.listening's session-completed hook, inside
-    session_complete's transaction): the occurrence played in it, if any, is done."""
+def occurrence_start(*, client, occurrence_id: int, session_id: int) -> AssignmentOccurrence:
+    """The client began session `session_id` on this occurrence (assigned_session_start, in its
+    transaction). Refused unless it is theirs, from an active link, playable today and still
+    pending."""
+    occurrence = occurrence_playable_for(client=client, occurrence_id=occurrence_id, lock=True)
+    if occurrence is None:
+        raise ValidationError({"assignment": "This assignment is not yours to play now, or it was already played."})
+    occurrence.status = OccurrenceStatus.STARTED
+    occurrence.session_id = int(session_id)
+    occurrence.started_at = timezone.now()
+    occurrence.save(update_fields=["status", "session_id", "started_at"])
+    assignment_refresh_status(occurrence.assignment)
+    return occurrence
+
+
+def session_completed(session: ListeningSession) -> AssignmentOccurrence | None:
+    """studies.listening's session-completed hook (inside session_complete's transaction): a
+    completed therapy-mode session finishes the occurrence it played, if any."""
     if session.mode != SessionMode.THERAPY:
         return None
+    return occurrence_complete(session_id=session.pk)
+
+
+def occurrence_complete(*, session_id: int) -> AssignmentOccurrence | None:
+    """The occurrence played in this session is done."""
     occurrence = (
         AssignmentOccurrence.objects.select_for_update()
         .select_related("assignment")
-        .filter(session_id=session.pk, status=OccurrenceStatus.STARTED)
+        .filter(session_id=session_id, status=OccurrenceStatus.STARTED)
         .first()
     )
     if occurrence is None:

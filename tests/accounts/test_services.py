@@ -7,8 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts import privacy
 from accounts.models import ConsentEvent, User
-from accounts.selectors import consents_of, users_with_consent
-from accounts.selectors import has_consent
+from accounts.selectors import consents_of, has_consent, users_with_consent
 from accounts.services import consent_set, consents_set, user_erase, user_export
 
 

@@ -12,19 +12,27 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from recommender.assignments import Schedule, TargetMood, assignment_create_curated, assignment_create_generated
 from studies.listening import hooks, selectors, services
 from studies.listening.models import ListeningSession
 from studies.listening.mood import MoodError, MoodInput
+from therapy import selectors as therapy_selectors
+from therapy.assignments import (
+    Schedule,
+    TargetMood,
+    assigned_session_start,
+    assignment_create_curated,
+    assignment_create_generated,
+)
+from therapy.plots import shift_series_svg
 
 
 @pytest.fixture
 def linked(make_user):
-    from accounts import therapists
+    from therapy import links
 
     therapist = make_user("therapist")
     client = make_user("participant", therapist_sharing=True)
-    link = therapists.invite_accept(client=client, code=therapists.invite_create(therapist=therapist).code)
+    link = links.invite_accept(client=client, code=links.invite_create(therapist=therapist).code)
     return therapist, client, link
 
 
@@ -39,11 +47,8 @@ def assigned(linked, catalog):
     return therapist, client, link, a, a.occurrences.get()
 
 
-def _start(client, occ, **kw):
-    return services.session_start(
-        user=client, current=MoodInput(valence=-0.5, arousal=0.5), desired=None, length_tracks=None,
-        length_minutes=None, strategy=None, occurrence_id=occ.pk, **kw,
-    )
+def _start(client, occ):
+    return assigned_session_start(client=client, current=MoodInput(valence=-0.5, arousal=0.5), occurrence_id=occ.pk)
 
 
 def test_assigned_session_plays_the_assigned_playlist_in_therapy_mode(assigned):
@@ -86,8 +91,7 @@ def test_starting_twice_or_someone_elses_is_refused_and_writes_nothing(assigned,
     with pytest.raises(ValidationError):
         _start(client, occ)
     with pytest.raises(ValidationError):
-        services.session_start(user=client, current=MoodInput(valence=0, arousal=0.5), desired=None,
-                               length_tracks=None, length_minutes=None, strategy=None, occurrence_id="x")
+        assigned_session_start(client=client, current=MoodInput(valence=0, arousal=0.5), occurrence_id="x")
     assert ListeningSession.objects.count() == 1
 
 
@@ -115,29 +119,29 @@ def test_generated_assignment_session_and_start_page(linked, catalog, client):
 
 
 def test_outcomes_need_sharing_and_an_active_link(assigned, make_user):
-    from accounts import therapists
     from accounts.services import consent_set
+    from therapy import links
 
     therapist, client, link, a, occ = assigned
     session = _start(client, occ)
     services.session_complete(user=client, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
                               reflection_rating=5, reflection_text="")
-    rows = selectors.client_outcomes(therapist=therapist, client=client)
+    rows = therapy_selectors.client_outcomes(therapist=therapist, client=client)
     assert [r.session.pk for r in rows] == [session.pk] and rows[0].assignment_id == a.pk
     expected_shift = rows[0].outcome.shift_toward_target
     assert expected_shift > 0
-    arows = selectors.assignment_rows(therapist=therapist, client=client)
+    arows = therapy_selectors.assignment_rows(therapist=therapist, client=client)
     assert arows[0]["done"] == 1 and arows[0]["mean_shift"] == pytest.approx(expected_shift)
-    svg = selectors.shift_series_svg(rows)
+    svg = shift_series_svg(rows)
     assert svg.count("<rect") == 1 and 'role="img"' in svg and "closer to" in svg
-    assert selectors.client_outcomes(therapist=make_user("therapist"), client=client) is None
+    assert therapy_selectors.client_outcomes(therapist=make_user("therapist"), client=client) is None
     consent_set(user=client, purpose="therapist_sharing", granted=False)
-    assert selectors.client_outcomes(therapist=therapist, client=client) is None
-    assert selectors.assignment_rows(therapist=therapist, client=client)[0]["mean_shift"] is None
+    assert therapy_selectors.client_outcomes(therapist=therapist, client=client) is None
+    assert therapy_selectors.assignment_rows(therapist=therapist, client=client)[0]["mean_shift"] is None
     consent_set(user=client, purpose="therapist_sharing", granted=True)
-    therapists.link_end(user=therapist, link_id=link.pk)
-    assert selectors.client_outcomes(therapist=therapist, client=client) is None
-    assert selectors.assignment_rows(therapist=therapist, client=client) == []
+    links.link_end(user=therapist, link_id=link.pk)
+    assert therapy_selectors.client_outcomes(therapist=therapist, client=client) is None
+    assert therapy_selectors.assignment_rows(therapist=therapist, client=client) == []
 
 
 def test_outcomes_csv_neutralises_formulas(assigned, client):
@@ -153,11 +157,11 @@ def test_outcomes_csv_neutralises_formulas(assigned, client):
 def test_missed_task_and_its_beat_entry(assigned):
     from django_celery_beat.models import PeriodicTask
 
-    from recommender.models import AssignmentOccurrence
-    from studies.listening.tasks import assignment_occurrences_mark_missed
+    from therapy.models import AssignmentOccurrence
+    from therapy.tasks import assignment_occurrences_mark_missed
 
     _, _, _, a, occ = assigned
-    entry = PeriodicTask.objects.get(task="studies.listening.tasks.assignment_occurrences_mark_missed")
+    entry = PeriodicTask.objects.get(task="therapy.tasks.assignment_occurrences_mark_missed")
     assert entry.enabled
     AssignmentOccurrence.objects.filter(pk=occ.pk).update(
         available_from=timezone.localdate() - timedelta(days=3), due_date=timezone.localdate() - timedelta(days=1)
@@ -275,7 +279,7 @@ def test_someone_elses_session_is_a_domain_404(make_user, catalog):
 
 def test_assignments_are_in_the_data_export_and_go_on_erasure(assigned):
     from accounts.services import user_erase, user_export
-    from recommender.models import Assignment
+    from therapy.models import Assignment
 
     therapist, client, _, _, _ = assigned
     rows = json_roundtrip(user_export(user=client))["therapy_assignments"]
@@ -293,7 +297,7 @@ def json_roundtrip(data):
 
 
 def test_assign_page_builds_from_the_stated_usual_mood(linked, catalog, client):
-    from recommender.models import Assignment
+    from therapy.models import Assignment
 
     therapist, _, link = linked
     client.force_login(therapist)

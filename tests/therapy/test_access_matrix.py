@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import therapists
 from accounts.services import consent_set
+from therapy import links
 
 SECRET_NOTE = "note-7f3a-private"
 SECRET_REFLECTION = "reflection-9c1e-private"
@@ -53,17 +53,17 @@ def labelled_catalog(db):
 
 @pytest.fixture
 def world(make_user, labelled_catalog):
-    from recommender.assignments import Schedule, assignment_create_curated
     from studies.listening import services
     from studies.listening.mood import MoodInput
+    from therapy.assignments import Schedule, assignment_create_curated
 
     therapist = make_user("therapist", username="dr-linked")
     other = make_user("therapist", username="dr-other")
     client = make_user("participant", username="client-secret-name", therapist_sharing=True)
     participant = make_user("participant", username="plain-participant")
     researcher = make_user("researcher", username="researcher-r")
-    link = therapists.invite_accept(client=client, code=therapists.invite_create(therapist=therapist).code)
-    therapists.note_add(therapist=therapist, client=client, text=SECRET_NOTE)
+    link = links.invite_accept(client=client, code=links.invite_create(therapist=therapist).code)
+    links.note_add(therapist=therapist, client=client, text=SECRET_NOTE)
     assignment = assignment_create_curated(
         therapist=therapist,
         client=client,
@@ -161,7 +161,7 @@ def test_switching_sharing_off_hides_outcomes_at_once(client, world):
 
 
 def test_ending_the_link_removes_every_page_at_once(client, world):
-    therapists.link_end(user=world["client"], link_id=world["link"].pk)
+    links.link_end(user=world["client"], link_id=world["link"].pk)
     client.force_login(world["users"]["therapist"])
     for name in ("client", "assign_new", "assign_cancel", "outcomes_csv"):
         method, url = _pages(world)[name]
@@ -177,10 +177,10 @@ def test_ending_the_link_removes_every_page_at_once(client, world):
 
 def test_a_researcher_never_sees_therapist_notes(client, world):
     client.force_login(world["users"]["researcher"])
-    for url in ("/admin/", "/admin/accounts/therapistnote/", reverse("dashboard")):
+    for url in ("/admin/", "/admin/therapy/therapistnote/", reverse("dashboard")):
         response = client.get(url)
         assert SECRET_NOTE not in response.content.decode()
-    assert client.get("/admin/accounts/therapistnote/").status_code in (302, 403, 404)
+    assert client.get("/admin/therapy/therapistnote/").status_code in (302, 403, 404)
 
 
 def test_the_client_sees_the_assignment_on_the_dashboard_and_not_other_peoples(client, world, make_user):
@@ -192,7 +192,7 @@ def test_the_client_sees_the_assignment_on_the_dashboard_and_not_other_peoples(c
 
 
 def test_malformed_and_oversized_inputs_are_refused_without_writes(client, world):
-    from recommender.models import Assignment
+    from therapy.models import Assignment
 
     client.force_login(world["users"]["therapist"])
     assert client.get(reverse("therapy:track-search") + "?q=" + "x" * 201).status_code == 400

@@ -9,18 +9,20 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from accounts import therapists
-from accounts.models import TherapistInvite
-from accounts.selectors import clients_of, is_linked, therapist_may_see_sessions
+from accounts.dashboard import Panel
 from accounts.services import consent_set, user_erase, user_export
+from therapy import links
+from therapy.models import TherapistInvite
+from therapy.panels import CLIENT_PANELS, client_panels_for
+from therapy.selectors import clients_of, is_linked, therapist_may_see_sessions
 
 
 @pytest.fixture
 def linked(make_user):
     therapist = make_user("therapist", username="dr-calm")
     client = make_user("participant", username="client-one")
-    invite = therapists.invite_create(therapist=therapist)
-    link = therapists.invite_accept(client=client, code=invite.code)
+    invite = links.invite_create(therapist=therapist)
+    link = links.invite_accept(client=client, code=invite.code)
     return therapist, client, link
 
 
@@ -34,37 +36,37 @@ def test_accepting_an_invite_links_and_switches_to_therapy_mode(linked):
 
 def test_codes_are_accepted_without_dash_or_case(make_user):
     therapist, client = make_user("therapist"), make_user()
-    invite = therapists.invite_create(therapist=therapist)
-    therapists.invite_accept(client=client, code=invite.code.replace("-", "").lower())
+    invite = links.invite_create(therapist=therapist)
+    links.invite_accept(client=client, code=invite.code.replace("-", "").lower())
     assert is_linked(therapist=therapist, client=client)
 
 
 @pytest.mark.parametrize("case", ["unknown", "used", "expired", "revoked"])
 def test_bad_invite_codes_are_refused_with_a_reason(make_user, case):
     therapist, client = make_user("therapist"), make_user()
-    invite = therapists.invite_create(therapist=therapist)
+    invite = links.invite_create(therapist=therapist)
     code = invite.code
     if case == "unknown":
         code = "ZZZZ-ZZZZ"
     elif case == "used":
-        therapists.invite_accept(client=make_user(), code=code)
+        links.invite_accept(client=make_user(), code=code)
     elif case == "expired":
         TherapistInvite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     elif case == "revoked":
-        therapists.invite_revoke(therapist=therapist, invite_id=invite.pk)
+        links.invite_revoke(therapist=therapist, invite_id=invite.pk)
     with pytest.raises(ValidationError) as exc:
-        therapists.invite_accept(client=client, code=code)
+        links.invite_accept(client=client, code=code)
     assert exc.value.messages[0]
     assert not is_linked(therapist=therapist, client=client)
 
 
 def test_only_therapists_create_invites_and_only_participants_accept(make_user):
     with pytest.raises(PermissionDenied):
-        therapists.invite_create(therapist=make_user("participant"))
+        links.invite_create(therapist=make_user("participant"))
     therapist = make_user("therapist")
-    invite = therapists.invite_create(therapist=therapist)
+    invite = links.invite_create(therapist=therapist)
     with pytest.raises(ValidationError):
-        therapists.invite_accept(client=make_user("researcher"), code=invite.code)
+        links.invite_accept(client=make_user("researcher"), code=invite.code)
 
 
 def test_sessions_visible_only_with_link_and_sharing_consent(linked, make_user):
@@ -81,7 +83,7 @@ def test_sessions_visible_only_with_link_and_sharing_consent(linked, make_user):
 def test_either_side_ends_the_link_and_access_ends_at_once(linked, side):
     therapist, client, link = linked
     consent_set(user=client, purpose="therapist_sharing", granted=True)
-    therapists.link_end(user=therapist if side == "therapist" else client, link_id=link.pk)
+    links.link_end(user=therapist if side == "therapist" else client, link_id=link.pk)
     link.refresh_from_db()
     assert link.ended_by == side
     assert not is_linked(therapist=therapist, client=client)
@@ -91,43 +93,44 @@ def test_either_side_ends_the_link_and_access_ends_at_once(linked, side):
 def test_a_stranger_cannot_end_someone_elses_link(linked, make_user):
     _, _, link = linked
     with pytest.raises(ValidationError):
-        therapists.link_end(user=make_user("therapist"), link_id=link.pk)
+        links.link_end(user=make_user("therapist"), link_id=link.pk)
     link.refresh_from_db()
     assert link.ended_at is None
 
 
 def test_profile_by_client_or_linked_therapist_only(linked, make_user):
     therapist, client, _ = linked
-    therapists.client_profile_update(editor=client, client=client, preferred_genres="Classical, folk", max_listening_minutes=30)
-    profile = therapists.client_profile_update(editor=therapist, client=client, disliked_genres=["metal"], preferred_genres=["folk"])
+    links.client_profile_update(editor=client, client=client, preferred_genres="Classical, folk", max_listening_minutes=30)
+    profile = links.client_profile_update(editor=therapist, client=client, disliked_genres=["metal"], preferred_genres=["folk"])
     assert profile.preferred_genres == ["folk"] and profile.disliked_genres == ["metal"]
     with pytest.raises(PermissionDenied):
-        therapists.client_profile_update(editor=make_user("therapist"), client=client)
+        links.client_profile_update(editor=make_user("therapist"), client=client)
     with pytest.raises(ValidationError):
-        therapists.client_profile_update(editor=client, client=client, preferred_genres=["jazz"], disliked_genres=["jazz"])
+        links.client_profile_update(editor=client, client=client, preferred_genres=["jazz"], disliked_genres=["jazz"])
     with pytest.raises(ValidationError):
-        therapists.client_profile_update(editor=client, client=client, max_listening_minutes=0)
+        links.client_profile_update(editor=client, client=client, max_listening_minutes=0)
 
 
 def test_notes_only_about_current_clients_and_private(linked, make_user):
     therapist, client, link = linked
-    therapists.note_add(therapist=therapist, client=client, text="Prefers strings.")
+    links.note_add(therapist=therapist, client=client, text="Prefers strings.")
     with pytest.raises(PermissionDenied):
-        therapists.note_add(therapist=make_user("therapist"), client=client, text="snooping")
+        links.note_add(therapist=make_user("therapist"), client=client, text="snooping")
     with pytest.raises(ValidationError):
-        therapists.note_add(therapist=therapist, client=client, text="   ")
+        links.note_add(therapist=therapist, client=client, text="   ")
     assert "Prefers strings." not in str(user_export(user=client))
     assert "Prefers strings." in str(user_export(user=therapist))
-    therapists.link_end(user=client, link_id=link.pk)
+    links.link_end(user=client, link_id=link.pk)
     with pytest.raises(PermissionDenied):
-        therapists.note_add(therapist=therapist, client=client, text="after the end")
+        links.note_add(therapist=therapist, client=client, text="after the end")
 
 
 def test_erasing_a_client_ends_links_and_deletes_notes(linked):
     therapist, client, _ = linked
-    therapists.note_add(therapist=therapist, client=client, text="x")
+    links.note_add(therapist=therapist, client=client, text="x")
     deleted = user_erase(user=client)
-    assert deleted["therapist_links_ended"] == 1 and deleted["therapist_notes"] == 1
+    # therapy's privacy sections, named as in the export: links ended, notes deleted
+    assert deleted["therapist_links"] == 1 and deleted["notes_written"] == 1
     assert not clients_of(therapist=therapist).exists()
 
 
@@ -138,7 +141,7 @@ def test_erasing_a_client_ends_links_and_deletes_notes(linked):
 def cast(linked, make_user):
     therapist, client, link = linked
     consent_set(user=client, purpose="therapist_sharing", granted=True)
-    therapists.note_add(therapist=therapist, client=client, text="secret-note-text")
+    links.note_add(therapist=therapist, client=client, text="secret-note-text")
     return {
         "participant": make_user("participant", username="bystander"),
         "client": client,
@@ -192,7 +195,7 @@ def test_therapist_sees_client_and_notes_and_can_end_link(client, cast):
 
 def test_client_enters_code_in_settings(client, make_user):
     therapist = make_user("therapist")
-    invite = therapists.invite_create(therapist=therapist)
+    invite = links.invite_create(therapist=therapist)
     person = make_user()
     client.force_login(person)
     response = client.post("/settings/therapist/", {"action": "link", "code": invite.code}, follow=True)
@@ -202,31 +205,27 @@ def test_client_enters_code_in_settings(client, make_user):
 
 
 def test_client_panels_that_need_sharing_are_gated_centrally(rf, linked):
-    from accounts import dashboard
-
     therapist, client, link = linked
     calls = []
-    dashboard.register_client_panel(
-        dashboard.Panel(
+    panels = (
+        *CLIENT_PANELS,
+        Panel(
             key="test-sessions", roles=("therapist",), template="x.html",
             context=lambda request, link: calls.append(link.pk) or {}, needs_sharing=True,
-        )
+        ),
     )
-    try:
-        request = rf.get("/")
-        request.user = therapist
+    request = rf.get("/")
+    request.user = therapist
 
-        def keys():
-            return [p["key"] for p in dashboard.client_panels_for(request, link)]
+    def keys():
+        return [p["key"] for p in client_panels_for(request, link, panels)]
 
-        assert "test-sessions" not in keys()  # other apps' panels may be registered too
-        consent_set(user=client, purpose="therapist_sharing", granted=True)
-        assert "test-sessions" in keys()
-        therapists.link_end(user=client, link_id=link.pk)
-        assert dashboard.client_panels_for(request, link) == []
-        assert calls == [link.pk]
-    finally:
-        dashboard._client_panels.pop("test-sessions", None)
+    assert "test-sessions" not in keys()  # therapy's own panels are listed too
+    consent_set(user=client, purpose="therapist_sharing", granted=True)
+    assert "test-sessions" in keys()
+    links.link_end(user=client, link_id=link.pk)
+    assert client_panels_for(request, link, panels) == []
+    assert calls == [link.pk]
 
 
 def test_client_list_shows_sharing_state(client, linked):

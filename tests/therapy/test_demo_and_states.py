@@ -8,21 +8,20 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from accounts import therapists
 from accounts.models import Mode
-from recommender import assignments
-from recommender.models import Assignment, AssignmentStatus
 from studies.listening.models import ListeningSession
+from therapy import assignments, links
+from therapy.models import Assignment, AssignmentStatus
 
 
 def test_ending_the_last_link_returns_the_client_to_personal_use(client, make_user):
     alice, bob = make_user("therapist", username="t-alice"), make_user("therapist", username="t-bob")
     person = make_user(username="person-x")
-    one = therapists.invite_accept(client=person, code=therapists.invite_create(therapist=alice).code)
-    two = therapists.invite_accept(client=person, code=therapists.invite_create(therapist=bob).code)
+    one = links.invite_accept(client=person, code=links.invite_create(therapist=alice).code)
+    two = links.invite_accept(client=person, code=links.invite_create(therapist=bob).code)
     person.refresh_from_db()
     assert person.mode == Mode.THERAPY
-    therapists.link_end(user=alice, link_id=one.pk)  # still linked to bob: still in therapy
+    links.link_end(user=alice, link_id=one.pk)  # still linked to bob: still in therapy
     person.refresh_from_db()
     assert person.mode == Mode.THERAPY
     client.force_login(person)
@@ -34,7 +33,7 @@ def test_ending_the_last_link_returns_the_client_to_personal_use(client, make_us
 
 
 def test_demo_client_has_shared_sessions_a_done_and_an_open_assignment(make_user, catalog, settings):
-    from studies.listening.demo import therapy_demo_step
+    from therapy.demo import demo_step as therapy_demo_step
 
     assert "no demo-therapist" in therapy_demo_step()
     therapist = make_user("therapist", username="demo-therapist")
@@ -51,7 +50,7 @@ def test_demo_client_has_shared_sessions_a_done_and_an_open_assignment(make_user
 
     web = Client()
     web.force_login(therapist)
-    from accounts.selectors import clients_of
+    from therapy.selectors import clients_of
 
     link = clients_of(therapist=therapist).get()
     html = web.get(reverse("therapy:therapist-client", args=[link.pk])).content.decode()

@@ -8,19 +8,22 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from recommender import assignments as svc
-from recommender.assignments import Schedule, TargetMood
-from recommender.models import Assignment, AssignmentOccurrence, Playlist, PlaylistItem
+from recommender.models import Playlist, PlaylistItem
+from therapy import assignments as svc
+from therapy import privacy as therapy_privacy
+from therapy import selectors as therapy_selectors
+from therapy.assignments import Schedule, TargetMood
+from therapy.models import Assignment, AssignmentOccurrence
 
 
 @pytest.fixture
 def linked(make_user):
-    from accounts import therapists
+    from therapy import links
 
     therapist = make_user("therapist")
     client = make_user("participant", therapist_sharing=True)
-    invite = therapists.invite_create(therapist=therapist)
-    link = therapists.invite_accept(client=client, code=invite.code)
+    invite = links.invite_create(therapist=therapist)
+    link = links.invite_accept(client=client, code=invite.code)
     return therapist, client, link
 
 
@@ -33,10 +36,10 @@ def _once(days=3):
 
 
 def test_generated_assignment_builds_the_client_playlist_with_profile(linked, labelled_catalog):
-    from accounts import therapists
+    from therapy import links
 
     therapist, client, _ = linked
-    therapists.client_profile_update(
+    links.client_profile_update(
         editor=therapist, client=client, preferred_genres="", disliked_genres="jazz", max_listening_minutes=None
     )
     a = svc.assignment_create_generated(
@@ -144,7 +147,7 @@ def test_generated_refuses_bad_targets_and_too_long_instructions(linked, labelle
 
 
 def test_only_an_actively_linked_therapist_may_assign(linked, make_user, labelled_catalog):
-    from accounts import therapists
+    from therapy import links
 
     therapist, client, link = linked
     other = make_user("therapist")
@@ -152,7 +155,7 @@ def test_only_an_actively_linked_therapist_may_assign(linked, make_user, labelle
     for who in (other, researcher, client):
         with pytest.raises(PermissionDenied):
             svc.assignment_create_curated(therapist=who, client=client, track_ids=[labelled_catalog[0].pk], instructions="", schedule=_once())
-    therapists.link_end(user=client, link_id=link.pk)
+    links.link_end(user=client, link_id=link.pk)
     with pytest.raises(PermissionDenied):
         svc.assignment_create_curated(therapist=therapist, client=client, track_ids=[labelled_catalog[0].pk], instructions="", schedule=_once())
     assert not Assignment.objects.exists()
@@ -162,12 +165,12 @@ def test_status_moves_pending_started_done_and_open_list_follows(linked, labelle
     therapist, client, _ = linked
     a = svc.assignment_create_curated(therapist=therapist, client=client, track_ids=[labelled_catalog[0].pk], instructions="Go", schedule=_once())
     occ = a.occurrences.get()
-    assert list(svc.occurrences_open_for(client=client)) == [occ]
+    assert list(therapy_selectors.occurrences_open_for(client=client)) == [occ]
     svc.occurrence_start(client=client, occurrence_id=occ.pk, session_id=77)
     a.refresh_from_db()
     occ.refresh_from_db()
     assert occ.status == "started" and occ.session_id == 77 and a.status == "started"
-    assert not svc.occurrences_open_for(client=client).exists()
+    assert not therapy_selectors.occurrences_open_for(client=client).exists()
     with pytest.raises(ValidationError):  # out of order: starting it twice
         svc.occurrence_start(client=client, occurrence_id=occ.pk, session_id=78)
     assert svc.occurrence_complete(session_id=77).status == "done"
@@ -202,7 +205,7 @@ def test_overdue_occurrences_become_missed_and_future_ones_stay(linked, labelled
 
 
 def test_missed_task_runs_the_service(linked, labelled_catalog):
-    from recommender.assignments import occurrences_mark_missed
+    from therapy.assignments import occurrences_mark_missed
 
     therapist, client, _ = linked
     a = svc.assignment_create_curated(therapist=therapist, client=client, track_ids=[labelled_catalog[0].pk], instructions="", schedule=_once(0))
@@ -216,36 +219,26 @@ def test_cancel_hides_it_from_the_client_and_only_its_therapist_may(linked, make
     with pytest.raises(PermissionDenied):
         svc.assignment_cancel(therapist=make_user("therapist"), assignment_id=a.pk)
     svc.assignment_cancel(therapist=therapist, assignment_id=a.pk)
-    assert not svc.occurrences_open_for(client=client).exists()
+    assert not therapy_selectors.occurrences_open_for(client=client).exists()
     assert a.occurrences.get().status == "cancelled"
     with pytest.raises(ValidationError):
         svc.assignment_cancel(therapist=therapist, assignment_id=a.pk)
 
 
 def test_ending_the_link_hides_assignments_from_both_sides(linked, labelled_catalog):
-    from accounts import therapists
+    from therapy import links
 
     therapist, client, link = linked
     svc.assignment_create_curated(therapist=therapist, client=client, track_ids=[labelled_catalog[0].pk], instructions="", schedule=_once())
-    assert svc.assignments_of(therapist=therapist, client=client).count() == 1
-    therapists.link_end(user=therapist, link_id=link.pk)
-    assert not svc.assignments_of(therapist=therapist, client=client).exists()
-    assert not svc.occurrences_open_for(client=client).exists()
-
-
-def test_track_search_matches_every_word_and_ignores_oversized_queries(labelled_catalog):
-    found = svc.tracks_search(query="piece 1")
-    assert found and all("1" in t.title or "1" in t.artist for t in found)
-    assert svc.tracks_search(query="folk Piece")
-    assert all(t.genre == "folk" for t in svc.tracks_search(query="folk piece"))
-    assert svc.tracks_search(query="") == []
-    assert svc.tracks_search(query="x" * 201) == []
-    assert len(svc.tracks_search(query="piece")) == svc.MAX_SEARCH_RESULTS
+    assert therapy_selectors.assignments_of(therapist=therapist, client=client).count() == 1
+    links.link_end(user=therapist, link_id=link.pk)
+    assert not therapy_selectors.assignments_of(therapist=therapist, client=client).exists()
+    assert not therapy_selectors.occurrences_open_for(client=client).exists()
 
 
 def test_export_lists_assignments_for_both_roles(linked, labelled_catalog):
     therapist, client, _ = linked
     svc.assignment_create_curated(therapist=therapist, client=client, track_ids=[labelled_catalog[0].pk], instructions="Calm", schedule=_once())
-    assert svc.assignments_export(user=client)[0]["role"] == "client"
-    assert svc.assignments_export(user=therapist)[0]["instructions"] == "Calm"
+    assert therapy_privacy.assignments_export(user=client)[0]["role"] == "client"
+    assert therapy_privacy.assignments_export(user=therapist)[0]["instructions"] == "Calm"
     assert PlaylistItem.objects.count() == 1
