@@ -90,8 +90,8 @@ def _concrete(route: str, ids: dict[str, str], victim) -> str:
 def victim_world(make_user, django_capture_on_commit_callbacks):
     """The victim: a participant with data in every app, linked to their own therapist."""
     import numpy as np
-    from accounts.therapists import invite_accept, invite_create, note_add
-    from recommender.assignments import Schedule, assignment_create_curated
+    from therapy.assignments import Schedule, assignment_create_curated
+    from therapy.links import invite_accept, invite_create, note_add
 
     from emotion.vocab import va_to_gems
     from recommender.models import Track
@@ -149,7 +149,7 @@ def _victims_rows(victim) -> str:
                 parts.append(f"{model._meta.label}.{field.name}={list(rows)}")
     for label, lookup in (("listening.PlaybackEvent", "session__user"), ("listening.PlannedTrack", "session__user"),
                           ("recommender.PlaylistItem", "playlist__owner"),
-                          ("recommender.AssignmentOccurrence", "assignment__client")):
+                          ("therapy.AssignmentOccurrence", "assignment__client")):
         model = apps.get_model(label)
         parts.append(f"{label}={list(model.objects.filter(**{lookup: victim}).order_by('pk').values())}")
     text = "\n".join(parts).replace(str(victim.last_login), "")

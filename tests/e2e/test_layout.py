@@ -71,7 +71,7 @@ def test_participant_pages_on_a_phone_and_a_desktop(demo_catalog, browser):
 
 def test_therapist_client_page_at_1280_and_on_a_phone(demo_catalog, browser):
     server = demo_catalog
-    out = server.manage("shell", "-c", "from studies.listening.demo import therapy_demo_step; "
+    out = server.manage("shell", "-c", "from therapy.demo import demo_step as therapy_demo_step; "
                                        "print(therapy_demo_step(client_name='layout-client'))")
     assert "layout-client" in out
     for label, viewport, max_header in (("desktop", DESKTOP, 60), ("phone", PHONE, 100)):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 SESSION_STATE = """
 import json
 from studies.listening.models import ListeningSession
-from recommender.models import AssignmentOccurrence
+from therapy.models import AssignmentOccurrence
 s = ListeningSession.objects.get(pk={pk})
 o = AssignmentOccurrence.objects.get(session_id=s.pk)
 print(json.dumps({{"status": s.status, "mode": s.mode, "ref": s.assignment_ref, "occurrence": o.status,
@@ -144,19 +144,19 @@ def test_therapist_assigns_client_plays_therapist_sees_outcome(demo_catalog, bro
 
 
 LINK_CLIENT = """
-from accounts import therapists
+from therapy import links
 from accounts.models import User
 from accounts.services import user_set_role
 t = User.objects.get(username="demo-therapist")
 c = User.objects.create_user(username="curate-client", password="x-long-password-93")
 user_set_role(user=c, role="participant")
-link = therapists.invite_accept(client=c, code=therapists.invite_create(therapist=t).code)
+link = links.invite_accept(client=c, code=links.invite_create(therapist=t).code)
 print(link.pk)
 """
 
 CURATED_STATE = """
 import json
-from recommender.models import Assignment
+from therapy.models import Assignment
 a = Assignment.objects.filter(client__username="curate-client").latest("created_at")
 print(json.dumps({"kind": a.kind, "ids": list(a.playlist.items.order_by("position").values_list("track_id", flat=True)),
                   "reasons": sorted(set(a.playlist.items.values_list("reason", flat=True))), "repeat": a.repeat,

@@ -12,14 +12,14 @@ from tests.e2e.browser import DEMO_PASSWORD, log_in, shot
 pytestmark = pytest.mark.e2e
 
 STATUSES = """
-from recommender.models import Assignment
+from therapy.models import Assignment
 print(sorted(Assignment.objects.filter(client__username="demo-client").values_list("status", flat=True)))
 """
 
 
 def test_demo_client_cancel_and_end_link_ask_first(demo_catalog, browser):
     server = demo_catalog
-    out = server.manage("shell", "-c", "from studies.listening.demo import therapy_demo_step; print(therapy_demo_step())")
+    out = server.manage("shell", "-c", "from therapy.demo import demo_step; print(demo_step())")
     assert "demo-client" in out
 
     def new_page():

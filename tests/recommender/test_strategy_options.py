@@ -41,9 +41,9 @@ def test_playlist_page_offers_gan_disabled_with_the_reason(api, labelled_catalog
 
 
 def test_assign_and_start_pages_offer_only_ready_strategies(client, therapist, participant, settings, db):
-    from accounts import therapists
+    from therapy import links
 
-    link = therapists.invite_accept(client=participant, code=therapists.invite_create(therapist=therapist).code)
+    link = links.invite_accept(client=participant, code=links.invite_create(therapist=therapist).code)
     client.force_login(therapist)
     html = client.get(reverse("therapy:assignment-new", args=[link.pk])).content.decode()
     assert " disabled" in _option(html, "gan")

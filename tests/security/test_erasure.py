@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from accounts.therapists import invite_accept, invite_create, note_add
+from therapy.links import invite_accept, invite_create, note_add
 from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -178,7 +178,7 @@ def test_every_model_holding_a_persons_rows_is_in_the_export():
     declared = set(EXPORTED_MODELS) | {m for s in privacy.sections() for m in s.models}
     expected = _models_holding_a_persons_rows() - set(NOT_EXPORTED)
     assert expected - declared == set()
-    assert {"listening.PlannedTrack", "accounts.TherapistInvite", "account.EmailAddress"} <= expected
+    assert {"listening.PlannedTrack", "therapy.TherapistInvite", "account.EmailAddress"} <= expected
 
 
 @pytest.mark.django_db
