@@ -13,7 +13,6 @@ from django.db.models import Q
 from accounts.models import CODE_ALPHABET
 from recommender.models import Playlist, validate_gems
 
-
 # --- Therapists and their clients ------------------------------------------------------------
 
 

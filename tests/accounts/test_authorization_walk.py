@@ -90,14 +90,14 @@ def _concrete(route: str, ids: dict[str, str], victim) -> str:
 def victim_world(make_user, django_capture_on_commit_callbacks):
     """The victim: a participant with data in every app, linked to their own therapist."""
     import numpy as np
-    from therapy.assignments import Schedule, assignment_create_curated
-    from therapy.links import invite_accept, invite_create, note_add
 
     from emotion.vocab import va_to_gems
     from recommender.models import Track
     from recommender.services import track_labels_bulk_set
     from studies.listening import services
     from studies.listening.mood import MoodInput
+    from therapy.assignments import Schedule, assignment_create_curated
+    from therapy.links import invite_accept, invite_create, note_add
 
     victim = make_user(username="victim-person", research_data=True, webcam_inference=True, emotion_trace=True,
                        therapist_sharing=True)

@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from therapy.links import invite_accept, invite_create, note_add
 from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -27,6 +26,7 @@ from django.utils import timezone
 from accounts import privacy
 from accounts.models import User
 from accounts.services import EXPORTED_MODELS, user_export
+from therapy.links import invite_accept, invite_create, note_add
 
 PSEUDONYM = "quokka-zebra-4711"
 EMAIL = "quokka.mail@example.org"
