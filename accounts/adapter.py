@@ -14,11 +14,11 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.services import pseudonym_clean
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def clean_username(self, username, shallow=False):
-        from accounts.services import pseudonym_clean
-
         try:
             username = pseudonym_clean(username=username)
         except ValidationError as exc:

@@ -7,6 +7,7 @@ from django import forms
 
 from accounts.consent import PURPOSE_TEXTS
 from accounts.models import Mode
+from accounts.services import user_set_mode
 
 
 class PseudonymSignupForm(SignupForm):
@@ -28,8 +29,6 @@ class PseudonymSignupForm(SignupForm):
         self.fields["email"].help_text = "Optional; only used to reset a forgotten password."
 
     def save(self, request):
-        from accounts.services import user_set_mode
-
         user = super().save(request)
         user_set_mode(user=user, mode=self.cleaned_data["mode"])
         return user
