@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from recommender.engine import EngineError
 from recommender.engine.clusters import persona
 from recommender.selectors import listening_history
@@ -32,11 +34,11 @@ plays between midnight and 5 a.m. Empty state while there is no history."""
     if card is None:
         return {"persona": None}
     if card.variety < 0.35:
-        variety_word = "focused"
+        variety_word = _("focused")
     elif card.variety < 0.7:
-        variety_word = "varied"
+        variety_word = _("varied")
     else:
-        variety_word = "wide-ranging"
+        variety_word = _("wide-ranging")
     times = [item.played_at for item in items if item.played_at is not None]
     late = late_night_share(times)
     return {
