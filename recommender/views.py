@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 
-from emotion.vocab import FER_INFO, GEMS_INFO
+from emotion.labels import fer_info, gems_info
+from emotion.vocab import GEMS_INFO
 from recommender import conf
 from recommender.api import PlaylistInputSerializer, create_from_validated
 from recommender.audio_links import LinkExpired, audio_link_token, audio_link_user_id, audio_link_valid_until
@@ -93,8 +95,8 @@ def playlist_new_view(request: HttpRequest) -> HttpResponse:
     seed_tracks = Track.objects.order_by("artist", "title").only("id", "title", "artist")[:500]
     context = {
         "strategies": strategy_options(STRATEGIES),
-        "gems": GEMS_INFO,
-        "fer": FER_INFO,
+        "gems": gems_info(),
+        "fer": fer_info(),
         "genres": genres,
         "seed_tracks": seed_tracks,
         "errors": errors,
@@ -120,7 +122,7 @@ def _dominant(gems) -> tuple[str, str] | None:
     if not gems:
         return None
     i = max(range(len(gems)), key=lambda k: gems[k])
-    return GEMS_INFO[i].emoji, GEMS_INFO[i].label
+    return GEMS_INFO[i].emoji, gettext(GEMS_INFO[i].label)
 
 
 @login_required
@@ -247,7 +249,7 @@ def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> Ht
         user_id = audio_link_user_id(token=token, track_id=track_id)
     except LinkExpired:
         return HttpResponse(
-            "This link has expired. Export the playlist from Attune again for fresh links.\n",
+            gettext("This link has expired. Export the playlist from Attune again for fresh links.") + "\n",
             status=410, content_type="text/plain; charset=utf-8",
         )
     user = User.objects.filter(pk=user_id, is_active=True, erased_at__isnull=True).first() if user_id else None

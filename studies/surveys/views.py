@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.services import has_consent
-from emotion.vocab import GEMS_INFO
+from emotion.labels import gems_info
 from studies.surveys.models import Survey, SurveyStatus
 from studies.surveys.selectors import RESEARCH, answers_given, surveys_open_for
 
@@ -29,7 +29,7 @@ def survey_take_view(request: HttpRequest, survey_id: int) -> HttpResponse:
         "survey": survey,
         "consented": has_consent(request.user, RESEARCH),
         "answered": answers_given(user=request.user, survey=survey),
-        "emotions": GEMS_INFO,
+        "emotions": gems_info(),
         "scale": range(1, 6),
         "intensity_scale": range(0, 5),
     })
