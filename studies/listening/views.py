@@ -227,6 +227,7 @@ def _webcam_config(request, *, trace_ref: str | None) -> dict:
         "width": 320,
         "height": 240,
         "consentUrl": reverse("consent"),
+        "expressions": [{"name": e.name, "label": e.label} for e in fer_info()],
     }
 
 
