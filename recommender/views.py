@@ -162,6 +162,7 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
         titles=[i.track.title for i in items],
         start=tuple(playlist.start_va),
         target=tuple(playlist.target_va) if playlist.target_va else None,
+        translate=gettext,
     )
     total_minutes = sum((i.track.duration_s or 0) for i in items) / 60.0
     context = {

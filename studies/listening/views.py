@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -380,20 +381,22 @@ def _mood_picture(summary: selectors.SessionSummary) -> str:
     from studies.plots import MoodPath, mood_path_plot
 
     s = summary.session
-    key = f"listening:moodpath:{s.pk}:{s.status}:{len(summary.trace_va)}:{s.post_valence}"
+    key = f"listening:moodpath:{get_language()}:{s.pk}:{s.status}:{len(summary.trace_va)}:{s.post_valence}"
     svg = cache.get(key)
     if svg is None:
         trace = summary.trace_va if len(summary.trace_va) else None
         if trace is not None and len(trace) > 300:  # keep the picture light: about 300 points
             trace = trace[:: int(len(trace) / 300) + 1]
         path = MoodPath(
-            label=f"Session {s.created_at:%d %b %H:%M}",
+            label=_("Session %(when)s") % {"when": f"{s.created_at:%d %b %H:%M}"},
             pre=(s.pre_valence, s.pre_arousal),
             post=(s.post_valence, s.post_arousal) if s.post_valence is not None else None,
             trace=trace,
             target=(s.target_valence, s.target_arousal),
         )
-        svg = mood_path_plot([path], title=_("Mood path, %(when)s") % {"when": f"{s.created_at:%d %b %Y %H:%M}"})
+        svg = mood_path_plot(
+            [path], title=_("Mood path, %(when)s") % {"when": f"{s.created_at:%d %b %Y %H:%M}"}, translate=_
+        )
         cache.set(key, svg, 3600)
     return svg
 
