@@ -9,8 +9,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import dashboard, health
@@ -61,6 +61,7 @@ def consent_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_view(request: HttpRequest) -> HttpResponse:
+    titles = {t.purpose.value: t.title for t in PURPOSE_TEXTS}
     current = consents_of(user=request.user)
     consent_form = ConsentForm(current=current)
     mode_form = ModeForm(request.POST or None, initial={"mode": request.user.mode})
@@ -74,7 +75,10 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         {
             "consent_form": consent_form,
             "mode_form": mode_form,
-            "history": consent_history_of(user=request.user)[:20],
+            "history": [
+                {"event": e, "title": _(titles[e.purpose]) if e.purpose in titles else e.purpose}
+                for e in consent_history_of(user=request.user)[:20]
+            ],
         },
     )
 

@@ -130,7 +130,7 @@ def _dominant(gems) -> tuple[str, str] | None:
 def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse:
     playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
     if playlist is None:
-        raise Http404("No such playlist.")
+        raise Http404(gettext("No such playlist."))
     items = list(playlist.items.all())
     labels = resolve_labels([i.track_id for i in items])
     track_points = [
@@ -190,7 +190,7 @@ def _safe_filename(text: str) -> str:
 def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> HttpResponse:
     playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
     if playlist is None:
-        raise Http404("No such playlist.")
+        raise Http404(gettext("No such playlist."))
     items = list(playlist.items.all())
     name = _safe_filename(playlist.title or f"attune-playlist-{playlist.pk}")
     if fmt == "csv":
@@ -226,7 +226,7 @@ def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> Ht
         response = HttpResponse("\n".join(lines) + "\n", content_type="audio/x-mpegurl; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.m3u"'
         return response
-    raise Http404("Unknown export format.")
+    raise Http404(gettext("Unknown export format."))
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -257,7 +257,7 @@ def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> Ht
     if user is None or not PlaylistItem.objects.filter(
         track_id=track_id, playlist__in=playlists_visible_to(viewer=user)
     ).exists():
-        raise Http404("No such audio link.")
+        raise Http404(gettext("No such audio link."))
     response = _audio_response(request, track_id)
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -266,19 +266,19 @@ def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> Ht
 def _audio_response(request: HttpRequest, track_id: int) -> HttpResponse:
     track = Track.objects.filter(pk=track_id).only("id", "audio_file").first()
     if track is None or not track.audio_file:
-        raise Http404("This track has no audio file.")
+        raise Http404(gettext("This track has no audio file."))
     storage, name = track.audio_file.storage, track.audio_file.name
     try:
         size = storage.size(name)
         handle = storage.open(name, "rb")
     except (FileNotFoundError, OSError):
-        raise Http404("The audio file is missing.") from None
+        raise Http404(gettext("The audio file is missing.")) from None
     # Only audio content types, whatever was stored: a file with any other extension (one that
     # reached storage before uploads were checked by content) is not served at all.
     content_type = AUDIO_CONTENT_TYPES.get(PurePath(name).suffix.lower())
     if content_type is None:
         handle.close()
-        raise Http404("This track's file is not audio.")
+        raise Http404(gettext("This track's file is not audio."))
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if match and (match.group(1) or match.group(2)):
         first, last = match.group(1), match.group(2)

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import client_link_for, therapist_may_see_sessions
@@ -30,10 +31,10 @@ from studies.listening.views import MoodFields, _apply_errors, _instrument_conte
 
 def _therapist_link(request, link_id: int):
     if not request.user.is_therapist:
-        raise PermissionDenied("This page is for therapists.")
+        raise PermissionDenied(gettext("This page is for therapists."))
     link = client_link_for(therapist=request.user, link_id=link_id)
     if link is None:
-        raise Http404("No such client.")
+        raise Http404(gettext("No such client."))
     return link
 
 
@@ -178,10 +179,10 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
 @require_POST
 def assignment_cancel_view(request: HttpRequest, assignment_id: int) -> HttpResponse:
     if not request.user.is_therapist:
-        raise PermissionDenied("This page is for therapists.")
+        raise PermissionDenied(gettext("This page is for therapists."))
     assignment = assignments.assignment_get(therapist=request.user, assignment_id=assignment_id)
     if assignment is None:
-        raise Http404("No such assignment.")
+        raise Http404(gettext("No such assignment."))
     try:
         assignments.assignment_cancel(therapist=request.user, assignment_id=assignment.pk)
     except ValidationError as exc:
@@ -232,7 +233,7 @@ class AssignedStartForm(MoodFields):
 def assignment_start_view(request: HttpRequest, occurrence_id: int) -> HttpResponse:
     occurrence = assignments.occurrence_playable_for(client=request.user, occurrence_id=occurrence_id)
     if occurrence is None:
-        raise Http404("Nothing assigned to you to play here.")
+        raise Http404(gettext("Nothing assigned to you to play here."))
     form = AssignedStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -263,7 +264,7 @@ def client_outcomes_csv_view(request: HttpRequest, link_id: int) -> HttpResponse
     link = _therapist_link(request, link_id)
     rows = selectors.client_outcomes(therapist=request.user, client=link.client)
     if rows is None:
-        raise PermissionDenied("This client does not share their sessions with you.")
+        raise PermissionDenied(gettext("This client does not share their sessions with you."))
     body = "".join(csv_lines(selectors.CLIENT_OUTCOME_COLUMNS, (row.csv_row() for row in rows)))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="client-{link.client.participant_code}-outcomes.csv"'
@@ -305,7 +306,7 @@ def therapist_outcomes_panel(request, link) -> dict:
 
     rows = selectors.client_outcomes(therapist=request.user, client=link.client)
     if rows is None:
-        raise PermissionDenied("Not sharing.")
+        raise PermissionDenied(gettext("Not sharing."))
     recent = [r for r in rows if r.session.post_valence is not None][-6:]
     paths_svg = ""
     if recent:

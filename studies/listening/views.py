@@ -13,9 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.services import has_consent
@@ -77,9 +78,13 @@ def _mood_fields(prefix: str) -> dict[str, forms.Field]:
 
 class SessionStartForm(MoodFields):
     desired_choice = forms.ChoiceField(
-        choices=[("suggest", gettext_lazy("Let Attune suggest")), ("state", gettext_lazy("I know where I want to be"))], initial="suggest"
+        choices=[("suggest", gettext_lazy("Let Attune suggest")), ("state", gettext_lazy("I know where I want to be"))],
+        initial="suggest", label=gettext_lazy("Where you would like to be"),
     )
-    length_kind = forms.ChoiceField(choices=[("tracks", gettext_lazy("tracks")), ("minutes", gettext_lazy("minutes"))], initial="tracks")
+    length_kind = forms.ChoiceField(
+        choices=[("tracks", gettext_lazy("tracks")), ("minutes", gettext_lazy("minutes"))], initial="tracks",
+        label=gettext_lazy("Tracks or minutes"),
+    )
     length_value = forms.FloatField(min_value=1, max_value=180, initial=5, label=gettext_lazy("Length"))
     strategy = forms.ChoiceField(required=False, choices=[], label=gettext_lazy("How the playlist moves"))
 
@@ -283,7 +288,7 @@ def session_new_view(request: HttpRequest) -> HttpResponse:
 def _own_or_404(request, session_id):
     session = selectors.session_get(viewer=request.user, session_id=session_id)
     if session is None:
-        raise Http404("No such session.")
+        raise Http404(_("No such session."))
     return session
 
 
@@ -362,7 +367,7 @@ def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         except services.SessionNotFound:
-            raise Http404("No such session.") from None
+            raise Http404(_("No such session.")) from None
         except services.SessionClosed:
             return redirect("listening:session-history")
         else:
@@ -388,14 +393,14 @@ def _mood_picture(summary: selectors.SessionSummary) -> str:
         if trace is not None and len(trace) > 300:  # keep the picture light: about 300 points
             trace = trace[:: int(len(trace) / 300) + 1]
         path = MoodPath(
-            label=_("Session %(when)s") % {"when": f"{s.created_at:%d %b %H:%M}"},
+            label=_("Session %(when)s") % {"when": date_format(localtime(s.created_at), "j M H:i")},
             pre=(s.pre_valence, s.pre_arousal),
             post=(s.post_valence, s.post_arousal) if s.post_valence is not None else None,
             trace=trace,
             target=(s.target_valence, s.target_arousal),
         )
         svg = mood_path_plot(
-            [path], title=_("Mood path, %(when)s") % {"when": f"{s.created_at:%d %b %Y %H:%M}"}, translate=_
+            [path], title=_("Mood path, %(when)s") % {"when": date_format(localtime(s.created_at), "j M Y H:i")}, translate=_
         )
         cache.set(key, svg, 3600)
     return svg

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from accounts.services import has_consent
 from emotion.labels import gems_info
@@ -24,7 +25,7 @@ def survey_list_view(request: HttpRequest) -> HttpResponse:
 def survey_take_view(request: HttpRequest, survey_id: int) -> HttpResponse:
     survey = Survey.objects.exclude(status=SurveyStatus.DRAFT).filter(pk=survey_id).first()
     if survey is None:
-        raise Http404("There is no such survey.")
+        raise Http404(gettext("There is no such survey."))
     return render(request, "surveys/survey_take.html", {
         "survey": survey,
         "consented": has_consent(request.user, RESEARCH),
