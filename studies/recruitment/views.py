@@ -186,7 +186,12 @@ def _instrument_context(inst, phase: str, values: dict) -> dict:
     for it in inst.items:
         row = {"item": it, "value": values.get(it.key, "")}
         if inst.widget == "sam":
-            row["figures"] = [(p, manikin_svg(it.key, p)) for p in range(1, 10)]
+            scale = {"pleasure": gettext("pleasure"), "arousal": gettext("arousal"),
+                     "dominance": gettext("dominance")}.get(it.key, it.key)
+            row["figures"] = [
+                (p, manikin_svg(it.key, p, label=gettext("%(scale)s %(point)s of 9") % {"scale": scale, "point": p}))
+                for p in range(1, 10)
+            ]
         items.append(row)
     return {"inst": inst, "phase": phase, "phase_label": Phase(phase).label, "items": items}
 
