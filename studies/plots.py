@@ -293,7 +293,7 @@ def mood_path_plot(paths: Sequence[MoodPath], *, title: str, translate: Callable
     """Each session's mood path on Russell's circumplex: pre (circle) → trace → post (square), with the
     target (star). GEMS categories are drawn faintly at their positions from emotion.vocab. Its
     words (axes, GEMS names, the description) go through `translate` when given."""
-    tr = translate or (lambda message: message)
+    say = translate or (lambda message: message)
     title = _check_title(title)
     if not paths:
         raise ValueError("no mood paths to plot")
@@ -308,7 +308,7 @@ def mood_path_plot(paths: Sequence[MoodPath], *, title: str, translate: Callable
     theta = np.linspace(0, 2 * np.pi, 200)
     ax.plot(np.cos(theta), np.sin(theta), color="#e0e0e0", linewidth=0.8)
     for info in GEMS_INFO:
-        ax.text(info.valence, info.arousal, tr(info.label), fontsize=7, color="#8a8a8a", ha="center", va="center")
+        ax.text(info.valence, info.arousal, say(info.label), fontsize=7, color="#8a8a8a", ha="center", va="center")
     lines = []
     for i, (p, sid) in enumerate(zip(paths, ids, strict=True)):
         color = PALETTE[i % len(PALETTE)]
@@ -327,33 +327,33 @@ def mood_path_plot(paths: Sequence[MoodPath], *, title: str, translate: Callable
                 label=p.label)
         ax.plot([pre[0]], [pre[1]], marker="o", markersize=8, color=color, markeredgecolor="black",
                 linestyle="none")
-        text = tr(_("%(label)s: before (%(valence)s, %(arousal)s)")) % {
+        text = say(_("%(label)s: before (%(valence)s, %(arousal)s)")) % {
             "label": p.label, "valence": _fmt(pre[0]), "arousal": _fmt(pre[1])}
         if p.trace is not None:
-            text += tr(_(", %(count)s webcam readings")) % {"count": len(p.trace)}
+            text += say(_(", %(count)s webcam readings")) % {"count": len(p.trace)}
         if post is not None:  # above the target star (zorder), so a goal reached still shows the end
             ax.plot([post[0]], [post[1]], marker="s", markersize=8, color=color, markeredgecolor="black",
                     linestyle="none", zorder=4, gid=f"post-{sid}")
-            text += tr(_(", after (%(valence)s, %(arousal)s)")) % {"valence": _fmt(post[0]), "arousal": _fmt(post[1])}
+            text += say(_(", after (%(valence)s, %(arousal)s)")) % {"valence": _fmt(post[0]), "arousal": _fmt(post[1])}
         else:
-            text += tr(_(", not finished"))
+            text += say(_(", not finished"))
         if p.target is not None:
             tgt = _va(p.target, f"{p.label}: target")
             ax.plot([tgt[0]], [tgt[1]], marker="*", markersize=14, color=color, markeredgecolor="black",
                     linestyle="none", zorder=3, alpha=0.75, gid=f"target-{sid}")
-            text += tr(_(", target (%(valence)s, %(arousal)s)")) % {"valence": _fmt(tgt[0]), "arousal": _fmt(tgt[1])}
+            text += say(_(", target (%(valence)s, %(arousal)s)")) % {"valence": _fmt(tgt[0]), "arousal": _fmt(tgt[1])}
             if post is not None:
                 moved = float(np.linalg.norm(pre - tgt) - np.linalg.norm(post - tgt))
                 closer = _(", moved %(distance)s closer to the target")
                 away = _(", moved %(distance)s away from the target")
-                text += tr(closer if moved >= 0 else away) % {"distance": _fmt(moved)}
+                text += say(closer if moved >= 0 else away) % {"distance": _fmt(moved)}
         lines.append(text)
-    ax.set_xlabel(tr(_("valence (unpleasant → pleasant)")))
-    ax.set_ylabel(tr(_("arousal (calm → energetic)")))
+    ax.set_xlabel(say(_("valence (unpleasant → pleasant)")))
+    ax.set_ylabel(say(_("arousal (calm → energetic)")))
     ax.set_title(title, loc="left", fontsize=12)
     if len(paths) > 1:
         ax.legend(frameon=False, fontsize=8, loc="lower left")
-    desc = (tr(_("Mood in the valence/arousal plane: circle = before, line = webcam trace, square = after, "
+    desc = (say(_("Mood in the valence/arousal plane: circle = before, line = webcam trace, square = after, "
                  "star = target.")) + " " + "; ".join(lines) + ".")
     return _to_svg(fig, title=title, desc=desc)
 
