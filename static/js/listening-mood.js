@@ -8,7 +8,7 @@
   const cfg = JSON.parse(cfgEl.textContent);
   // Labels in the page's language (gettext() comes from the JavaScript catalog, jsi18n/).
   const gemsLabel = Object.fromEntries((cfg.gems || []).map((g) => [g.name, g.label]));
-  const ferLabel = Object.fromEntries((cfg.expressions || []).map((e) => [e.name, e.label]));
+  const ferLabel = Object.fromEntries((cfg.expressions || []).map((e) => [e.name, e.label.toLowerCase()]));
   const STEP = 0.05;
   const clamp = (x) => Math.max(-1, Math.min(1, x));
   const round = (x) => Math.round(x * 100) / 100;

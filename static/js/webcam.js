@@ -201,7 +201,7 @@ function mountMoodCheck(root) {
       const s = msg.stable;
       if (s && s.label) {
         const e = byName[s.label];
-        const shown = e ? e.label : s.label;
+        const shown = e ? e.label.toLowerCase() : s.label;  // the expression's name in the page's language
         stableEl.textContent = (e ? e.emoji + " " : "") + shown;
         stableEl.dataset.label = s.label;
         placeDot(s.valence, s.arousal, interpolate(gettext("Valence %(valence)s, arousal %(arousal)s (from your expression)"),
@@ -244,7 +244,7 @@ function mountPanel(panel) {
   const startBtn = q("cam-start"), stopBtn = q("cam-stop"), statusEl = q("cam-status");
   const video = q("cam-video"), stableEl = q("cam-stable"), useBtn = q("cam-use");
   let stable = null;
-  const ferLabel = Object.fromEntries((cfg.expressions || []).map((e) => [e.name, e.label]));
+  const ferLabel = Object.fromEntries((cfg.expressions || []).map((e) => [e.name, e.label.toLowerCase()]));
   const shown = (name) => ferLabel[name] || name;
   const client = new WebcamClient({ ...cfg, traceRef: mode === "trace" ? cfg.traceRef : null }, video, {
     onState(on) { video.hidden = !on; stopBtn.hidden = !on; startBtn.hidden = on; startBtn.disabled = false; },
