@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+LOCALES ?= nb
 MAKEMESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=node_modules --ignore=test-artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -37,8 +38,8 @@ messages: install
 ## Update the .po files from the code after adding or changing strings (then translate, then `make messages`).
 makemessages: install
 	@command -v xgettext >/dev/null || { echo "xgettext is missing: install Debian's 'gettext' package (apt-get install gettext)" >&2; exit 1; }
-	$(PY) manage.py makemessages -l nb --no-obsolete $(MAKEMESSAGES_IGNORE)
-	$(PY) manage.py makemessages -d djangojs -l nb --no-obsolete $(MAKEMESSAGES_IGNORE)
+	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete $(MAKEMESSAGES_IGNORE)
+	$(PY) manage.py makemessages -d djangojs $(addprefix -l ,$(LOCALES)) --no-obsolete $(MAKEMESSAGES_IGNORE)
 
 demo: migrate messages
 	$(PY) manage.py load_demo
