@@ -4,10 +4,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+LOCALES ?= nb
+MAKEMESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=node_modules --ignore=test-artifacts
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate demo lint e2e bench clean
+.PHONY: run test install install-dev migrate demo messages makemessages lint e2e bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +30,18 @@ install-dev: $(VENV)/.dev-installed
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-demo: migrate
+## Compile the translations (locale/*/LC_MESSAGES/*.po -> .mo; the .mo files are built, not committed).
+messages: install
+	@command -v msgfmt >/dev/null || { echo "msgfmt is missing: install Debian's 'gettext' package (apt-get install gettext)" >&2; exit 1; }
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var --ignore=node_modules
+
+## Update the .po files from the code after adding or changing strings (then translate, then `make messages`).
+makemessages: install
+	@command -v xgettext >/dev/null || { echo "xgettext is missing: install Debian's 'gettext' package (apt-get install gettext)" >&2; exit 1; }
+	$(PY) manage.py makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete $(MAKEMESSAGES_IGNORE)
+	$(PY) manage.py makemessages -d djangojs $(addprefix -l ,$(LOCALES)) --no-obsolete $(MAKEMESSAGES_IGNORE)
+
+demo: migrate messages
 	$(PY) manage.py load_demo
 
 ## Serve on http://127.0.0.1:8000 (HTTP + websockets) on the embedded defaults.
@@ -36,7 +49,7 @@ run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## The whole suite on the embedded defaults (SQLite, in-memory layer, eager Celery).
-test: install-dev
+test: install-dev messages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -17,6 +17,12 @@ class Purpose(StrEnum):
     THERAPIST_SHARING = "therapist_sharing"
 
 
+def _(message: str) -> str:
+    """Marks a text for `makemessages` (this module imports nothing from Django); the consent
+    form shows it translated (accounts.forms.ConsentForm)."""
+    return message
+
+
 @dataclass(frozen=True)
 class PurposeText:
     purpose: Purpose
@@ -27,28 +33,36 @@ class PurposeText:
 PURPOSE_TEXTS: tuple[PurposeText, ...] = (
     PurposeText(
         Purpose.RESEARCH_DATA,
-        "Use my ratings and sessions in research",
-        "Your song ratings and listening sessions may be used in studies and research exports. "
-        "Researchers only ever see your random participant code, never your pseudonym. "
-        "Without this, survey answers are not stored and you are not entered into experiments.",
+        _("Use my ratings and sessions in research"),
+        _(
+            "Your song ratings and listening sessions may be used in studies and research exports. "
+            "Researchers only ever see your random participant code, never your pseudonym. "
+            "Without this, survey answers are not stored and you are not entered into experiments."
+        ),
     ),
     PurposeText(
         Purpose.WEBCAM_INFERENCE,
-        "Let the webcam read my facial expression",
-        "When you switch the camera on, video frames are analysed live on our server to estimate "
-        "your mood. Frames are never stored anywhere; only the estimate is sent back to you.",
+        _("Let the webcam read my facial expression"),
+        _(
+            "When you switch the camera on, video frames are analysed live on our server to estimate "
+            "your mood. Frames are never stored anywhere; only the estimate is sent back to you."
+        ),
     ),
     PurposeText(
         Purpose.EMOTION_TRACE,
-        "Keep a per-second mood trace with my sessions",
-        "While the webcam is on during a listening session, one averaged mood estimate per second "
-        "may be saved with that session (numbers only, no pictures).",
+        _("Keep a per-second mood trace with my sessions"),
+        _(
+            "While the webcam is on during a listening session, one averaged mood estimate per second "
+            "may be saved with that session (numbers only, no pictures)."
+        ),
     ),
     PurposeText(
         Purpose.THERAPIST_SHARING,
-        "Share my sessions with my therapist",
-        "If you link to a therapist, they may see your listening sessions, moods and reflections. "
-        "You can end the link or switch this off at any time and their access ends at once.",
+        _("Share my sessions with my therapist"),
+        _(
+            "If you link to a therapist, they may see your listening sessions, moods and reflections. "
+            "You can end the link or switch this off at any time and their access ends at once."
+        ),
     ),
 )
 

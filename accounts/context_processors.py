@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str | Promise
     url_name: str
     roles: tuple[str, ...] = ("participant", "therapist", "researcher")
     staff_only: bool = False
@@ -19,15 +21,15 @@ class NavItem:
 # The most used first: on a phone the navigation is one row that scrolls sideways, and the
 # first items are the ones on screen.
 NAV_ITEMS: list[NavItem] = [
-    NavItem("Dashboard", "dashboard"),
-    NavItem("Listen", "listening:session-new", roles=("participant",)),
-    NavItem("History", "listening:session-history", roles=("participant",)),
-    NavItem("Playlists", "recommender:playlist-new"),
-    NavItem("Mood check", "emotion:mood-check", roles=("participant",)),
-    NavItem("Surveys", "surveys:survey-list", roles=("participant",)),
-    NavItem("Clients", "therapy:therapist-clients", roles=("therapist",)),
-    NavItem("Research admin", "admin:index", roles=("researcher",), staff_only=True),
-    NavItem("Settings", "settings"),
+    NavItem(_("Dashboard"), "dashboard"),
+    NavItem(_("Listen"), "listening:session-new", roles=("participant",)),
+    NavItem(_("History"), "listening:session-history", roles=("participant",)),
+    NavItem(_("Playlists"), "recommender:playlist-new"),
+    NavItem(_("Mood check"), "emotion:mood-check", roles=("participant",)),
+    NavItem(_("Surveys"), "surveys:survey-list", roles=("participant",)),
+    NavItem(_("Clients"), "therapy:therapist-clients", roles=("therapist",)),
+    NavItem(_("Research admin"), "admin:index", roles=("researcher",), staff_only=True),
+    NavItem(_("Settings"), "settings"),
 ]
 
 

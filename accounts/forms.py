@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from allauth.account.forms import LoginForm, SignupForm
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.consent import PURPOSE_TEXTS
 from accounts.models import Mode
@@ -17,16 +18,16 @@ class PseudonymSignupForm(SignupForm):
         choices=Mode.choices,
         initial=Mode.PERSONAL,
         widget=forms.RadioSelect,
-        label="How will you use Attune?",
-        help_text="Choose therapy if a therapist gave you an invite code; you can change this later.",
+        label=_("How will you use Attune?"),
+        help_text=_("Choose therapy if a therapist gave you an invite code; you can change this later."),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Pseudonym"
-        self.fields["username"].help_text = "Not your real name: this is how Attune knows you."
-        self.fields["username"].widget.attrs["placeholder"] = "e.g. quiet-otter"
-        self.fields["email"].help_text = "Optional; only used to reset a forgotten password."
+        self.fields["username"].label = _("Pseudonym")
+        self.fields["username"].help_text = _("Not your real name: this is how Attune knows you.")
+        self.fields["username"].widget.attrs["placeholder"] = _("e.g. quiet-otter")
+        self.fields["email"].help_text = _("Optional; only used to reset a forgotten password.")
 
     def save(self, request):
         user = super().save(request)
@@ -39,8 +40,8 @@ class PseudonymLoginForm(LoginForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["login"].label = "Pseudonym"
-        self.fields["login"].widget.attrs["placeholder"] = "Your pseudonym"
+        self.fields["login"].label = _("Pseudonym")
+        self.fields["login"].widget.attrs["placeholder"] = _("Your pseudonym")
 
 
 class ConsentForm(forms.Form):
@@ -52,19 +53,19 @@ class ConsentForm(forms.Form):
             self.fields[text.purpose.value] = forms.BooleanField(
                 required=False,
                 initial=current.get(text.purpose.value, False),
-                label=text.title,
-                help_text=text.explanation,
+                label=_(text.title),
+                help_text=_(text.explanation),
             )
 
 
 class ModeForm(forms.Form):
-    mode = forms.ChoiceField(choices=Mode.choices, widget=forms.RadioSelect, label="How you use Attune")
+    mode = forms.ChoiceField(choices=Mode.choices, widget=forms.RadioSelect, label=_("How you use Attune"))
 
 
 class DeleteAccountForm(forms.Form):
     confirm = forms.CharField(
-        label="Type your pseudonym to confirm",
-        help_text="This cannot be undone.",
+        label=_("Type your pseudonym to confirm"),
+        help_text=_("This cannot be undone."),
         max_length=150,
     )
 
@@ -75,5 +76,5 @@ class DeleteAccountForm(forms.Form):
     def clean_confirm(self) -> str:
         value = self.cleaned_data["confirm"]
         if value != self.username:
-            raise forms.ValidationError("That is not your pseudonym; nothing was deleted.")
+            raise forms.ValidationError(_("That is not your pseudonym; nothing was deleted."))
         return value

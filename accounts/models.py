@@ -7,6 +7,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.consent import PURPOSES
 from accounts.pseudonyms import confusable_key
@@ -21,14 +22,14 @@ def new_participant_code() -> str:
 
 
 class Role(models.TextChoices):
-    PARTICIPANT = "participant", "Participant"
-    THERAPIST = "therapist", "Therapist"
-    RESEARCHER = "researcher", "Researcher"
+    PARTICIPANT = "participant", _("Participant")
+    THERAPIST = "therapist", _("Therapist")
+    RESEARCHER = "researcher", _("Researcher")
 
 
 class Mode(models.TextChoices):
-    PERSONAL = "personal", "Personal use"
-    THERAPY = "therapy", "Therapy (with a therapist)"
+    PERSONAL = "personal", _("Personal use")
+    THERAPY = "therapy", _("Therapy (with a therapist)")
 
 
 class User(AbstractUser):

@@ -14,6 +14,7 @@ import re
 from django.conf import settings
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 SERVICE_WORDS: tuple[str, ...] = ("attune",)
 PUBLISHED_PASSWORDS: tuple[str, ...] = ("attune-demo-2026",)  # the README's demo password
@@ -29,12 +30,12 @@ class ContextWordsValidator:
     def validate(self, password: str, user=None) -> None:
         published = {p.lower() for p in (*PUBLISHED_PASSWORDS, getattr(settings, "DEMO_USERS_PASSWORD", ""))}
         if password.lower() in published - {""}:
-            raise ValidationError("This password is published (it is the demo password).", code="password_published")
+            raise ValidationError(_("This password is published (it is the demo password)."), code="password_published")
         if any(word in _letters(password) for word in SERVICE_WORDS):
-            raise ValidationError("The password may not contain the name of this site.", code="password_service_name")
+            raise ValidationError(_("The password may not contain the name of this site."), code="password_service_name")
 
     def get_help_text(self) -> str:
-        return "Your password can't be the demo password or contain the site's name."
+        return _("Your password can't be the demo password or contain the site's name.")
 
 
 class PatternValidator:
@@ -48,14 +49,14 @@ class PatternValidator:
         lowered = password.lower()
         for size in range(1, len(lowered) // 2 + 1):
             if len(lowered) % size == 0 and lowered[:size] * (len(lowered) // size) == lowered:
-                raise ValidationError("This password repeats the same few characters.", code="password_repeated")
+                raise ValidationError(_("This password repeats the same few characters."), code="password_repeated")
         letters = _letters(password)
         if letters and (letters in self.common or any(
             len(letters) % n == 0 and letters[: len(letters) // n] * n == letters and letters[: len(letters) // n] in self.common
             for n in (2, 3, 4)
         )):
-            raise ValidationError("This password is a common password with a few characters added.",
+            raise ValidationError(_("This password is a common password with a few characters added."),
                                   code="password_common_variant")
 
     def get_help_text(self) -> str:
-        return "Your password can't be a common password repeated or with a few digits added."
+        return _("Your password can't be a common password repeated or with a few digits added.")

@@ -9,6 +9,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -52,7 +53,7 @@ def consent_view(request: HttpRequest) -> HttpResponse:
     form = ConsentForm(request.POST or None, current=current)
     if request.method == "POST" and form.is_valid():
         consents_set(user=request.user, changes={k: bool(v) for k, v in form.cleaned_data.items()})
-        messages.success(request, "Your consent choices are saved. You can change them at any time in Settings.")
+        messages.success(request, _("Your consent choices are saved. You can change them at any time in Settings."))
         return redirect(request.POST.get("next") == "settings" and "settings" or "dashboard")
     return render(request, "accounts/consent.html", {"form": form, "texts": PURPOSE_TEXTS})
 
@@ -60,12 +61,13 @@ def consent_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_view(request: HttpRequest) -> HttpResponse:
+    titles = {t.purpose.value: t.title for t in PURPOSE_TEXTS}
     current = consents_of(user=request.user)
     consent_form = ConsentForm(current=current)
     mode_form = ModeForm(request.POST or None, initial={"mode": request.user.mode})
     if request.method == "POST" and mode_form.is_valid():
         user_set_mode(user=request.user, mode=mode_form.cleaned_data["mode"])
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("settings")
     return render(
         request,
@@ -73,7 +75,10 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         {
             "consent_form": consent_form,
             "mode_form": mode_form,
-            "history": consent_history_of(user=request.user)[:20],
+            "history": [
+                {"event": e, "title": _(titles[e.purpose]) if e.purpose in titles else e.purpose}
+                for e in consent_history_of(user=request.user)[:20]
+            ],
         },
     )
 
@@ -98,11 +103,12 @@ def delete_view(request: HttpRequest) -> HttpResponse:
         logout(request)
         messages.info(
             request,
-            "Your account is deleted. "
+            _("Your account is deleted.")
+            + " "
             + (
-                "As you allowed, your ratings and sessions stay in studies under an anonymous code."
+                _("As you allowed, your ratings and sessions stay in studies under an anonymous code.")
                 if keeps_research
-                else "Your ratings, sessions and emotion data were deleted."
+                else _("Your ratings, sessions and emotion data were deleted.")
             ),
         )
         return redirect("home")

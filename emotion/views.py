@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.selectors import has_consent
 from emotion import conf
-from emotion.vocab import FER_INFO, GEMS_INFO
+from emotion.labels import fer_info, gems_info
 
 # What the browser sends: small frames, a few a second (the server drops anything faster
 # than ATTUNE_FER_MAX_FPS anyway).
@@ -21,7 +21,7 @@ def _circumplex_points() -> list[dict]:
     """FER classes placed on the circumplex, in SVG coordinates of a 200x200 box (-1..1 -> 10..190)."""
     return [
         {"label": e.label, "emoji": e.emoji, "x": round(100 + 90 * e.valence, 1), "y": round(100 - 90 * e.arousal, 1)}
-        for e in FER_INFO
+        for e in fer_info()
     ]
 
 
@@ -42,8 +42,8 @@ def mood_check_view(request: HttpRequest) -> HttpResponse:
         "emotion/mood_check.html",
         {
             "camera_allowed": camera_allowed,
-            "expressions": FER_INFO,
-            "gems": GEMS_INFO,
+            "expressions": fer_info(),
+            "gems": gems_info(),
             "circumplex": _circumplex_points(),
             "client": {
                 "width": CLIENT_WIDTH,
@@ -54,9 +54,9 @@ def mood_check_view(request: HttpRequest) -> HttpResponse:
                 "loginUrl": reverse("account_login"),
                 "consentUrl": reverse("consent"),
                 "cameraAllowed": camera_allowed,
-                "expressions": [{"name": e.name, "label": e.label, "emoji": e.emoji} for e in FER_INFO],
+                "expressions": [{"name": e.name, "label": e.label, "emoji": e.emoji} for e in fer_info()],
                 "gems": [
-                    {"name": e.name, "label": e.label, "valence": e.valence, "arousal": e.arousal} for e in GEMS_INFO
+                    {"name": e.name, "label": e.label, "valence": e.valence, "arousal": e.arousal} for e in gems_info()
                 ],
             },
         },

@@ -41,6 +41,12 @@ FER: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", 
 N_FER = len(FER)
 
 
+def _(message: str) -> str:
+    """Marks a label for `makemessages` (this module imports nothing from Django); the pages
+    show it translated through emotion.labels. The names (keys) stay English everywhere."""
+    return message
+
+
 @dataclass(frozen=True)
 class EmotionInfo:
     name: str
@@ -52,25 +58,25 @@ class EmotionInfo:
 
 
 GEMS_INFO: tuple[EmotionInfo, ...] = (
-    EmotionInfo("wonder", "Wonder", "✨", "filled with wonder, dazzled, moved", 0.55, 0.45),
-    EmotionInfo("transcendence", "Transcendence", "🌌", "fascinated, overwhelmed, spiritual feeling", 0.45, -0.05),
-    EmotionInfo("tenderness", "Tenderness", "💗", "tender, affectionate, in love, mellow", 0.60, -0.25),
-    EmotionInfo("nostalgia", "Nostalgia", "🕰️", "nostalgic, sentimental, dreamy, melancholic", 0.05, -0.35),
-    EmotionInfo("peacefulness", "Peacefulness", "🕊️", "calm, relaxed, serene, soothed", 0.55, -0.60),
-    EmotionInfo("power", "Power", "⚡", "energetic, triumphant, strong, fiery", 0.35, 0.75),
-    EmotionInfo("joyful_activation", "Joyful activation", "😄", "joyful, amused, bouncy, animated", 0.80, 0.55),
-    EmotionInfo("tension", "Tension", "😬", "tense, agitated, nervous, irritated", -0.55, 0.70),
-    EmotionInfo("sadness", "Sadness", "😢", "sad, sorrowful, tearful", -0.75, -0.45),
+    EmotionInfo("wonder", _("Wonder"), "✨", _("filled with wonder, dazzled, moved"), 0.55, 0.45),
+    EmotionInfo("transcendence", _("Transcendence"), "🌌", _("fascinated, overwhelmed, spiritual feeling"), 0.45, -0.05),
+    EmotionInfo("tenderness", _("Tenderness"), "💗", _("tender, affectionate, in love, mellow"), 0.60, -0.25),
+    EmotionInfo("nostalgia", _("Nostalgia"), "🕰️", _("nostalgic, sentimental, dreamy, melancholic"), 0.05, -0.35),
+    EmotionInfo("peacefulness", _("Peacefulness"), "🕊️", _("calm, relaxed, serene, soothed"), 0.55, -0.60),
+    EmotionInfo("power", _("Power"), "⚡", _("energetic, triumphant, strong, fiery"), 0.35, 0.75),
+    EmotionInfo("joyful_activation", _("Joyful activation"), "😄", _("joyful, amused, bouncy, animated"), 0.80, 0.55),
+    EmotionInfo("tension", _("Tension"), "😬", _("tense, agitated, nervous, irritated"), -0.55, 0.70),
+    EmotionInfo("sadness", _("Sadness"), "😢", _("sad, sorrowful, tearful"), -0.75, -0.45),
 )
 
 FER_INFO: tuple[EmotionInfo, ...] = (
-    EmotionInfo("angry", "Angry", "😠", "angry", -0.40, 0.79),
-    EmotionInfo("disgust", "Disgust", "🤢", "disgusted, distressed", -0.71, 0.55),
-    EmotionInfo("fear", "Fear", "😨", "afraid", -0.12, 0.79),
-    EmotionInfo("happy", "Happy", "😊", "happy", 0.89, 0.17),
-    EmotionInfo("sad", "Sad", "😞", "sad", -0.81, -0.40),
-    EmotionInfo("surprise", "Surprise", "😮", "astonished", 0.16, 0.88),
-    EmotionInfo("neutral", "Neutral", "😐", "neutral", 0.0, 0.0),
+    EmotionInfo("angry", _("Angry"), "😠", _("angry"), -0.40, 0.79),
+    EmotionInfo("disgust", _("Disgust"), "🤢", _("disgusted, distressed"), -0.71, 0.55),
+    EmotionInfo("fear", _("Fear"), "😨", _("afraid"), -0.12, 0.79),
+    EmotionInfo("happy", _("Happy"), "😊", _("happy"), 0.89, 0.17),
+    EmotionInfo("sad", _("Sad"), "😞", _("sad"), -0.81, -0.40),
+    EmotionInfo("surprise", _("Surprise"), "😮", _("astonished"), 0.16, 0.88),
+    EmotionInfo("neutral", _("Neutral"), "😐", _("neutral"), 0.0, 0.0),
 )
 
 GEMS_VA = np.array([[e.valence, e.arousal] for e in GEMS_INFO], dtype=np.float64)  # (9, 2)

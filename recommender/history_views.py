@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from recommender import conf
@@ -31,11 +33,14 @@ def history_view(request: HttpRequest) -> HttpResponse:
         return _page(request)
     upload = request.FILES.get("file")
     if upload is None:
-        return _page(request, errors=["Choose a file to upload."], status=400)
+        return _page(request, errors=[_("Choose a file to upload.")], status=400)
     if upload.size > conf.HISTORY_MAX_UPLOAD_BYTES:
         return _page(
             request,
-            errors=[f"The file is larger than {conf.HISTORY_MAX_UPLOAD_BYTES // (1024 * 1024)} MB; upload the history files one by one."],
+            errors=[
+                _("The file is larger than %(mb)s MB; upload the history files one by one.")
+                % {"mb": conf.HISTORY_MAX_UPLOAD_BYTES // (1024 * 1024)}
+            ],
             status=413,
         )
     data = b"".join(upload.chunks())
@@ -50,7 +55,15 @@ def history_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def history_delete_view(request: HttpRequest) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
-        return _page(request, errors=["Tick the box to confirm that your imported history should be deleted."], status=400)
+        return _page(request, errors=[_("Tick the box to confirm that your imported history should be deleted.")], status=400)
     deleted = history_delete(user=request.user)
-    messages.success(request, f"Your imported streaming history is deleted ({deleted} plays).")
+    messages.success(
+        request,
+        ngettext(
+            "Your imported streaming history is deleted (%(count)d play).",
+            "Your imported streaming history is deleted (%(count)d plays).",
+            deleted,
+        )
+        % {"count": deleted},
+    )
     return redirect("recommender:history")

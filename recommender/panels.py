@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+import re
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from recommender.engine import EngineError
 from recommender.engine.clusters import persona
 from recommender.selectors import listening_history
 from recommender.streaming_history import late_night_share
+
+# The words the engine names clusters with (recommender.engine.clusters: a GEMS label, then
+# "high"/"low" and a feature word), marked here so the persona card can show them translated.
+CLUSTER_WORDS = (
+    gettext_noop("valence"), gettext_noop("energy"), gettext_noop("danceability"), gettext_noop("acousticness"),
+    gettext_noop("instrumentalness"), gettext_noop("loudness"), gettext_noop("tempo"), gettext_noop("major key"),
+    gettext_noop("brightness"), gettext_noop("note density"), gettext_noop("rhythmic pulse"),
+    gettext_noop("speechiness"), gettext_noop("liveness"), gettext_noop("middle of the catalog"),
+)
+
+
+def cluster_name(name: str) -> str:
+    """A cluster name such as "Peacefulness: low energy, high valence (2)" in the active language,
+    word by word (a word without a translation stays as it is)."""
+    mood, sep, rest = name.partition(": ")
+    if not sep:
+        return _(name)
+    number = re.search(r" \(\d+\)$", rest)
+    words = rest[: number.start()] if number else rest
+    parts = []
+    for part in words.split(", "):
+        level, space, feature = part.partition(" ")
+        if space and level == "high":
+            parts.append(_("high %(feature)s") % {"feature": _(feature)})
+        elif space and level == "low":
+            parts.append(_("low %(feature)s") % {"feature": _(feature)})
+        else:
+            parts.append(_(part))
+    return f"{_(mood)}: {', '.join(parts)}{number.group(0) if number else ''}"
 
 
 def persona_context(request) -> dict:
@@ -32,15 +66,16 @@ plays between midnight and 5 a.m. Empty state while there is no history."""
     if card is None:
         return {"persona": None}
     if card.variety < 0.35:
-        variety_word = "focused"
+        variety_word = _("focused")
     elif card.variety < 0.7:
-        variety_word = "varied"
+        variety_word = _("varied")
     else:
-        variety_word = "wide-ranging"
+        variety_word = _("wide-ranging")
     times = [item.played_at for item in items if item.played_at is not None]
     late = late_night_share(times)
     return {
         "persona": card,
+        "dominant": cluster_name(card.dominant_cluster),
         "source": source,
         "imported": "imported" in source,
         "late_night": None if late is None else late * 100,
@@ -48,7 +83,7 @@ plays between midnight and 5 a.m. Empty state while there is no history."""
         "share": card.dominant_share * 100,
         "variety_word": variety_word,
         "mix": [
-            {"label": name, "percent": share * 100}
+            {"label": cluster_name(name), "percent": share * 100}
             for name, share in sorted(card.shares.items(), key=lambda kv: -kv[1])
             if share > 0
         ],

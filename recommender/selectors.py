@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils.translation import gettext, gettext_noop
 
 from emotion.vocab import N_GEMS
 from recommender.engine.types import ListenerProfile
@@ -260,7 +261,7 @@ def listener_profile(*, user):
 
 # --- strategies as a person chooses them ---------------------------------------------------
 
-GAN_NOT_READY = (
+GAN_NOT_READY = gettext_noop(
     "Not available yet: its generative model has not been trained on this catalog "
     "(a researcher trains it with manage.py train_playlist_gan)."
 )
@@ -271,7 +272,7 @@ def strategies_not_ready() -> dict[str, str]:
     person reads. Today only `gan`, until its model file exists."""
     from recommender import index_cache
 
-    return {} if index_cache.gan_model_path().exists() else {"gan": GAN_NOT_READY}
+    return {} if index_cache.gan_model_path().exists() else {"gan": gettext(GAN_NOT_READY)}
 
 
 @dataclass(frozen=True)

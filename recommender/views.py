@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 
-from emotion.vocab import FER_INFO, GEMS_INFO
+from emotion.labels import fer_info, gems_info
+from emotion.vocab import GEMS_INFO
 from recommender import conf
 from recommender.api import PlaylistInputSerializer, create_from_validated
 from recommender.audio_links import LinkExpired, audio_link_token, audio_link_user_id, audio_link_valid_until
@@ -93,8 +95,8 @@ def playlist_new_view(request: HttpRequest) -> HttpResponse:
     seed_tracks = Track.objects.order_by("artist", "title").only("id", "title", "artist")[:500]
     context = {
         "strategies": strategy_options(STRATEGIES),
-        "gems": GEMS_INFO,
-        "fer": FER_INFO,
+        "gems": gems_info(),
+        "fer": fer_info(),
         "genres": genres,
         "seed_tracks": seed_tracks,
         "errors": errors,
@@ -120,7 +122,7 @@ def _dominant(gems) -> tuple[str, str] | None:
     if not gems:
         return None
     i = max(range(len(gems)), key=lambda k: gems[k])
-    return GEMS_INFO[i].emoji, GEMS_INFO[i].label
+    return GEMS_INFO[i].emoji, gettext(GEMS_INFO[i].label)
 
 
 @login_required
@@ -128,7 +130,7 @@ def _dominant(gems) -> tuple[str, str] | None:
 def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse:
     playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
     if playlist is None:
-        raise Http404("No such playlist.")
+        raise Http404(gettext("No such playlist."))
     items = list(playlist.items.all())
     labels = resolve_labels([i.track_id for i in items])
     track_points = [
@@ -160,6 +162,7 @@ def playlist_detail_view(request: HttpRequest, playlist_id: int) -> HttpResponse
         titles=[i.track.title for i in items],
         start=tuple(playlist.start_va),
         target=tuple(playlist.target_va) if playlist.target_va else None,
+        translate=gettext,
     )
     total_minutes = sum((i.track.duration_s or 0) for i in items) / 60.0
     context = {
@@ -187,7 +190,7 @@ def _safe_filename(text: str) -> str:
 def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> HttpResponse:
     playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
     if playlist is None:
-        raise Http404("No such playlist.")
+        raise Http404(gettext("No such playlist."))
     items = list(playlist.items.all())
     name = _safe_filename(playlist.title or f"attune-playlist-{playlist.pk}")
     if fmt == "csv":
@@ -223,7 +226,7 @@ def playlist_export_view(request: HttpRequest, playlist_id: int, fmt: str) -> Ht
         response = HttpResponse("\n".join(lines) + "\n", content_type="audio/x-mpegurl; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.m3u"'
         return response
-    raise Http404("Unknown export format.")
+    raise Http404(gettext("Unknown export format."))
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -247,14 +250,14 @@ def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> Ht
         user_id = audio_link_user_id(token=token, track_id=track_id)
     except LinkExpired:
         return HttpResponse(
-            "This link has expired. Export the playlist from Attune again for fresh links.\n",
+            gettext("This link has expired. Export the playlist from Attune again for fresh links.") + "\n",
             status=410, content_type="text/plain; charset=utf-8",
         )
     user = User.objects.filter(pk=user_id, is_active=True, erased_at__isnull=True).first() if user_id else None
     if user is None or not PlaylistItem.objects.filter(
         track_id=track_id, playlist__in=playlists_visible_to(viewer=user)
     ).exists():
-        raise Http404("No such audio link.")
+        raise Http404(gettext("No such audio link."))
     response = _audio_response(request, track_id)
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -263,19 +266,19 @@ def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> Ht
 def _audio_response(request: HttpRequest, track_id: int) -> HttpResponse:
     track = Track.objects.filter(pk=track_id).only("id", "audio_file").first()
     if track is None or not track.audio_file:
-        raise Http404("This track has no audio file.")
+        raise Http404(gettext("This track has no audio file."))
     storage, name = track.audio_file.storage, track.audio_file.name
     try:
         size = storage.size(name)
         handle = storage.open(name, "rb")
     except (FileNotFoundError, OSError):
-        raise Http404("The audio file is missing.") from None
+        raise Http404(gettext("The audio file is missing.")) from None
     # Only audio content types, whatever was stored: a file with any other extension (one that
     # reached storage before uploads were checked by content) is not served at all.
     content_type = AUDIO_CONTENT_TYPES.get(PurePath(name).suffix.lower())
     if content_type is None:
         handle.close()
-        raise Http404("This track's file is not audio.")
+        raise Http404(gettext("This track's file is not audio."))
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if match and (match.group(1) or match.group(2)):
         first, last = match.group(1), match.group(2)

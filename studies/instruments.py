@@ -56,6 +56,14 @@ from enum import StrEnum
 import numpy as np
 
 
+def _(message: str) -> str:
+    """Marks participant-facing wording for `makemessages` (this module imports nothing from
+    Django); studies.recruitment.views shows it in the active language. A translation made this
+    way is not a validated one: a study that needs a validated translation sets it through
+    ATTUNE_INSTRUMENT_WORDING."""
+    return message
+
+
 class Direction(StrEnum):
     HIGHER_IS_BETTER = "higher_is_better"
     LOWER_IS_BETTER = "lower_is_better"
@@ -127,22 +135,23 @@ class Instrument:
         return tuple(s.key for s in self.scales)
 
 
-_FOUR = ((1, "Not at all"), (2, "Somewhat"), (3, "Moderately"), (4, "Very much"))
-_FIVE_NEVER = ((1, "Never"), (2, "Rarely"), (3, "Sometimes"), (4, "Often"), (5, "Always"))
-_FIVE_AMOUNT = ((1, "Not at all"), (2, "Somewhat"), (3, "Moderately"), (4, "Quite a lot"), (5, "Very much"))
+_FOUR = ((1, _("Not at all")), (2, _("Somewhat")), (3, _("Moderately")), (4, _("Very much")))
+_FIVE_NEVER = ((1, _("Never")), (2, _("Rarely")), (3, _("Sometimes")), (4, _("Often")), (5, _("Always")))
+_FIVE_AMOUNT = ((1, _("Not at all")), (2, _("Somewhat")), (3, _("Moderately")), (4, _("Quite a lot")),
+                (5, _("Very much")))
 
 SAM = Instrument(
-    key="sam", name="Self-Assessment Manikin (SAM)",
+    key="sam", name=_("Self-Assessment Manikin (SAM)"),
     reference="Bradley & Lang (1994), J. Behav. Ther. Exp. Psychiatry 25(1), 49–59",
     licence="Free for research use; the manikins are drawn by Attune.",
-    instructions="Pick the figure on each row that best shows how you feel right now.",
+    instructions=_("Pick the figure on each row that best shows how you feel right now."),
     items=(
-        Item("pleasure", "Pleasure: how unhappy or happy do you feel?", low_anchor="unhappy, annoyed",
-             high_anchor="happy, pleased"),
-        Item("arousal", "Arousal: how calm or excited do you feel?", low_anchor="calm, relaxed",
-             high_anchor="excited, stimulated"),
-        Item("dominance", "Dominance: how controlled or in control do you feel?", low_anchor="controlled, influenced",
-             high_anchor="in control, dominant"),
+        Item("pleasure", _("Pleasure: how unhappy or happy do you feel?"), low_anchor=_("unhappy, annoyed"),
+             high_anchor=_("happy, pleased")),
+        Item("arousal", _("Arousal: how calm or excited do you feel?"), low_anchor=_("calm, relaxed"),
+             high_anchor=_("excited, stimulated")),
+        Item("dominance", _("Dominance: how controlled or in control do you feel?"),
+             low_anchor=_("controlled, influenced"), high_anchor=_("in control, dominant")),
     ),
     response_min=1, response_max=9, integer=True, response_labels=tuple((i, str(i)) for i in range(1, 10)),
     scales=(
@@ -154,19 +163,19 @@ SAM = Instrument(
 )
 
 STAI6 = Instrument(
-    key="stai6", name="STAI-6 (state anxiety, six-item short form)",
+    key="stai6", name=_("STAI-6 (state anxiety, six-item short form)"),
     reference="Marteau & Bekker (1992), Br. J. Clin. Psychol. 31(3), 301–306",
     licence="STAI items © Spielberger / Mind Garden, Inc.: reproduction needs a licence. "
             "Replace the wording with ATTUNE_INSTRUMENT_WORDING if you hold none.",
-    instructions="Read each statement and pick the answer that best describes how you feel right now, "
-                 "at this moment. There are no right or wrong answers.",
+    instructions=_("Read each statement and pick the answer that best describes how you feel right now, "
+                   "at this moment. There are no right or wrong answers."),
     items=(
-        Item("calm", "I feel calm", reverse=True),
-        Item("tense", "I am tense"),
-        Item("upset", "I feel upset"),
-        Item("relaxed", "I am relaxed", reverse=True),
-        Item("content", "I feel content", reverse=True),
-        Item("worried", "I am worried"),
+        Item("calm", _("I feel calm"), reverse=True),
+        Item("tense", _("I am tense")),
+        Item("upset", _("I feel upset")),
+        Item("relaxed", _("I am relaxed"), reverse=True),
+        Item("content", _("I feel content"), reverse=True),
+        Item("worried", _("I am worried")),
     ),
     response_min=1, response_max=4, integer=True, response_labels=_FOUR,
     scales=(Scale("total", "STAI-6 state anxiety (20–80)", ("calm", "tense", "upset", "relaxed", "content", "worried"),
@@ -175,12 +184,12 @@ STAI6 = Instrument(
 )
 
 VAS_ANXIETY = Instrument(
-    key="vas_anxiety", name="Visual analogue scale: anxiety (100 mm)",
+    key="vas_anxiety", name=_("Visual analogue scale: anxiety (100 mm)"),
     reference="Davey et al. (2007), J. Clin. Epidemiol. 60(4), 356–360",
     licence="Public domain.",
-    instructions="Move the marker along the line to show how anxious you feel right now.",
-    items=(Item("anxiety", "How anxious do you feel right now?", low_anchor="Not anxious at all",
-                high_anchor="Extremely anxious"),),
+    instructions=_("Move the marker along the line to show how anxious you feel right now."),
+    items=(Item("anxiety", _("How anxious do you feel right now?"), low_anchor=_("Not anxious at all"),
+                high_anchor=_("Extremely anxious")),),
     response_min=0, response_max=100, integer=False, response_labels=(),
     scales=(Scale("anxiety", "VAS anxiety (mm)", ("anxiety",), Direction.LOWER_IS_BETTER, 0, 100, unit="mm",
                   method="value"),),
@@ -188,12 +197,12 @@ VAS_ANXIETY = Instrument(
 )
 
 VAS_PAIN = Instrument(
-    key="vas_pain", name="Visual analogue scale: pain (100 mm)",
+    key="vas_pain", name=_("Visual analogue scale: pain (100 mm)"),
     reference="Hawker et al. (2011), Arthritis Care Res. 63(S11), S240–S252",
     licence="Public domain.",
-    instructions="Move the marker along the line to show how much pain you feel right now.",
-    items=(Item("pain", "How much pain do you feel right now?", low_anchor="No pain",
-                high_anchor="Worst imaginable pain"),),
+    instructions=_("Move the marker along the line to show how much pain you feel right now."),
+    items=(Item("pain", _("How much pain do you feel right now?"), low_anchor=_("No pain"),
+                high_anchor=_("Worst imaginable pain")),),
     response_min=0, response_max=100, integer=False, response_labels=(),
     scales=(Scale("pain", "VAS pain (mm)", ("pain",), Direction.LOWER_IS_BETTER, 0, 100, unit="mm",
                   method="value"),),
@@ -203,13 +212,15 @@ VAS_PAIN = Instrument(
 _PA = ("alert", "inspired", "determined", "attentive", "active")
 _NA = ("upset", "hostile", "ashamed", "nervous", "afraid")
 IPANAS_SF = Instrument(
-    key="ipanas_sf", name="I-PANAS-SF (international PANAS short form)",
+    key="ipanas_sf", name=_("I-PANAS-SF (international PANAS short form)"),
     reference="Thompson (2007), J. Cross-Cult. Psychol. 38(2), 227–242",
     licence="PANAS adjectives © 1988 APA; the short form is free for research use as published. "
             "The wording can be replaced with ATTUNE_INSTRUMENT_WORDING.",
-    instructions="Thinking about yourself and how you feel right now, to what extent do you feel:",
-    items=tuple(Item(k, k.capitalize()) for k in ("upset", "hostile", "alert", "ashamed", "inspired", "nervous",
-                                                    "determined", "attentive", "afraid", "active")),
+    instructions=_("Thinking about yourself and how you feel right now, to what extent do you feel:"),
+    items=(Item("upset", _("Upset")), Item("hostile", _("Hostile")), Item("alert", _("Alert")),
+           Item("ashamed", _("Ashamed")), Item("inspired", _("Inspired")), Item("nervous", _("Nervous")),
+           Item("determined", _("Determined")), Item("attentive", _("Attentive")), Item("afraid", _("Afraid")),
+           Item("active", _("Active"))),
     response_min=1, response_max=5, integer=True, response_labels=_FIVE_NEVER,
     scales=(
         Scale("positive_affect", "I-PANAS-SF positive affect (5–25)", _PA, Direction.HIGHER_IS_BETTER, 5, 25),
@@ -219,25 +230,25 @@ IPANAS_SF = Instrument(
 )
 
 _GEMS_WORDING = (
-    ("wonder", "Wonder (filled with wonder, dazzled, moved)"),
-    ("transcendence", "Transcendence (fascinated, overwhelmed, feelings of transcendence and spirituality)"),
-    ("tenderness", "Tenderness (tenderness, affectionate, in love, mellow)"),
-    ("nostalgia", "Nostalgia (nostalgic, dreamy, sentimental, melancholic)"),
-    ("peacefulness", "Peacefulness (serene, calm, soothed, relaxed)"),
-    ("power", "Power (energetic, triumphant, fiery, strong, heroic)"),
-    ("joyful_activation", "Joyful activation (joyful, amused, bouncy, animated)"),
-    ("tension", "Tension (tense, agitated, nervous, irritated)"),
-    ("sadness", "Sadness (sad, sorrowful)"),
+    ("wonder", _("Wonder (filled with wonder, dazzled, moved)")),
+    ("transcendence", _("Transcendence (fascinated, overwhelmed, feelings of transcendence and spirituality)")),
+    ("tenderness", _("Tenderness (tenderness, affectionate, in love, mellow)")),
+    ("nostalgia", _("Nostalgia (nostalgic, dreamy, sentimental, melancholic)")),
+    ("peacefulness", _("Peacefulness (serene, calm, soothed, relaxed)")),
+    ("power", _("Power (energetic, triumphant, fiery, strong, heroic)")),
+    ("joyful_activation", _("Joyful activation (joyful, amused, bouncy, animated)")),
+    ("tension", _("Tension (tense, agitated, nervous, irritated)")),
+    ("sadness", _("Sadness (sad, sorrowful)")),
 )
 GEMS9 = Instrument(
-    key="gems9", name="GEMS-9 (Geneva Emotional Music Scale, nine items)",
+    key="gems9", name=_("GEMS-9 (Geneva Emotional Music Scale, nine items)"),
     reference="Zentner, Grandjean & Scherer (2008), Emotion 8(4), 494–521",
     licence="Free for research use as published.",
-    instructions="How strongly did you feel each of these while listening?",
+    instructions=_("How strongly did you feel each of these while listening?"),
     items=tuple(Item(k, text) for k, text in _GEMS_WORDING),
     response_min=1, response_max=5, integer=True, response_labels=_FIVE_AMOUNT,
     scales=tuple(Scale(k, f"GEMS-9 {k.replace('_', ' ')}", (k,), Direction.NEITHER, 1, 5, method="value")
-                 for k, _ in _GEMS_WORDING),
+                 for k, _text in _GEMS_WORDING),
     primary_scale="peacefulness",
 )
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -283,9 +283,17 @@ def _va(point, what: str) -> np.ndarray:
     return arr
 
 
-def mood_path_plot(paths: Sequence[MoodPath], *, title: str) -> str:
+def _(message: str) -> str:
+    """Marks a participant-facing word of the mood-path picture for `makemessages`; the caller
+    passes `translate` (django's gettext) to show it in the page's language."""
+    return message
+
+
+def mood_path_plot(paths: Sequence[MoodPath], *, title: str, translate: Callable[[str], str] | None = None) -> str:
     """Each session's mood path on Russell's circumplex: pre (circle) → trace → post (square), with the
-    target (star). GEMS categories are drawn faintly at their positions from emotion.vocab."""
+    target (star). GEMS categories are drawn faintly at their positions from emotion.vocab. Its
+    words (axes, GEMS names, the description) go through `translate` when given."""
+    say = translate or (lambda message: message)
     title = _check_title(title)
     if not paths:
         raise ValueError("no mood paths to plot")
@@ -300,7 +308,7 @@ def mood_path_plot(paths: Sequence[MoodPath], *, title: str) -> str:
     theta = np.linspace(0, 2 * np.pi, 200)
     ax.plot(np.cos(theta), np.sin(theta), color="#e0e0e0", linewidth=0.8)
     for info in GEMS_INFO:
-        ax.text(info.valence, info.arousal, info.label, fontsize=7, color="#8a8a8a", ha="center", va="center")
+        ax.text(info.valence, info.arousal, say(info.label), fontsize=7, color="#8a8a8a", ha="center", va="center")
     lines = []
     for i, (p, sid) in enumerate(zip(paths, ids, strict=True)):
         color = PALETTE[i % len(PALETTE)]
@@ -319,31 +327,34 @@ def mood_path_plot(paths: Sequence[MoodPath], *, title: str) -> str:
                 label=p.label)
         ax.plot([pre[0]], [pre[1]], marker="o", markersize=8, color=color, markeredgecolor="black",
                 linestyle="none")
-        text = f"{p.label}: before ({_fmt(pre[0])}, {_fmt(pre[1])})"
+        text = say(_("%(label)s: before (%(valence)s, %(arousal)s)")) % {
+            "label": p.label, "valence": _fmt(pre[0]), "arousal": _fmt(pre[1])}
         if p.trace is not None:
-            text += f", {len(p.trace)} webcam readings"
+            text += say(_(", %(count)s webcam readings")) % {"count": len(p.trace)}
         if post is not None:  # above the target star (zorder), so a goal reached still shows the end
             ax.plot([post[0]], [post[1]], marker="s", markersize=8, color=color, markeredgecolor="black",
                     linestyle="none", zorder=4, gid=f"post-{sid}")
-            text += f", after ({_fmt(post[0])}, {_fmt(post[1])})"
+            text += say(_(", after (%(valence)s, %(arousal)s)")) % {"valence": _fmt(post[0]), "arousal": _fmt(post[1])}
         else:
-            text += ", not finished"
+            text += say(_(", not finished"))
         if p.target is not None:
             tgt = _va(p.target, f"{p.label}: target")
             ax.plot([tgt[0]], [tgt[1]], marker="*", markersize=14, color=color, markeredgecolor="black",
                     linestyle="none", zorder=3, alpha=0.75, gid=f"target-{sid}")
-            text += f", target ({_fmt(tgt[0])}, {_fmt(tgt[1])})"
+            text += say(_(", target (%(valence)s, %(arousal)s)")) % {"valence": _fmt(tgt[0]), "arousal": _fmt(tgt[1])}
             if post is not None:
                 moved = float(np.linalg.norm(pre - tgt) - np.linalg.norm(post - tgt))
-                text += f", moved {_fmt(moved)} {'closer to' if moved >= 0 else 'away from'} the target"
+                closer = _(", moved %(distance)s closer to the target")
+                away = _(", moved %(distance)s away from the target")
+                text += say(closer if moved >= 0 else away) % {"distance": _fmt(moved)}
         lines.append(text)
-    ax.set_xlabel("valence (unpleasant → pleasant)")
-    ax.set_ylabel("arousal (calm → energetic)")
+    ax.set_xlabel(say(_("valence (unpleasant → pleasant)")))
+    ax.set_ylabel(say(_("arousal (calm → energetic)")))
     ax.set_title(title, loc="left", fontsize=12)
     if len(paths) > 1:
         ax.legend(frameon=False, fontsize=8, loc="lower left")
-    desc = ("Mood in the valence/arousal plane: circle = before, line = webcam trace, square = after, star = "
-            "target. " + "; ".join(lines) + ".")
+    desc = (say(_("Mood in the valence/arousal plane: circle = before, line = webcam trace, square = after, "
+                 "star = target.")) + " " + "; ".join(lines) + ".")
     return _to_svg(fig, title=title, desc=desc)
 
 

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recommender.csv_export import csv_lines
@@ -35,10 +36,10 @@ from therapy.selectors import (
 
 def _therapist_link(request, link_id: int):
     if not request.user.is_therapist:
-        raise PermissionDenied("This page is for therapists.")
+        raise PermissionDenied(gettext("This page is for therapists."))
     link = client_link_for(therapist=request.user, link_id=link_id)
     if link is None:
-        raise Http404("No such client.")
+        raise Http404(gettext("No such client."))
     return link
 
 
@@ -181,10 +182,10 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
 @require_POST
 def assignment_cancel_view(request: HttpRequest, assignment_id: int) -> HttpResponse:
     if not request.user.is_therapist:
-        raise PermissionDenied("This page is for therapists.")
+        raise PermissionDenied(gettext("This page is for therapists."))
     assignment = assignment_get(therapist=request.user, assignment_id=assignment_id)
     if assignment is None:
-        raise Http404("No such assignment.")
+        raise Http404(gettext("No such assignment."))
     try:
         assignments.assignment_cancel(therapist=request.user, assignment_id=assignment.pk)
     except ValidationError as exc:
@@ -229,7 +230,7 @@ class AssignedStartForm(MoodFields):
 def assignment_start_view(request: HttpRequest, occurrence_id: int) -> HttpResponse:
     occurrence = occurrence_playable_for(client=request.user, occurrence_id=occurrence_id)
     if occurrence is None:
-        raise Http404("Nothing assigned to you to play here.")
+        raise Http404(gettext("Nothing assigned to you to play here."))
     form = AssignedStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -254,7 +255,7 @@ def client_outcomes_csv_view(request: HttpRequest, link_id: int) -> HttpResponse
     link = _therapist_link(request, link_id)
     rows = client_outcomes(therapist=request.user, client=link.client)
     if rows is None:
-        raise PermissionDenied("This client does not share their sessions with you.")
+        raise PermissionDenied(gettext("This client does not share their sessions with you."))
     body = "".join(csv_lines(CLIENT_OUTCOME_COLUMNS, (row.csv_row() for row in rows)))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="client-{link.client.participant_code}-outcomes.csv"'

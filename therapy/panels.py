@@ -60,7 +60,7 @@ def client_assigned_panel(request) -> dict:
 def therapist_outcomes_panel(request, link) -> dict:
     rows = client_outcomes(therapist=request.user, client=link.client)
     if rows is None:
-        raise PermissionDenied("Not sharing.")
+        raise PermissionDenied(gettext("Not sharing."))
     recent = [r for r in rows if r.session.post_valence is not None][-6:]
     paths_svg = ""
     if recent:

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import profile_of
@@ -25,21 +27,25 @@ from therapy.selectors import (
 
 
 class InviteCodeForm(forms.Form):
-    code = forms.CharField(label="Invite code from your therapist", max_length=20, help_text="For example TQ7K-9MXD.")
+    code = forms.CharField(
+        label=gettext_lazy("Invite code from your therapist"), max_length=20,
+        help_text=gettext_lazy("For example TQ7K-9MXD."),
+    )
 
 
 class ProfileForm(forms.Form):
     preferred_genres = forms.CharField(
-        label="Genres I like", required=False, max_length=1000, help_text="Comma-separated, e.g. classical, folk."
+        label=gettext_lazy("Genres I like"), required=False, max_length=1000,
+        help_text=gettext_lazy("Comma-separated, e.g. classical, folk."),
     )
-    disliked_genres = forms.CharField(label="Genres to avoid", required=False, max_length=1000)
+    disliked_genres = forms.CharField(label=gettext_lazy("Genres to avoid"), required=False, max_length=1000)
     max_listening_minutes = forms.IntegerField(
-        label="Longest listening time (minutes)", required=False, min_value=1, max_value=600
+        label=gettext_lazy("Longest listening time (minutes)"), required=False, min_value=1, max_value=600
     )
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label="Private note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    text = forms.CharField(label=gettext_lazy("Private note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
 def _errors_to_messages(request, exc: ValidationError) -> None:
@@ -70,7 +76,7 @@ def _save_profile(request, *, editor, client, form: ProfileForm) -> bool:
     except ValidationError as exc:
         _errors_to_messages(request, exc)
         return False
-    messages.success(request, "Listening preferences saved.")
+    messages.success(request, _("Listening preferences saved."))
     return True
 
 
@@ -82,7 +88,7 @@ def _save_profile(request, *, editor, client, form: ProfileForm) -> bool:
 def my_therapist_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_participant:
-        raise PermissionDenied("Only participants link to a therapist.")
+        raise PermissionDenied(_("Only participants link to a therapist."))
     invite_form = InviteCodeForm(request.POST if request.POST.get("action") == "link" else None)
     profile_form = ProfileForm(
         request.POST if request.POST.get("action") == "profile" else None, initial=_profile_initial(user)
@@ -97,21 +103,23 @@ def my_therapist_view(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"You are now linked to {link.therapist.username} and in therapy mode. "
-                    "They see your sessions only if you switch on sharing with your therapist.",
+                    _(
+                        "You are now linked to %(name)s and in therapy mode. "
+                        "They see your sessions only if you switch on sharing with your therapist."
+                    ) % {"name": link.therapist.username},
                 )
                 return redirect("therapy:my-therapist")
         elif action == "end":
             try:
                 links.link_end(user=user, link_id=int(request.POST.get("link", "0") or 0))
             except (ValidationError, ValueError):
-                messages.error(request, "No such link.")
+                messages.error(request, _("No such link."))
             else:
                 user.refresh_from_db(fields=["mode"])
                 messages.success(
                     request,
-                    "The link is ended; your therapist no longer sees anything of yours."
-                    + (" You are back in personal use." if user.mode == "personal" else ""),
+                    _("The link is ended; your therapist no longer sees anything of yours.")
+                    + (" " + _("You are back in personal use.") if user.mode == "personal" else ""),
                 )
                 return redirect("therapy:my-therapist")
         elif action == "profile" and profile_form.is_valid():
@@ -131,7 +139,7 @@ def my_therapist_view(request: HttpRequest) -> HttpResponse:
 
 def _therapist_only(request) -> None:
     if not request.user.is_therapist:
-        raise PermissionDenied("This page is for therapists.")
+        raise PermissionDenied(_("This page is for therapists."))
 
 
 @login_required
@@ -168,7 +176,7 @@ def client_detail_view(request: HttpRequest, link_id: int) -> HttpResponse:
     _therapist_only(request)
     link = client_link_for(therapist=request.user, link_id=link_id)
     if link is None:
-        raise Http404("No such client.")
+        raise Http404(_("No such client."))
     client = link.client
     note_form = NoteForm(request.POST if request.POST.get("action") == "note" else None)
     profile_form = ProfileForm(

@@ -5,12 +5,19 @@
   "use strict";
   const cfgEl = document.getElementById("listening-pad-config");
   if (!cfgEl) return;
+  const cfg = JSON.parse(cfgEl.textContent);
+  // Labels in the page's language (gettext() comes from the JavaScript catalog, jsi18n/).
+  const gemsLabel = Object.fromEntries((cfg.gems || []).map((g) => [g.name, g.label]));
+  const ferLabel = Object.fromEntries((cfg.expressions || []).map((e) => [e.name, e.label.toLowerCase()]));
   const STEP = 0.05;
   const clamp = (x) => Math.max(-1, Math.min(1, x));
   const round = (x) => Math.round(x * 100) / 100;
-  const words = (v, a) =>
-    (v > 0.2 ? "pleasant" : v < -0.2 ? "unpleasant" : "neutral") + " and " +
-    (a > 0.2 ? "energetic" : a < -0.2 ? "calm" : "moderately active");
+  const words = (v, a) => interpolate(gettext("%(valence)s and %(arousal)s"), {
+    valence: v > 0.2 ? gettext("pleasant") : v < -0.2 ? gettext("unpleasant") : gettext("neutral"),
+    arousal: a > 0.2 ? gettext("energetic") : a < -0.2 ? gettext("calm") : gettext("moderately active"),
+  }, true);
+  const gemsWords = (chosen) => chosen.map((b) => gemsLabel[b.value] || b.value).join(", ");
+  const ferWords = (name) => interpolate(gettext("your expression: %s"), [ferLabel[name] || name]);
 
   function setup(fs) {
     const q = (role) => fs.querySelector('[data-role="' + role + '"]');
@@ -22,10 +29,11 @@
       dot.hidden = false;
       dot.style.left = ((v + 1) / 2 * 100) + "%";
       dot.style.top = ((1 - (a + 1) / 2) * 100) + "%";
-      const text = "valence " + v.toFixed(2) + ", arousal " + a.toFixed(2) + ": " + words(v, a) + (why ? " (" + why + ")" : "");
+      const text = interpolate(gettext("valence %(valence)s, arousal %(arousal)s: %(words)s"),
+        { valence: v.toFixed(2), arousal: a.toFixed(2), words: words(v, a) }, true) + (why ? " (" + why + ")" : "");
       pad.setAttribute("aria-valuetext", text);
       pad.setAttribute("aria-valuenow", v.toFixed(2));
-      summary.textContent = "Your point: " + text + ".";
+      summary.textContent = interpolate(gettext("Your point: %s."), [text]);
     }
     function setVA(v, a, src, why) {
       v = round(clamp(v)); a = round(clamp(a));
@@ -44,7 +52,7 @@
         if (!chosen.length) { source.value = vIn.value !== "" ? "va" : ""; return; }
         let v = 0, a = 0;
         chosen.forEach((b) => { v += parseFloat(b.dataset.valence); a += parseFloat(b.dataset.arousal); });
-        setVA(v / chosen.length, a / chosen.length, "gems", chosen.map((b) => b.value.replace("_", " ")).join(", "));
+        setVA(v / chosen.length, a / chosen.length, "gems", gemsWords(chosen));
       });
     });
     function fromPointer(ev) {
@@ -77,16 +85,16 @@
     boxes.forEach((box) => box.closest("label").classList.toggle("chosen", box.checked));
     const v0 = parseFloat(vIn.value), a0 = parseFloat(aIn.value);
     const chosen0 = Array.from(boxes).filter((b) => b.checked);
-    if (isFinite(v0) && isFinite(a0)) show(clamp(v0), clamp(a0), fer.value ? "your expression: " + fer.value : "");
+    if (isFinite(v0) && isFinite(a0)) show(clamp(v0), clamp(a0), fer.value ? ferWords(fer.value) : "");
     else if (chosen0.length) {
       let v = 0, a = 0;
       chosen0.forEach((b) => { v += parseFloat(b.dataset.valence); a += parseFloat(b.dataset.arousal); });
-      setVA(v / chosen0.length, a / chosen0.length, "", chosen0.map((b) => b.value.replace("_", " ")).join(", "));
+      setVA(v / chosen0.length, a / chosen0.length, "", gemsWords(chosen0));
     }
     // The webcam panel (webcam.js) offers its reading through this event.
     fs.addEventListener("listening:fer", (ev) => {
       fer.value = ev.detail.label;
-      setVA(ev.detail.valence, ev.detail.arousal, "fer", "your expression: " + ev.detail.label);
+      setVA(ev.detail.valence, ev.detail.arousal, "fer", ferWords(ev.detail.label));
     });
   }
   document.querySelectorAll("[data-mood-prefix]").forEach(setup);

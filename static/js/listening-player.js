@@ -68,17 +68,17 @@
       let body = null;
       try { body = await response.json(); } catch (e) { body = null; }
       if (response.ok) {
-        syncEl.textContent = "Saved (" + body.events.length + " event" + (body.events.length === 1 ? "" : "s") + ").";
+        syncEl.textContent = interpolate(ngettext("Saved (%s event).", "Saved (%s events).", body.events.length), [body.events.length]);
         syncEl.dataset.acknowledged = String(Number(syncEl.dataset.acknowledged || 0) + body.events.length);
         if (body.replanned) replan(body.replanned);
       } else if (response.status === 409) {
-        syncEl.textContent = "This session is finished; nothing more is recorded.";
+        syncEl.textContent = gettext("This session is finished; nothing more is recorded.");
       } else {
-        syncEl.textContent = "An event was refused: " + JSON.stringify(body);
+        syncEl.textContent = interpolate(gettext("An event was refused: %s"), [JSON.stringify(body)]);
       }
       if (outbox.length) flush();
     } else {
-      syncEl.textContent = "Offline — will retry.";
+      syncEl.textContent = gettext("Offline — will retry.");
       clearTimeout(retryTimer);
       retryTimer = setTimeout(flush, backoff);
       backoff = Math.min(backoff * 2, 30000);
@@ -126,14 +126,15 @@
     reactions.forEach((b) => b.setAttribute("aria-pressed", "false"));
     renderQueue();
     if (!t) {
-      nowEl.textContent = "That was the last track. Finish the session when you are ready.";
+      nowEl.textContent = gettext("That was the last track. Finish the session when you are ready.");
       audio.removeAttribute("src"); audio.load();
       [playBtn, skipBtn, likeBtn].forEach((b) => { b.disabled = true; });
       reactions.forEach((b) => { b.disabled = true; });
       document.querySelector('[data-testid="finish"]').focus();
       return;
     }
-    nowEl.textContent = t.title + (t.artist ? " — " + t.artist : "") + " (" + (index + 1) + " of " + queue.length + ")";
+    nowEl.textContent = t.title + (t.artist ? " — " + t.artist : "") + " " +
+      interpolate(gettext("(%(position)s of %(total)s)"), { position: index + 1, total: queue.length }, true);
     nowEl.dataset.position = t.position;
     reasonEl.textContent = t.reason || "";
     if (t.audio_url) {
@@ -164,7 +165,7 @@
     const t = track();
     if (!t) return;
     if (t.audio_url) {
-      if (audio.paused) audio.play().catch((e) => { syncEl.textContent = "The audio could not play (" + e.name + ")."; });
+      if (audio.paused) audio.play().catch((e) => { syncEl.textContent = interpolate(gettext("The audio could not play (%s)."), [e.name]); });
       else audio.pause();
     } else if (!started) {
       started = true;
@@ -173,10 +174,10 @@
     }
   });
   audio.addEventListener("play", () => {
-    playBtn.textContent = "Pause";
+    playBtn.textContent = gettext("Pause");
     if (!started) { started = true; record("started", { seconds_played: played() }); }
   });
-  audio.addEventListener("pause", () => { playBtn.textContent = "Play"; });
+  audio.addEventListener("pause", () => { playBtn.textContent = gettext("Play"); });
   audio.addEventListener("timeupdate", () => {
     if (started && audio.currentTime - lastProgress >= PROGRESS_EVERY_S) {
       lastProgress = audio.currentTime;

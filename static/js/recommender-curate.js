@@ -31,22 +31,22 @@
     const controls = document.createElement("span");
     controls.className = "curate-controls";
     controls.append(
-      button("Move " + title + " up", "Up", () => {
+      button(interpolate(gettext("Move %s up"), [title]), gettext("Up"), () => {
         const prev = li.previousElementSibling;
-        if (prev) { list.insertBefore(li, prev); say(title + " moved up."); li.querySelector("button").focus(); }
+        if (prev) { list.insertBefore(li, prev); say(interpolate(gettext("%s moved up."), [title])); li.querySelector("button").focus(); }
       }, "curate-up-" + li.dataset.trackId),
-      button("Move " + title + " down", "Down", () => {
+      button(interpolate(gettext("Move %s down"), [title]), gettext("Down"), () => {
         const next = li.nextElementSibling;
-        if (next) { list.insertBefore(next, li); say(title + " moved down."); li.querySelectorAll("button")[1].focus(); }
+        if (next) { list.insertBefore(next, li); say(interpolate(gettext("%s moved down."), [title])); li.querySelectorAll("button")[1].focus(); }
       }, "curate-down-" + li.dataset.trackId),
-      button("Remove " + title, "Remove", () => {
-        li.remove(); say(title + " removed."); query.focus();
+      button(interpolate(gettext("Remove %s"), [title]), gettext("Remove"), () => {
+        li.remove(); say(interpolate(gettext("%s removed."), [title])); query.focus();
       }, "curate-remove-" + li.dataset.trackId),
     );
     li.append(" ", controls);
   }
   function add(track) {
-    if (chosenIds().includes(String(track.id))) { say(track.label + " is already in the playlist."); return; }
+    if (chosenIds().includes(String(track.id))) { say(interpolate(gettext("%s is already in the playlist."), [track.label])); return; }
     const li = document.createElement("li");
     li.dataset.trackId = track.id;
     const input = document.createElement("input");
@@ -56,26 +56,26 @@
     li.append(input, span);
     list.append(li);
     decorate(li);
-    say(track.label + " added (" + list.children.length + " in the playlist).");
+    say(interpolate(gettext("%(track)s added (%(count)s in the playlist)."), { track: track.label, count: list.children.length }, true));
   }
   async function search() {
     const q = query.value.trim();
     results.replaceChildren();
-    if (!q) { say("Type something to search for."); return; }
-    say("Searching…");
+    if (!q) { say(gettext("Type something to search for.")); return; }
+    say(gettext("Searching…"));
     let data;
     try {
       const response = await fetch(root.dataset.searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin" });
       data = await response.json();
-      if (!response.ok) { say(data.detail || "The search failed."); return; }
-    } catch (e) { say("The search failed; try again."); return; }
+      if (!response.ok) { say(data.detail || gettext("The search failed.")); return; }
+    } catch (e) { say(gettext("The search failed; try again.")); return; }
     for (const track of data.results) {
       const li = document.createElement("li");
       li.append(track.label + (track.genre ? " · " + track.genre : "") + " ");
-      li.append(button("Add " + track.label, "Add", () => add(track), "curate-add-" + track.id));
+      li.append(button(interpolate(gettext("Add %s"), [track.label]), gettext("Add"), () => add(track), "curate-add-" + track.id));
       results.append(li);
     }
-    say(data.results.length ? data.results.length + " tracks found." : "No track matches.");
+    say(data.results.length ? interpolate(ngettext("%s track found.", "%s tracks found.", data.results.length), [data.results.length]) : gettext("No track matches."));
   }
   searchBtn.addEventListener("click", search);
   query.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); search(); } });

@@ -7,12 +7,12 @@
     if (target && target.value !== "") {
       line.value = target.value;
       line.dataset.untouched = "0";
-      line.setAttribute("aria-valuetext", target.value + " of 100");
+      line.setAttribute("aria-valuetext", interpolate(gettext("%s of 100"), [target.value]));
     }
     function set() {
       line.dataset.untouched = "0";
       target.value = line.value;
-      line.setAttribute("aria-valuetext", line.value + " of 100");
+      line.setAttribute("aria-valuetext", interpolate(gettext("%s of 100"), [line.value]));
     }
     line.addEventListener("input", set);
     line.addEventListener("change", set);

@@ -52,7 +52,7 @@
     const bar = $("progress");
     bar.max = Math.max(total, 1);
     bar.value = answered;
-    $("progress-text").textContent = `${answered} of ${total} songs`;
+    $("progress-text").textContent = interpolate(ngettext("%(answered)s of %(total)s song", "%(answered)s of %(total)s songs", total), { answered: answered, total: total }, true);
   }
 
   function picks() {
@@ -73,9 +73,9 @@
 
   function missing() {
     const out = [];
-    if (cfg.format === "pick" && picks().length === 0) out.push("pick at least one emotion");
-    if (cfg.askLiking && scale("liking") === null) out.push("say how much you like it");
-    if (cfg.askFamiliarity && scale("familiarity") === null) out.push("say how well you know it");
+    if (cfg.format === "pick" && picks().length === 0) out.push(gettext("pick at least one emotion"));
+    if (cfg.askLiking && scale("liking") === null) out.push(gettext("say how much you like it"));
+    if (cfg.askFamiliarity && scale("familiarity") === null) out.push(gettext("say how well you know it"));
     return out;
   }
 
@@ -83,12 +83,12 @@
     const left = Math.max(0, Math.ceil(cfg.minListen - listened));
     const status = $("listen-status");
     status.textContent = left > 0
-      ? `Keep listening: ${left} more second${left === 1 ? "" : "s"} before you can answer.`
-      : "Thanks for listening — you can answer now.";
+      ? interpolate(ngettext("Keep listening: %s more second before you can answer.", "Keep listening: %s more seconds before you can answer.", left), [left])
+      : gettext("Thanks for listening — you can answer now.");
     const todo = missing();
     submit.disabled = sending || !track || left > 0 || todo.length > 0;
-    $("submit-help").textContent = left > 0 ? "The answer button unlocks after the minimum listening time."
-      : (todo.length ? `To continue, ${todo.join(" and ")}.` : "");
+    $("submit-help").textContent = left > 0 ? gettext("The answer button unlocks after the minimum listening time.")
+      : (todo.length ? interpolate(gettext("To continue, %s."), [todo.join(gettext(" and "))]) : "");
   }
 
   function resetForm() {
@@ -101,8 +101,10 @@
     $("player").hidden = true;
     form.hidden = true;
     audio.pause();
-    $("rated-count").textContent = String(answered);
-    $("rated-plural").textContent = answered === 1 ? "" : "s";
+    // The sentence around the count, in the page's language and plural (the count keeps its element).
+    $("rated-text").innerHTML = interpolate(
+      ngettext("You rated %s song in this survey.", "You rated %s songs in this survey.", answered),
+      ['<strong data-field="rated-count">' + String(answered) + "</strong>"]);
     $("thanks").hidden = false;
     $("thanks").querySelector("h2").focus?.();
   }
@@ -114,14 +116,14 @@
     try {
       response = await fetch(cfg.nextUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
     } catch (err) {
-      errorBox.textContent = "The server could not be reached. Please check your connection and reload the page.";
+      errorBox.textContent = gettext("The server could not be reached. Please check your connection and reload the page.");
       form.hidden = false;
       return;
     }
     const body = await response.json().catch(() => null);
     if (!response.ok) {
       form.hidden = false;
-      errorBox.textContent = messageOf(body, `Something went wrong (${response.status}).`);
+      errorBox.textContent = messageOf(body, interpolate(gettext("Something went wrong (%s)."), [response.status]));
       return;
     }
     showProgress(body.answered, body.total);
@@ -151,13 +153,13 @@
     refresh();
   });
   audio.addEventListener("seeked", () => { lastTime = audio.currentTime; });
-  audio.addEventListener("play", () => { $("play").textContent = "⏸ Pause"; });
-  audio.addEventListener("pause", () => { $("play").textContent = "▶ Play the clip"; });
+  audio.addEventListener("play", () => { $("play").textContent = "⏸ " + gettext("Pause"); });
+  audio.addEventListener("pause", () => { $("play").textContent = "▶ " + gettext("Play the clip"); });
   audio.addEventListener("error", () => {
-    if (track) errorBox.textContent = "This clip could not be played. You can skip this song.";
+    if (track) errorBox.textContent = gettext("This clip could not be played. You can skip this song.");
   });
   $("play").addEventListener("click", () => {
-    if (audio.paused) audio.play().catch(() => { errorBox.textContent = "The browser did not start playback; press play on the player."; });
+    if (audio.paused) audio.play().catch(() => { errorBox.textContent = gettext("The browser did not start playback; press play on the player."); });
     else audio.pause();
   });
 
@@ -173,13 +175,13 @@
         body: JSON.stringify({ track_id: track.id }),
       });
       if (!response.ok) {
-        errorBox.textContent = messageOf(await response.json().catch(() => null), `Could not skip (${response.status}).`);
+        errorBox.textContent = messageOf(await response.json().catch(() => null), interpolate(gettext("Could not skip (%s)."), [response.status]));
         return;
       }
       audio.pause();
       await loadNext();
     } catch (err) {
-      errorBox.textContent = "The server could not be reached. Please try again.";
+      errorBox.textContent = gettext("The server could not be reached. Please try again.");
     } finally {
       sending = false;
       refresh();
@@ -191,7 +193,7 @@
     if (!button) return;
     const pressed = button.getAttribute("aria-pressed") === "true";
     if (!pressed && picks().length >= MAX_PICKS) {
-      errorBox.textContent = `Pick at most ${MAX_PICKS} emotions: unpick one first.`;
+      errorBox.textContent = interpolate(gettext("Pick at most %s emotions: unpick one first."), [MAX_PICKS]);
       return;
     }
     errorBox.textContent = "";
@@ -223,13 +225,13 @@
       });
       const body = await response.json().catch(() => null);
       if (!response.ok) {
-        errorBox.textContent = messageOf(body, `Your answer was not saved (${response.status}).`);
+        errorBox.textContent = messageOf(body, interpolate(gettext("Your answer was not saved (%s)."), [response.status]));
         return;
       }
       audio.pause();
       await loadNext();
     } catch (err) {
-      errorBox.textContent = "Your answer could not be sent. Please try again: it will not be counted twice.";
+      errorBox.textContent = gettext("Your answer could not be sent. Please try again: it will not be counted twice.");
     } finally {
       sending = false;
       refresh();

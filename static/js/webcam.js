@@ -9,29 +9,31 @@
  * in words (no permission, no camera, consent off or revoked, logged out, connection lost). */
 
 const IN_FLIGHT_TIMEOUT_MS = 2000;
+// gettext() and interpolate() come from the JavaScript catalog (jsi18n/), loaded before this module.
+const link = (href, text) => '<a href="' + href + '">' + text + "</a>";
 
 function closeReasons(cfg) {
-  const consent = '<a href="' + cfg.consentUrl + '">your consent settings</a>';
+  const consent = link(cfg.consentUrl, gettext("your consent settings"));
   return {
-    4401: 'You are logged out. <a href="' + (cfg.loginUrl || "/accounts/login/") + '">Log in</a> to use the camera.',
-    4403: "The camera is off because you have not allowed webcam mood reading. Turn it on in " + consent + ".",
-    4410: "The camera stopped because you turned off webcam mood reading in " + consent + ".",
+    4401: interpolate(gettext("You are logged out. %s to use the camera."), [link(cfg.loginUrl || "/accounts/login/", gettext("Log in"))]),
+    4403: interpolate(gettext("The camera is off because you have not allowed webcam mood reading. Turn it on in %s."), [consent]),
+    4410: interpolate(gettext("The camera stopped because you turned off webcam mood reading in %s."), [consent]),
   };
 }
 
 function cameraError(err) {
-  const name = err && err.name ? err.name : "unknown error";
+  const name = err && err.name ? err.name : gettext("unknown error");
   if (name === "NotAllowedError" || name === "SecurityError") {
-    return "The camera is off because camera permission was denied. Allow it in your browser's site settings and try again.";
+    return gettext("The camera is off because camera permission was denied. Allow it in your browser's site settings and try again.");
   }
   if (name === "NotFoundError" || name === "OverconstrainedError" || name === "NotReadableError") {
-    return "The camera is off because no usable camera was found on this device.";
+    return gettext("The camera is off because no usable camera was found on this device.");
   }
-  return "The camera could not be started (" + name + ").";
+  return interpolate(gettext("The camera could not be started (%s)."), [name]);
 }
 
 export const NO_CAMERA_SUPPORT =
-  "This browser cannot use a camera here (it needs a secure https connection and camera support).";
+  gettext("This browser cannot use a camera here (it needs a secure https connection and camera support).");
 
 export function cameraSupported() {
   return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
@@ -57,7 +59,7 @@ export class WebcamClient {
     this.cb.onExplain("");
     if (!this.cfg.cameraAllowed) { this.cb.onExplain(closeReasons(this.cfg)[4403], "consent"); return false; }
     if (!cameraSupported()) { this.cb.onExplain(NO_CAMERA_SUPPORT, "unsupported"); return false; }
-    this.cb.onStatus("Asking for camera permission…");
+    this.cb.onStatus(gettext("Asking for camera permission…"));
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({
         video: { width: { ideal: this.cfg.width }, height: { ideal: this.cfg.height } }, audio: false,
@@ -87,7 +89,7 @@ export class WebcamClient {
     this.video.srcObject = null;
     this.inFlight = false;
     this.cb.onState(false);
-    this.cb.onStatus(message || "Camera stopped. Nothing was recorded.");
+    this.cb.onStatus(message || gettext("Camera stopped. Nothing was recorded."));
   }
 
   open() {
@@ -96,7 +98,7 @@ export class WebcamClient {
     this.socket = socket;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
-      this.cb.onStatus("Connected. Looking for a face…");
+      this.cb.onStatus(gettext("Connected. Looking for a face…"));
       if (this.cfg.traceRef) socket.send(JSON.stringify({ type: "attach", session: this.cfg.traceRef }));
       this.timer = setInterval(() => this.send(), Math.round(1000 / this.cfg.fps));
     };
@@ -110,7 +112,7 @@ export class WebcamClient {
         if (this.cb.onAttached) this.cb.onAttached(msg);
       } else if (msg.type === "error") {
         if (msg.frame) this.inFlight = false;
-        if (!msg.close_code) this.cb.onStatus("Server: " + msg.error);
+        if (!msg.close_code) this.cb.onStatus(interpolate(gettext("Server: %s"), [msg.error]));
       } else if (msg.type === "dropped") {
         this.inFlight = false;
       } else if (typeof msg.message === "string") {
@@ -121,7 +123,7 @@ export class WebcamClient {
       this.socket = null;
       const why = closeReasons(this.cfg)[ev.code];
       if (why) this.cb.onExplain(why, "closed");
-      this.stop(why ? "Camera stopped." : "The connection to the server was lost; the camera is off.");
+      this.stop(why ? gettext("Camera stopped.") : gettext("The connection to the server was lost; the camera is off."));
     };
   }
 
@@ -140,9 +142,12 @@ export class WebcamClient {
 }
 
 function faceStatus(msg) {
-  if (!msg.faces.length) return "No face in view. Face the camera in good light.";
-  const extra = msg.faces.length > 1 ? " (" + msg.faces.length + " faces; showing the largest)" : "";
-  return "Face found" + extra + ". Answered in " + Math.round(msg.processing_ms) + " ms.";
+  if (!msg.faces.length) return gettext("No face in view. Face the camera in good light.");
+  const ms = Math.round(msg.processing_ms);
+  if (msg.faces.length > 1) {
+    return interpolate(gettext("Face found (%(faces)s faces; showing the largest). Answered in %(ms)s ms."), { faces: msg.faces.length, ms: ms }, true);
+  }
+  return interpolate(gettext("Face found. Answered in %s ms."), [ms]);
 }
 
 /* --- the mood check page ------------------------------------------------------------------ */
@@ -184,23 +189,25 @@ function mountMoodCheck(root) {
   const client = new WebcamClient(cfg, video, {
     onState(on) {
       indicator.dataset.state = on ? "on" : "off";
-      indicator.querySelector(".text").textContent = on ? "Camera on" : "Camera off";
+      indicator.querySelector(".text").textContent = on ? gettext("Camera on") : gettext("Camera off");
       startBtn.hidden = on; stopBtn.hidden = !on; video.hidden = !on;
       startBtn.disabled = false;
     },
     onStatus(text) { statusEl.textContent = text; },
-    onExplain(html) { reason.innerHTML = html ? html + " You can use the buttons below instead." : ""; reason.hidden = !html; },
+    onExplain(html) { reason.innerHTML = html ? html + " " + gettext("You can use the buttons below instead.") : ""; reason.hidden = !html; },
     onResult(msg) {
       statusEl.textContent = faceStatus(msg);
       showBars(msg.faces.length ? msg.faces[0].probabilities : null);
       const s = msg.stable;
       if (s && s.label) {
         const e = byName[s.label];
-        stableEl.textContent = (e ? e.emoji + " " : "") + s.label;
+        const shown = e ? e.label.toLowerCase() : s.label;  // the expression's name in the page's language
+        stableEl.textContent = (e ? e.emoji + " " : "") + shown;
         stableEl.dataset.label = s.label;
-        placeDot(s.valence, s.arousal, "Valence " + s.valence.toFixed(2) + ", arousal " + s.arousal.toFixed(2) + " (from your expression)");
+        placeDot(s.valence, s.arousal, interpolate(gettext("Valence %(valence)s, arousal %(arousal)s (from your expression)"),
+          { valence: s.valence.toFixed(2), arousal: s.arousal.toFixed(2) }, true));
         offerSession({ current_source: "fer", current_fer: s.label, current_valence: s.valence.toFixed(2),
-                       current_arousal: s.arousal.toFixed(2) }, "your expression: " + s.label);
+                       current_arousal: s.arousal.toFixed(2) }, interpolate(gettext("your expression: %s"), [shown]));
       }
     },
   });
@@ -208,7 +215,7 @@ function mountMoodCheck(root) {
   stopBtn.addEventListener("click", () => client.stop());
   window.addEventListener("pagehide", () => { if (client.on) client.stop(); });
   if (cfg.cameraAllowed && !cameraSupported()) {
-    reason.textContent = NO_CAMERA_SUPPORT + " Use the buttons below instead.";
+    reason.textContent = NO_CAMERA_SUPPORT + " " + gettext("Use the buttons below instead.");
     reason.hidden = false;
     startBtn.disabled = true;
   }
@@ -218,9 +225,10 @@ function mountMoodCheck(root) {
   buttons.forEach((btn) => btn.addEventListener("click", () => {
     buttons.forEach((b) => b.setAttribute("aria-pressed", String(b === btn)));
     const g = gemsByName[btn.dataset.gems];
-    $("self-report").textContent = "You said: " + g.label + ".";
-    placeDot(g.valence, g.arousal, "Valence " + g.valence.toFixed(2) + ", arousal " + g.arousal.toFixed(2) + " (" + g.label + ", as you said)");
-    offerSession({ current_source: "gems", current_gems: g.name }, g.label.toLowerCase() + ", as you said");
+    $("self-report").textContent = interpolate(gettext("You said: %s."), [g.label]);
+    placeDot(g.valence, g.arousal, interpolate(gettext("Valence %(valence)s, arousal %(arousal)s (%(feeling)s, as you said)"),
+      { valence: g.valence.toFixed(2), arousal: g.arousal.toFixed(2), feeling: g.label }, true));
+    offerSession({ current_source: "gems", current_gems: g.name }, interpolate(gettext("%s, as you said"), [g.label.toLowerCase()]));
   }));
 }
 
@@ -236,30 +244,32 @@ function mountPanel(panel) {
   const startBtn = q("cam-start"), stopBtn = q("cam-stop"), statusEl = q("cam-status");
   const video = q("cam-video"), stableEl = q("cam-stable"), useBtn = q("cam-use");
   let stable = null;
+  const ferLabel = Object.fromEntries((cfg.expressions || []).map((e) => [e.name, e.label.toLowerCase()]));
+  const shown = (name) => ferLabel[name] || name;
   const client = new WebcamClient({ ...cfg, traceRef: mode === "trace" ? cfg.traceRef : null }, video, {
     onState(on) { video.hidden = !on; stopBtn.hidden = !on; startBtn.hidden = on; startBtn.disabled = false; },
-    onStatus(text) { statusEl.textContent = text || (client.on ? "" : "Camera off."); },
+    onStatus(text) { statusEl.textContent = text || (client.on ? "" : gettext("Camera off.")); },
     onExplain(html) { if (html) statusEl.innerHTML = html; },
     onResult(msg) {
       statusEl.textContent = faceStatus(msg);
       if (msg.stable && msg.stable.label) {
         stable = msg.stable;
-        stableEl.textContent = msg.stable.label;
+        stableEl.textContent = shown(msg.stable.label);
         if (useBtn) useBtn.disabled = false;
       }
     },
     onAttached(msg) {
-      statusEl.textContent = msg.recording ? "Camera on; one summary per second is saved with this session." : (msg.reason || "Nothing is saved.");
+      statusEl.textContent = msg.recording ? gettext("Camera on; one summary per second is saved with this session.") : (msg.reason || gettext("Nothing is saved."));
     },
   });
   startBtn.addEventListener("click", () => { startBtn.disabled = true; client.start().then((ok) => { if (!ok) startBtn.disabled = false; }); });
-  stopBtn.addEventListener("click", () => client.stop("Camera off. Nothing was recorded from the picture."));
+  stopBtn.addEventListener("click", () => client.stop(gettext("Camera off. Nothing was recorded from the picture.")));
   if (useBtn) {
     useBtn.addEventListener("click", () => {
       if (!stable) return;
       const target = document.querySelector('[data-mood-prefix="current"]');
       target.dispatchEvent(new CustomEvent("listening:fer", { detail: { label: stable.label, valence: stable.valence, arousal: stable.arousal } }));
-      useBtn.textContent = "Used: " + stable.label;
+      useBtn.textContent = interpolate(gettext("Used: %s"), [shown(stable.label)]);
     });
   }
   window.addEventListener("pagehide", () => { if (client.on) client.stop(); });

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 _VA = [MinValueValidator(-1.0), MaxValueValidator(1.0)]
 
@@ -26,19 +27,19 @@ def _va_check(prefix: str) -> models.CheckConstraint:
 
 
 class SessionStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    COMPLETED = "completed", "Completed"
-    ABANDONED = "abandoned", "Abandoned"
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    ABANDONED = "abandoned", _("Abandoned")
 
 
 class TargetSource(models.TextChoices):
-    STATED = "stated", "Stated by the person"
-    MAPPING = "mapping", "Therapeutic target (mapping strategy)"
+    STATED = "stated", _("Stated by the person")
+    MAPPING = "mapping", _("Therapeutic target (mapping strategy)")
 
 
 class SessionMode(models.TextChoices):
-    PERSONAL = "personal", "Personal use"
-    THERAPY = "therapy", "Therapy"
+    PERSONAL = "personal", _("Personal use")
+    THERAPY = "therapy", _("Therapy")
 
 
 class ListeningSession(models.Model):

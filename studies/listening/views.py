@@ -13,9 +13,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.selectors import has_consent
+from emotion.labels import fer_info, gems_info
 from emotion.vocab import FER_INFO, GEMS, GEMS_INFO, N_GEMS
 from recommender.explain import feeling_of, strategy_help, strategy_label
 from recommender.selectors import listener_reasons, strategy_options
@@ -57,31 +62,37 @@ class MoodFields(forms.Form):
         except MoodError as exc:
             raise forms.ValidationError(str(exc)) from None
         if required:
-            raise forms.ValidationError(missing or "Tell us how you feel: choose feelings, or place a point on the pad.")
+            raise forms.ValidationError(missing or _("Tell us how you feel: choose feelings, or place a point on the pad."))
         return None
 
 
 def _mood_fields(prefix: str) -> dict[str, forms.Field]:
     return {
         f"{prefix}_gems": forms.MultipleChoiceField(choices=GEMS_CHOICES, required=False),
-        f"{prefix}_valence": _unit("valence"),
-        f"{prefix}_arousal": _unit("arousal"),
+        f"{prefix}_valence": _unit(gettext_lazy("valence")),
+        f"{prefix}_arousal": _unit(gettext_lazy("arousal")),
         f"{prefix}_fer": forms.ChoiceField(choices=[("", "")] + [(e.name, e.label) for e in FER_INFO], required=False),
         f"{prefix}_source": forms.ChoiceField(choices=[("", ""), ("gems", "gems"), ("va", "va"), ("fer", "fer")], required=False),
     }
 
 
 class SessionStartForm(MoodFields):
-    desired_choice = forms.ChoiceField(choices=[("suggest", "Let Attune suggest"), ("state", "I know where I want to be")], initial="suggest")
-    length_kind = forms.ChoiceField(choices=[("tracks", "tracks"), ("minutes", "minutes")], initial="tracks")
-    length_value = forms.FloatField(min_value=1, max_value=180, initial=5, label="Length")
-    strategy = forms.ChoiceField(required=False, choices=[], label="How the playlist moves")
+    desired_choice = forms.ChoiceField(
+        choices=[("suggest", gettext_lazy("Let Attune suggest")), ("state", gettext_lazy("I know where I want to be"))],
+        initial="suggest", label=gettext_lazy("Where you would like to be"),
+    )
+    length_kind = forms.ChoiceField(
+        choices=[("tracks", gettext_lazy("tracks")), ("minutes", gettext_lazy("minutes"))], initial="tracks",
+        label=gettext_lazy("Tracks or minutes"),
+    )
+    length_value = forms.FloatField(min_value=1, max_value=180, initial=5, label=gettext_lazy("Length"))
+    strategy = forms.ChoiceField(required=False, choices=[], label=gettext_lazy("How the playlist moves"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for prefix in ("current", "desired"):
             self.fields.update(_mood_fields(prefix))
-        self.fields["strategy"].choices = [("", "Attune's default")] + [(s, s) for s in conf.strategies()]
+        self.fields["strategy"].choices = [("", _("Attune's default"))] + [(s, s) for s in conf.strategies()]
 
     def clean(self):
         data = super().clean()
@@ -93,8 +104,10 @@ class SessionStartForm(MoodFields):
             try:
                 data["desired"] = self.mood(
                     "desired",
-                    missing="Say where you would like to be: choose feelings or place a point on the second pad, "
-                    "or let Attune suggest a target.",
+                    missing=_(
+                        "Say where you would like to be: choose feelings or place a point on the second pad, "
+                        "or let Attune suggest a target."
+                    ),
                 )
             except forms.ValidationError as exc:
                 self.add_error("desired_source", exc)
@@ -103,15 +116,15 @@ class SessionStartForm(MoodFields):
         value = data.get("length_value")
         if value is not None and data.get("length_kind") == "tracks":
             if value != int(value):
-                self.add_error("length_value", "The number of tracks is a whole number.")
+                self.add_error("length_value", _("The number of tracks is a whole number."))
         return data
 
 
 class SessionFinishForm(MoodFields):
     reflection_rating = forms.TypedChoiceField(
-        choices=[(str(i), str(i)) for i in range(1, 6)], coerce=int, required=False, empty_value=None, label="Rating"
+        choices=[(str(i), str(i)) for i in range(1, 6)], coerce=int, required=False, empty_value=None, label=gettext_lazy("Rating")
     )
-    reflection_text = forms.CharField(required=False, max_length=4000, widget=forms.Textarea, label="Reflection")
+    reflection_text = forms.CharField(required=False, max_length=4000, widget=forms.Textarea, label=gettext_lazy("Reflection"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -150,11 +163,18 @@ def mood_values(form: forms.Form | None, prefixes: tuple[str, ...], prefill=None
 
 
 MOOD_LEGENDS = {
-    "current": "How you feel now",
-    "desired": "Where you would like to be",
-    "post": "How you feel now",
-    "target": "Target mood",
-    "start": "Usual mood before listening",
+    "current": gettext_lazy("How you feel now"),
+    "desired": gettext_lazy("Where you would like to be"),
+    "post": gettext_lazy("How you feel now"),
+    "target": gettext_lazy("Target mood"),
+    "start": gettext_lazy("Usual mood before listening"),
+}
+MOOD_PART_NAMES = {
+    "source": gettext_lazy("source"),
+    "valence": gettext_lazy("valence"),
+    "arousal": gettext_lazy("arousal"),
+    "gems": gettext_lazy("feelings"),
+    "fer": gettext_lazy("expression"),
 }
 MOOD_PARTS = {"source", "valence", "arousal", "gems", "fer"}
 
@@ -166,12 +186,12 @@ def error_summary(form: forms.Form) -> list[str]:
         return []
     out: list[str] = []
     for field, errors in form.errors.items():
-        prefix, _, part = field.rpartition("_")
+        prefix, _sep, part = field.rpartition("_")
         if field == "__all__" or (part == "source" and prefix in MOOD_LEGENDS):
             out.extend(errors)
             continue
         if part in MOOD_PARTS and prefix in MOOD_LEGENDS:
-            label = f"{MOOD_LEGENDS[prefix]} ({part})"
+            label = f"{MOOD_LEGENDS[prefix]} ({MOOD_PART_NAMES[part]})"
         else:
             label = str(form.fields[field].label or field.replace("_", " ")).capitalize()
         out.extend(f"{label}: {e}" for e in errors)
@@ -193,12 +213,12 @@ def _instrument_context(form: forms.Form | None = None, prefixes: tuple[str, ...
     return {
         "mood_values": mood_values(form, prefixes, prefill),
         "error_summary": error_summary(form) if form is not None else [],
-        "gems": GEMS_INFO,
-        "expressions": FER_INFO,
+        "gems": gems_info(),
+        "expressions": fer_info(),
         "n_gems": N_GEMS,
         "pad_config": {
-            "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji, "valence": g.valence, "arousal": g.arousal} for g in GEMS_INFO],
-            "expressions": [{"name": e.name, "label": e.label, "emoji": e.emoji, "valence": e.valence, "arousal": e.arousal} for e in FER_INFO],
+            "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji, "valence": g.valence, "arousal": g.arousal} for g in gems_info()],
+            "expressions": [{"name": e.name, "label": e.label, "emoji": e.emoji, "valence": e.valence, "arousal": e.arousal} for e in fer_info()],
         },
     }
 
@@ -213,6 +233,7 @@ def _webcam_config(request, *, trace_ref: str | None) -> dict:
         "width": 320,
         "height": 240,
         "consentUrl": reverse("consent"),
+        "expressions": [{"name": e.name, "label": e.label} for e in fer_info()],
     }
 
 
@@ -267,7 +288,7 @@ def session_new_view(request: HttpRequest) -> HttpResponse:
 def _own_or_404(request, session_id):
     session = selectors.session_get(viewer=request.user, session_id=session_id)
     if session is None:
-        raise Http404("No such session.")
+        raise Http404(_("No such session."))
     return session
 
 
@@ -304,7 +325,7 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
             for q, why in zip(queue, whys, strict=True)
         ],
         "played": sorted(set(session.events.filter(kind__in=("skipped", "completed")).values_list("position", flat=True))),
-        "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji} for g in GEMS_INFO],
+        "gems": [{"name": g.name, "label": g.label, "emoji": g.emoji} for g in gems_info()],
         "csrfToken": get_token(request),
     }
     return render(
@@ -319,8 +340,8 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
             "start_feeling": feeling_of(start_va),
             "target_feeling": feeling_of(target_va),
             "webcam": _webcam_config(request, trace_ref=session.trace_ref),
-            "gems": GEMS_INFO,
-            "expressions": FER_INFO,
+            "gems": gems_info(),
+            "expressions": fer_info(),
         },
     )
 
@@ -330,7 +351,7 @@ def session_play_view(request: HttpRequest, session_id: int) -> HttpResponse:
 def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _own_or_404(request, session_id)
     if session.status != SessionStatus.ACTIVE:
-        messages.info(request, "This session is already finished.")
+        messages.info(request, _("This session is already finished."))
         return redirect("listening:session-history")
     form = SessionFinishForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -346,11 +367,11 @@ def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         except services.SessionNotFound:
-            raise Http404("No such session.") from None
+            raise Http404(_("No such session.")) from None
         except services.SessionClosed:
             return redirect("listening:session-history")
         else:
-            messages.success(request, "Thank you. Your session is saved.")
+            messages.success(request, _("Thank you. Your session is saved."))
             return redirect("listening:session-history")
     return render(
         request,
@@ -365,20 +386,22 @@ def _mood_picture(summary: selectors.SessionSummary) -> str:
     from studies.plots import MoodPath, mood_path_plot
 
     s = summary.session
-    key = f"listening:moodpath:{s.pk}:{s.status}:{len(summary.trace_va)}:{s.post_valence}"
+    key = f"listening:moodpath:{get_language()}:{s.pk}:{s.status}:{len(summary.trace_va)}:{s.post_valence}"
     svg = cache.get(key)
     if svg is None:
         trace = summary.trace_va if len(summary.trace_va) else None
         if trace is not None and len(trace) > 300:  # keep the picture light: about 300 points
             trace = trace[:: int(len(trace) / 300) + 1]
         path = MoodPath(
-            label=f"Session {s.created_at:%d %b %H:%M}",
+            label=_("Session %(when)s") % {"when": date_format(localtime(s.created_at), "j M H:i")},
             pre=(s.pre_valence, s.pre_arousal),
             post=(s.post_valence, s.post_arousal) if s.post_valence is not None else None,
             trace=trace,
             target=(s.target_valence, s.target_arousal),
         )
-        svg = mood_path_plot([path], title=f"Mood path, {s.created_at:%d %b %Y %H:%M}")
+        svg = mood_path_plot(
+            [path], title=_("Mood path, %(when)s") % {"when": date_format(localtime(s.created_at), "j M Y H:i")}, translate=_
+        )
         cache.set(key, svg, 3600)
     return svg
 

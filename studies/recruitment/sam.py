@@ -21,7 +21,7 @@ def _burst(cx: float, cy: float, r: float) -> str:
     return f'<polygon points="{" ".join(pts)}" fill="currentColor" opacity="0.8"/>'
 
 
-def manikin_svg(dimension: str, point: int, *, size: int = 56) -> str:
+def manikin_svg(dimension: str, point: int, *, size: int = 56, label: str | None = None) -> str:
     """An accessible inline SVG of one SAM figure (dimension pleasure|arousal|dominance, point 1–9)."""
     if dimension not in ("pleasure", "arousal", "dominance") or not 1 <= point <= 9:
         raise ValueError(f"No SAM figure for {dimension!r} at {point!r}.")
@@ -40,7 +40,7 @@ def manikin_svg(dimension: str, point: int, *, size: int = 56) -> str:
     if dimension == "arousal":
         parts.append(_burst(50, 66, 3 + 13 * t))
     parts.append("</g>")
-    label = f"{dimension} {point} of 9"
+    label = label or f"{dimension} {point} of 9"  # the page passes it in its language
     return (f'<svg viewBox="0 0 100 100" width="{size}" height="{size}" role="img" aria-label="{escape(label)}" '
             f'class="sam-figure" xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>'
             + "".join(parts) + "</svg>")

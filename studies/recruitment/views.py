@@ -6,6 +6,7 @@ the services, render."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import SimpleRateThrottle
@@ -44,7 +46,7 @@ def _refused(request: HttpRequest, link: RecruitmentLink | None, reason: str, me
 def _link_or_404(token: str) -> RecruitmentLink:
     link = RecruitmentLink.objects.select_related("experiment", "survey").filter(token=token).first()
     if link is None:
-        raise Http404("No such study link.")
+        raise Http404(gettext("No such study link."))
     return link
 
 
@@ -74,12 +76,12 @@ def entry_view(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a start page (link unfurlers and prefetchers create nothing); POST enters."""
     throttle = EntryThrottle()
     if not throttle.allow_request(request, None):
-        return _refused(request, None, "rate_limited", "Too many attempts from your network. Please wait a minute "
-                        "and open the study link again.", 429)
+        return _refused(request, None, "rate_limited", gettext("Too many attempts from your network. Please wait a minute "
+                        "and open the study link again."), 429)
     link = _link_or_404(token)
     if services.looks_like_bot(request.META.get("HTTP_USER_AGENT", "")):
-        return _refused(request, link, "bot", "This study link is for people taking part through the recruitment "
-                        "service; automated visitors cannot enter.", 403)
+        return _refused(request, link, "bot", gettext("This study link is for people taking part through the recruitment "
+                        "service; automated visitors cannot enter."), 403)
     query = request.POST if request.method == "POST" else request.GET
     try:
         params = services.entry_params(service=link.service, query=query)
@@ -109,8 +111,8 @@ def participant_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
-            return _refused(request, None, "signed_out", "Your visit has ended. Please open the study again from "
-                            "the recruitment service's page: you will continue where you left off.", 403)
+            return _refused(request, None, "signed_out", gettext("Your visit has ended. Please open the study again from "
+                            "the recruitment service's page: you will continue where you left off."), 403)
         return view(request, token, *args, **kwargs)
 
     return wrapper
@@ -119,7 +121,7 @@ def participant_required(view):
 def _enrollment(request: HttpRequest, link: RecruitmentLink) -> Enrollment:
     enrollment = Enrollment.objects.select_related("link", "user").filter(link=link, user=request.user).first()
     if enrollment is None:
-        raise PermissionDenied("You are not enrolled in this study; open it from the recruitment service's page.")
+        raise PermissionDenied(gettext("You are not enrolled in this study; open it from the recruitment service's page."))
     return enrollment
 
 
@@ -161,12 +163,35 @@ def study_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "recruitment/finish.html", {"link": link, "enrollment": enrollment})
 
 
+def _shown(text: str) -> str:
+    return gettext(text) if text else ""
+
+
+def _translated(inst):
+    """The instrument as the page shows it: wording, anchors and answer labels in the active
+    language (a wording set through ATTUNE_INSTRUMENT_WORDING has no catalog entry and stays)."""
+    items = tuple(
+        replace(it, text=_shown(it.text), low_anchor=_shown(it.low_anchor), high_anchor=_shown(it.high_anchor))
+        for it in inst.items
+    )
+    return replace(
+        inst, name=_shown(inst.name), instructions=_shown(inst.instructions), items=items,
+        response_labels=tuple((value, _shown(label)) for value, label in inst.response_labels),
+    )
+
+
 def _instrument_context(inst, phase: str, values: dict) -> dict:
+    inst = _translated(inst)
     items = []
     for it in inst.items:
         row = {"item": it, "value": values.get(it.key, "")}
         if inst.widget == "sam":
-            row["figures"] = [(p, manikin_svg(it.key, p)) for p in range(1, 10)]
+            scale = {"pleasure": gettext("pleasure"), "arousal": gettext("arousal"),
+                     "dominance": gettext("dominance")}.get(it.key, it.key)
+            row["figures"] = [
+                (p, manikin_svg(it.key, p, label=gettext("%(scale)s %(point)s of 9") % {"scale": scale, "point": p}))
+                for p in range(1, 10)
+            ]
         items.append(row)
     return {"inst": inst, "phase": phase, "phase_label": Phase(phase).label, "items": items}
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from emotion.vocab import GEMS, N_GEMS
 from recommender.models import RunStatus, Track
@@ -25,20 +26,20 @@ MAX_INTENSITY = 4
 
 class ResponseFormat(models.TextChoices):
     # The values are studies.labels.PICK / INTENSITY.
-    PICK = "pick", "Pick up to three GEMS emotions"
-    INTENSITY = "intensity", "Rate each GEMS emotion 0–4"
+    PICK = "pick", _("Pick up to three GEMS emotions")
+    INTENSITY = "intensity", _("Rate each GEMS emotion 0–4")
 
 
 class EmotionFocus(models.TextChoices):
-    FELT = "felt", "Felt (induced): what the music makes you feel"
-    EXPRESSED = "expressed", "Expressed (perceived): what the music expresses"
+    FELT = "felt", _("Felt (induced): what the music makes you feel")
+    EXPRESSED = "expressed", _("Expressed (perceived): what the music expresses")
 
 
 class SurveyStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    OPEN = "open", "Open"
-    PAUSED = "paused", "Paused"
-    CLOSED = "closed", "Closed"
+    DRAFT = "draft", _("Draft")
+    OPEN = "open", _("Open")
+    PAUSED = "paused", _("Paused")
+    CLOSED = "closed", _("Closed")
 
 
 class NextTrackMode(models.TextChoices):
