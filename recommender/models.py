@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
 from emotion.vocab import N_GEMS
 from recommender.uploads import TrackAudioField, import_upload_to, track_audio_upload_to, validate_audio_file

@@ -8,8 +8,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CODE_ALPHABET
 from recommender.models import Playlist, validate_gems

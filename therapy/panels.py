@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.dashboard import Panel
 from recommender.explain import strategy_label

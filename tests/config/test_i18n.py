@@ -158,8 +158,8 @@ def explain_strings(playlists, sessions) -> set[str]:
 def demo_participant(db, make_user, therapist, catalog, make_survey, client):  # noqa: F811 - fixtures
     """A participant as `make run` leaves one: every consent on, a therapist link, a playlist,
     a finished and an active listening session, an open survey. Built through the pages (in English)."""
-    from accounts.therapists import invite_accept, invite_create
     from studies.listening.models import ListeningSession
+    from therapy.links import invite_accept, invite_create
 
     user = make_user("participant", username="lytter-demo", research_data=True, webcam_inference=True,
                      emotion_trace=True, therapist_sharing=True)
@@ -214,7 +214,7 @@ def _participant_pages(demo) -> list[tuple[str, str, dict | None]]:
         ("consent", reverse("consent"), None),
         ("settings", reverse("settings"), None),
         ("delete", reverse("account-delete"), None),
-        ("my therapist", reverse("my-therapist"), None),
+        ("my therapist", reverse("therapy:my-therapist"), None),
         ("change password", reverse("account_change_password"), None),
         ("mood check", reverse("emotion:mood-check"), None),
         ("new session", reverse("listening:session-new"), None),
@@ -230,7 +230,7 @@ def _participant_pages(demo) -> list[tuple[str, str, dict | None]]:
         ("surveys", reverse("surveys:survey-list"), None),
         ("survey", reverse("surveys:survey-take", args=[demo["survey"].pk]), None),
         ("404", "/no-such-page/", None),
-        ("403", reverse("therapist-clients"), None),
+        ("403", reverse("therapy:therapist-clients"), None),
     ]
 
 
