@@ -33,7 +33,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from emotion.vocab import GEMS_INFO
-from studies.stats import SampleSizePlan, SequentialResult, power_two_sample, summarize
+from studies.stats.hypothesis import summarize
+from studies.stats.power import SampleSizePlan, power_two_sample
+from studies.stats.sequential import SequentialResult
 
 # Okabe & Ito (2008) colour-blind-safe palette, black last
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")

@@ -14,11 +14,12 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounts.selectors import users_with_consent
-from studies import plots, stats
+from studies import plots
 from studies.experiments import analysis, exports, selectors, services
 from studies.experiments.forms import FROZEN_AFTER_START, ExperimentForm, PowerQueryForm, VariantForm
 from studies.experiments.models import Experiment, Exposure, SecondaryMetric, Status, Variant
 from studies.experiments.tasks import analysis_recompute
+from studies.stats.power import ParticipantPlan, sample_size_two_sample
 
 RESEARCH = "research_data"
 
@@ -276,7 +277,7 @@ def _control_index(obj: Experiment | None) -> int:
     return next((i for i, v in enumerate(obj.variants.all()) if v.is_control), 0)
 
 
-def _power_curve(obj: Experiment, plan: stats.ParticipantPlan) -> str:
+def _power_curve(obj: Experiment, plan: ParticipantPlan) -> str:
     """Power against sample size for the saved between-subject design (first treatment vs the control),
     in effective sessions (participants × sessions per participant / design effect), as an SVG."""
     if plan.within_subject:
@@ -285,7 +286,7 @@ def _power_curve(obj: Experiment, plan: stats.ParticipantPlan) -> str:
     control = _control_index(obj)
     treatment = next(i for i in range(len(weights)) if i != control)
     try:
-        pair = stats.sample_size_two_sample(mde=obj.minimum_detectable_effect, sd=obj.outcome_sd, alpha=obj.alpha,
+        pair = sample_size_two_sample(mde=obj.minimum_detectable_effect, sd=obj.outcome_sd, alpha=obj.alpha,
                                             power=obj.power, ratio=weights[treatment] / weights[control])
         svg = plots.power_curve_plot(pair, title="Power against effective sample size (saved design)",
                                      effect_sizes=(pair.effect_size / 2, pair.effect_size * 1.5))
@@ -295,7 +296,7 @@ def _power_curve(obj: Experiment, plan: stats.ParticipantPlan) -> str:
                        mark_safe(svg))  # noqa: S308 (SVG from studies.plots, its text escaped there)
 
 
-def describe_plan(plan: stats.ParticipantPlan) -> str:
+def describe_plan(plan: ParticipantPlan) -> str:
     head = (f"{plan.participants} participants in total, about {plan.sessions} sessions "
             f"({plan.sessions_per_participant:g} per participant)")
     tail = (f" for {plan.power:.0%} power at α = {plan.alpha:g} to detect an effect of {plan.effect_size:.2f} "

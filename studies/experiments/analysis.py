@@ -50,8 +50,11 @@ from typing import Any
 
 import numpy as np
 
-from studies import instruments, plots, stats
+from studies import instruments, plots
 from studies.stats import cluster
+from studies.stats.hypothesis import sample_ratio_mismatch
+from studies.stats.report import ArmData, Comparison, analyze_experiment, verdict
+from studies.stats.sequential import SequentialResult
 
 METRIC_LABELS = {
     "shift_toward_target": "mood shift toward the target",
@@ -175,7 +178,7 @@ def _codes(rows: Sequence[Any]) -> np.ndarray:
     return np.asarray([o.participant_code for o in rows], dtype=str)
 
 
-def _arm_data(v: VariantDesign, rows: Sequence[Any], *, design: Design, participants: int) -> stats.ArmData:
+def _arm_data(v: VariantDesign, rows: Sequence[Any], *, design: Design, participants: int) -> ArmData:
     metric = design.primary_metric
     measured = _metric_rows(rows, metric)
     covariates = [getattr(o, COVARIATE[metric]) for o in measured]
@@ -186,7 +189,7 @@ def _arm_data(v: VariantDesign, rows: Sequence[Any], *, design: Design, particip
             secondary[METRIC_LABELS[name]] = np.asarray([getattr(o, name) for o in got], dtype=np.float64)
             secondary_participants[METRIC_LABELS[name]] = _codes(got)
     with_completion = "completion_rate" in design.secondary_metrics
-    return stats.ArmData(
+    return ArmData(
         name=v.name, weight=v.weight, exposures=participants,
         outcomes=np.asarray([getattr(o, metric) for o in measured], dtype=np.float64),
         covariates=None if any(c is None for c in covariates) else np.asarray(covariates, dtype=np.float64),
@@ -214,7 +217,7 @@ def _errors(notes: Sequence[str]) -> dict[str, str | None]:
     return out
 
 
-def _comparison_json(comp: stats.Comparison, *, design: Design, variant: VariantDesign, control: VariantDesign,
+def _comparison_json(comp: Comparison, *, design: Design, variant: VariantDesign, control: VariantDesign,
                      look_labels: Sequence[str], label: str) -> dict[str, Any]:
     errors = _errors(comp.notes)
     cuped = None
@@ -300,7 +303,7 @@ def analyse(*, design: Design, outcomes: Sequence[Any], variant_of: Mapping[int,
         all_times = np.concatenate([a.times for a in arms.values()])
         all_people = np.concatenate([a.participants for a in arms.values()])
         look_times, look_labels = look_schedule(all_times, max_looks=design.max_looks, participants=all_people)
-        analysis = stats.analyze_experiment(
+        analysis = analyze_experiment(
             control=arms[control.id], treatments=[arms[v.id] for v in treatments], alpha=design.alpha,
             effect_label=f"{metric_label} (treatment − control)", n_resamples=design.bootstrap_resamples,
             look_times=look_times or None, tau=design.mde, seed=design.experiment_id)
@@ -326,7 +329,7 @@ def analyse(*, design: Design, outcomes: Sequence[Any], variant_of: Mapping[int,
         srm_note = next((n for n in result["notes"] if n.startswith("sample-ratio check")), "no exposures yet")
         result["srm"] = {"error": srm_note, "mismatch": False}
 
-    sequential_paths: dict[str, stats.SequentialResult] = {}
+    sequential_paths: dict[str, SequentialResult] = {}
     forest: list[plots.IntervalRow] = []
     if analysis is not None:
         for v, comp in zip(treatments, analysis.comparisons, strict=True):
@@ -428,7 +431,7 @@ def _analyse_within(result: dict[str, Any], *, design: Design, by_variant, contr
         except ValueError as exc:
             entry["error"] = str(exc)
         else:
-            v_ = stats.verdict(res, alpha=design.alpha,
+            v_ = verdict(res, alpha=design.alpha,
                                effect_label=f"{METRIC_LABELS[metric]} (treatment − control, within participant)")
             entry.update(_clean(dataclasses.asdict(res)))
             entry["verdict"] = {**_clean(v_), "sentence": v_.sentence}
@@ -457,7 +460,7 @@ def _order_srm(design: Design, by_variant) -> dict[str, Any]:
                 counts[i] += 1
                 break
     try:
-        srm = stats.sample_ratio_mismatch(counts, [1.0] * len(orders))
+        srm = sample_ratio_mismatch(counts, [1.0] * len(orders))
     except ValueError as exc:
         return {"error": f"order groups: {exc}", "mismatch": False}
     return {**_clean(srm), "status": "order groups: " + srm.status}

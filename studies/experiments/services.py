@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.selectors import has_consent
-from studies import stats
 from studies.experiments import conf, hooks
 from studies.experiments.models import (
     AnalysisResult,
@@ -29,6 +28,7 @@ from studies.experiments.models import (
 )
 from studies.experiments.variants import ExperimentSpec, WeightedVariant, hash_unit, variant_claim
 from studies.stats.cluster import latin_square_orders
+from studies.stats.power import ParticipantPlan, plan_crossover, plan_participants
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def parse_assignment_ref(ref: str | None) -> tuple[int, int] | None:
 
 
 def experiment_plan(*, experiment: Experiment, weights: list[float] | None = None,
-                    control_index: int | None = None) -> stats.ParticipantPlan | None:
+                    control_index: int | None = None) -> ParticipantPlan | None:
     """The power calculation for this experiment's design, in participants (None while fewer than
     two variants): the assumed ICC and expected sessions per participant give the design effect
     (between-subject) or the paired variance (within-subject)."""
@@ -80,12 +80,12 @@ def experiment_plan(*, experiment: Experiment, weights: list[float] | None = Non
 
 
 def plan_for(*, design: str, weights: list[float], mde: float, sd: float, alpha: float, power: float, icc: float,
-             sessions_per_participant: float, control_index: int = 0) -> stats.ParticipantPlan:
+             sessions_per_participant: float, control_index: int = 0) -> ParticipantPlan:
     """The participant plan for a between- or within-subject design (raises ValueError with a message)."""
     if design == "within":
-        return stats.plan_crossover(n_variants=len(weights), mde=mde, sd=sd, alpha=alpha, power=power, icc=icc,
+        return plan_crossover(n_variants=len(weights), mde=mde, sd=sd, alpha=alpha, power=power, icc=icc,
                                     sessions_per_participant=sessions_per_participant)
-    return stats.plan_participants(weights=weights, mde=mde, sd=sd, alpha=alpha, power=power, icc=icc,
+    return plan_participants(weights=weights, mde=mde, sd=sd, alpha=alpha, power=power, icc=icc,
                                    sessions_per_participant=sessions_per_participant, control_index=control_index)
 
 

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from studies import stats
 from studies.experiments.analysis import Design, VariantDesign, analyse, look_schedule
 from studies.listening.selectors import SessionOutcome
-from studies.stats import cluster
+from studies.stats import cluster, hypothesis, report, sequential
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -79,10 +78,10 @@ def test_numbers_match_stats_called_directly(data):
     assert comp["primary"]["difference"]["ci_low"] == pytest.approx(diff.ci_low)
     assert "CR2" in comp["primary"]["difference"]["method"]
     # one session per participant here: the rank test on participant means is the plain one
-    assert comp["primary"]["mann_whitney"]["p_value"] == pytest.approx(stats.mann_whitney_u(x, y).p_value)
+    assert comp["primary"]["mann_whitney"]["p_value"] == pytest.approx(hypothesis.mann_whitney_u(x, y).p_value)
     boot = cluster.cluster_bootstrap(vals, groups, arm, n_resamples=1000, seed=7)
     assert comp["primary"]["bootstrap"]["ci_low"] == pytest.approx(boot.ci_low)
-    assert comp["primary"]["hedges_g"]["g"] == pytest.approx(stats.hedges_g(x, y).g)
+    assert comp["primary"]["hedges_g"]["g"] == pytest.approx(hypothesis.hedges_g(x, y).g)
     cx = _arm(outcomes, variant_of, 2, "pre_distance")[[o.completed for o in outcomes if variant_of[o.session_id] == 2]]
     cy = _arm(outcomes, variant_of, 1, "pre_distance")[[o.completed for o in outcomes if variant_of[o.session_id] == 1]]
     cuped = cluster.clustered_cuped(vals, np.concatenate([cx, cy]), groups, arm)
@@ -94,7 +93,7 @@ def test_numbers_match_stats_called_directly(data):
     assert summary["iso"]["mean"] == pytest.approx(x.mean())
     assert summary["random (control)"]["sd"] == pytest.approx(y.std(ddof=1))
     assert comp["primary"]["method"] == cuped.method
-    v = stats.verdict(cuped, alpha=0.05, effect_label="mood shift toward the target (treatment − control)")
+    v = report.verdict(cuped, alpha=0.05, effect_label="mood shift toward the target (treatment − control)")
     assert comp["primary"]["verdict"]["sentence"] == v.sentence
     assert not res["interim"]  # 120 participants ≥ 100 planned: the fixed-horizon verdict leads
     assert f"iso vs random (control): {v.sentence}" in res["verdict"]
@@ -116,7 +115,7 @@ def test_numbers_match_stats_called_directly(data):
         ga, gb = _codes(outcomes, variant_of, 2, name), _codes(outcomes, variant_of, 1, name)
         ps[name] = cluster.clustered_difference(np.r_[a, b], np.r_[ga, gb],
                                                 np.r_[np.ones(a.size, bool), np.zeros(b.size, bool)]).p_value
-    holm = stats.holm(ps)
+    holm = hypothesis.holm(ps)
     for name in ps:
         assert sec[name]["p_holm"] == pytest.approx(holm[name].adjusted)
 
@@ -133,7 +132,7 @@ def test_numbers_match_stats_called_directly(data):
                      + [o.created_at.timestamp() for o in outcomes if variant_of[o.session_id] == 1 and o.completed])
     look_times, labels = look_schedule(times, max_looks=10)
     assert labels == ["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]
-    seq = stats.msprt_clustered(vals, groups, arm, times, look_times, tau=0.1, alpha=0.05)
+    seq = sequential.msprt_clustered(vals, groups, arm, times, look_times, tau=0.1, alpha=0.05)
     assert comp["sequential"]["p_value"] == pytest.approx(seq.p_value)
     assert comp["sequential"]["ci_low"] == pytest.approx(seq.ci_low)
     assert comp["sequential"]["looks"] == len(seq.looks)

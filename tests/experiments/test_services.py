@@ -63,10 +63,10 @@ class TestStateMachine:
             services.variant_add_random_control(experiment=exp)
 
     def test_planned_sample_size_comes_from_the_power_calculation(self, make_experiment):
-        from studies import stats
+        from studies.stats import power
 
         exp = make_experiment(minimum_detectable_effect=0.15, outcome_sd=0.3, alpha=0.05, power=0.8)
-        plan = stats.plan_experiment(weights=[1.0, 1.0], mde=0.15, sd=0.3, alpha=0.05, power=0.8)
+        plan = power.plan_experiment(weights=[1.0, 1.0], mde=0.15, sd=0.3, alpha=0.05, power=0.8)
         assert exp.planned_sample_size == plan.total
         assert plan.total > 100  # d = 0.5 needs 64 per arm
 

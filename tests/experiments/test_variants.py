@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from studies import stats as st
 from studies.experiments.variants import (
     ExperimentSpec,
     WeightedVariant,
@@ -19,6 +18,7 @@ from studies.experiments.variants import (
     variant_claim,
     variant_for,
 )
+from studies.stats import hypothesis
 
 CODES = [f"P-{i:08d}" for i in range(12_000)]
 AB = (WeightedVariant("control", 1.0), WeightedVariant("mapping", 1.0))
@@ -60,7 +60,7 @@ class TestVariant:
         variants = [WeightedVariant("random", 1), WeightedVariant("mapping", 1), WeightedVariant("modulate", 2)]
         counts = Counter(variant_for(participant_code=c, salt="exp-w", variants=variants).key for c in CODES)
         keys = sorted(counts)
-        srm = st.sample_ratio_mismatch([counts[k] for k in keys], [{"random": 1, "mapping": 1, "modulate": 2}[k]
+        srm = hypothesis.sample_ratio_mismatch([counts[k] for k in keys], [{"random": 1, "mapping": 1, "modulate": 2}[k]
                                                                     for k in keys])
         assert not srm.mismatch, srm.status
         assert counts["modulate"] / len(CODES) == pytest.approx(0.5, abs=0.02)
@@ -97,7 +97,7 @@ class TestOverlap:
         exps = [_exp(1, "s1"), _exp(2, "s2"), _exp(3, "s3")]
         claims = Counter(variant_claim(participant_code=c, eligible=exps).experiment_id for c in CODES)
         assert sum(claims.values()) == len(CODES)
-        assert not st.sample_ratio_mismatch([claims[1], claims[2], claims[3]], [1, 1, 1]).mismatch
+        assert not hypothesis.sample_ratio_mismatch([claims[1], claims[2], claims[3]], [1, 1, 1]).mismatch
 
     def test_listing_order_does_not_matter(self):
         exps = [_exp(1, "s1"), _exp(2, "s2"), _exp(3, "s3")]
@@ -128,7 +128,7 @@ class TestOverlap:
         exps = [_exp(1, "s1"), _exp(2, "s2")]
         chosen = [variant_claim(participant_code=c, eligible=exps) for c in CODES]
         in_one = Counter(a.variant.key for a in chosen if a.experiment_id == 1)
-        assert not st.sample_ratio_mismatch([in_one["control"], in_one["mapping"]], [1, 1]).mismatch
+        assert not hypothesis.sample_ratio_mismatch([in_one["control"], in_one["mapping"]], [1, 1]).mismatch
         # and the variant is the same one the experiment alone would give
         for c, a in zip(CODES[:300], chosen[:300], strict=True):
             salt = "s1" if a.experiment_id == 1 else "s2"

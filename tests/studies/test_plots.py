@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from studies import plots
-from studies import stats as st
+from studies.stats import hypothesis, power, sequential
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -108,8 +108,8 @@ class TestForest:
 
     def test_from_stats_results(self, rng):
         t, c = rng.normal(0.5, 1, 80), rng.normal(0, 1, 80)
-        w = st.welch_t_test(t, c)
-        b = st.bootstrap_mean_diff(t, c, n_resamples=1000)
+        w = hypothesis.welch_t_test(t, c)
+        b = hypothesis.bootstrap_mean_diff(t, c, n_resamples=1000)
         rows = [plots.IntervalRow("Welch", w.effect, w.ci_low, w.ci_high),
                 plots.IntervalRow("bootstrap", b.effect, b.ci_low, b.ci_high)]
         assert _series(plots.forest_plot(rows, title="Primary metric")) == ["welch", "bootstrap"]
@@ -130,8 +130,8 @@ class TestCumulative:
         c = rng.normal(0, 1, 600)
         looks = [(k, k) for k in range(20, 601, 20)]
         return {
-            "mapping": st.msprt(rng.normal(0.4, 1, 600), c, looks=looks, tau=0.3),
-            "modulate": st.msprt(rng.normal(0.0, 1, 600), c, looks=looks, tau=0.3),
+            "mapping": sequential.msprt(rng.normal(0.4, 1, 600), c, looks=looks, tau=0.3),
+            "modulate": sequential.msprt(rng.normal(0.0, 1, 600), c, looks=looks, tau=0.3),
         }
 
     def test_series_band_boundary_and_rejection_marker(self, paths):
@@ -202,7 +202,7 @@ class TestMoodPath:
 
 class TestPowerCurve:
     def test_plan_marked_and_one_series_per_effect(self):
-        plan = st.sample_size_two_sample(mde=0.5)
+        plan = power.sample_size_two_sample(mde=0.5)
         svg = plots.power_curve_plot(plan, title="Planned sample size", effect_sizes=[0.3, 0.8, 0.5])
         root = _assert_accessible(svg, "Planned sample size")
         assert _series(svg) == ["d-0-5", "d-0-3", "d-0-8"]  # the plan's effect first, duplicates dropped
@@ -212,10 +212,10 @@ class TestPowerCurve:
         assert 'id="planned"' in svg
 
     def test_unbalanced_plan(self):
-        plan = st.sample_size_two_sample(mde=0.3, ratio=2.0)
+        plan = power.sample_size_two_sample(mde=0.3, ratio=2.0)
         svg = plots.power_curve_plot(plan, title="Two to one")
         assert "treatment arm: 2 ×" in svg and _series(svg) == ["d-0-3"]
 
     def test_bad_effect_sizes(self):
         with pytest.raises(ValueError, match="positive"):
-            plots.power_curve_plot(st.sample_size_two_sample(mde=0.5), title="t", effect_sizes=[-1.0])
+            plots.power_curve_plot(power.sample_size_two_sample(mde=0.5), title="t", effect_sizes=[-1.0])

@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
 
-from studies import stats as st
+from studies.stats import _common, hypothesis, power, report, sequential
 from studies.stats import cluster as cl
 
 
@@ -107,7 +107,7 @@ def test_clustered_proportions_is_the_difference_in_completion_rates():
     assert "proportions" in res.method
     with pytest.raises(ValueError, match="0/1"):
         cl.clustered_proportions(done * 2, g, arm)
-    with pytest.raises(st.InsufficientDataError, match="no variation"):
+    with pytest.raises(_common.InsufficientDataError, match="no variation"):
         cl.clustered_proportions(np.ones_like(done), g, arm)
 
 
@@ -152,35 +152,35 @@ def test_degenerate_designs_are_refused_with_a_message(y, g, arm, message):
 
 
 def test_one_participant_only_is_refused():
-    with pytest.raises(st.InsufficientDataError, match="at least two"):
+    with pytest.raises(_common.InsufficientDataError, match="at least two"):
         cl.cluster_robust_ols(np.arange(5.0), np.ones((5, 1)), np.zeros(5))
 
 
 def test_design_effect_and_participant_plan():
-    assert st.design_effect(icc=0.3, sessions_per_participant=5) == pytest.approx(2.2)
-    assert st.design_effect(icc=0.0, sessions_per_participant=7) == 1.0
-    plan = st.plan_participants(weights=[1, 1], mde=0.3, sd=1.0, icc=0.3, sessions_per_participant=5)
-    base = st.plan_experiment(weights=[1, 1], mde=0.3, sd=1.0)
+    assert power.design_effect(icc=0.3, sessions_per_participant=5) == pytest.approx(2.2)
+    assert power.design_effect(icc=0.0, sessions_per_participant=7) == 1.0
+    plan = power.plan_participants(weights=[1, 1], mde=0.3, sd=1.0, icc=0.3, sessions_per_participant=5)
+    base = power.plan_experiment(weights=[1, 1], mde=0.3, sd=1.0)
     assert plan.participants_per_variant[0] == int(np.ceil(base.n_per_variant[0] * 2.2 / 5))
     assert plan.sessions_per_variant[0] == plan.participants_per_variant[0] * 5
     for bad in (-0.1, 1.0, 1.5, float("nan")):
         with pytest.raises(ValueError, match=r"\[0, 1\)"):
-            st.design_effect(icc=bad, sessions_per_participant=3)
+            power.design_effect(icc=bad, sessions_per_participant=3)
 
 
 def test_holm_rejects_exactly_at_the_boundary_despite_rounding():
     p = 0.05 / 11
     assert 11 * p > 0.05  # rounding would flip the decision without the tolerance
-    res = st.holm([p] * 11, alpha=0.05)
+    res = hypothesis.holm([p] * 11, alpha=0.05)
     assert all(e.reject for e in res.entries)
-    assert not any(e.reject for e in st.holm([0.00455] * 11, alpha=0.05).entries)
-    assert st.verdict(cl.clustered_difference(*_data()[0:1], _data()[2], _data()[3]), alpha=0.05,
+    assert not any(e.reject for e in hypothesis.holm([0.00455] * 11, alpha=0.05).entries)
+    assert report.verdict(cl.clustered_difference(*_data()[0:1], _data()[2], _data()[3]), alpha=0.05,
                       adjusted_p_value=11 * p).reject
 
 
 def test_p_values_never_display_as_zero():
-    assert st._fmt_p(1e-9) == "p < 0.0001"
-    assert st._fmt_p(0.00012) == "p = 0.0001"
+    assert _common._fmt_p(1e-9) == "p < 0.0001"
+    assert _common._fmt_p(0.00012) == "p = 0.0001"
 
 
 def test_clustered_msprt_counts_participants_and_burn_in():
@@ -191,15 +191,15 @@ def test_clustered_msprt_counts_participants_and_burn_in():
     arm = (np.arange(G) % 2 == 0)[g]
     times = np.repeat(np.arange(G, dtype=float), m) + np.concatenate([np.arange(k) * 0.1 for k in m])
     y = rng.normal(size=g.size) + 0.8 * arm
-    res = st.msprt_clustered(y, g, arm, times, look_times=np.arange(5, G + 5, 5), tau=0.5)
+    res = sequential.msprt_clustered(y, g, arm, times, look_times=np.arange(5, G + 5, 5), tau=0.5)
     first = res.looks[0]
-    assert first.n_treatment >= st.MSPRT_MIN_PARTICIPANTS_PER_ARM and first.n_control >= 10
+    assert first.n_treatment >= sequential.MSPRT_MIN_PARTICIPANTS_PER_ARM and first.n_control >= 10
     assert res.looks[-1].n_treatment == 30 and res.looks[-1].sessions_treatment == int(arm.sum())
     final = cl.clustered_difference(y, g, arm)
     assert res.looks[-1].estimate == pytest.approx(final.effect) and res.looks[-1].se == pytest.approx(final.se)
     assert res.rejected
-    with pytest.raises(st.InsufficientDataError, match="participants in each arm"):
-        st.msprt_clustered(y, g, arm, times, look_times=[3.0], tau=0.5)
+    with pytest.raises(_common.InsufficientDataError, match="participants in each arm"):
+        sequential.msprt_clustered(y, g, arm, times, look_times=[3.0], tau=0.5)
 
 
 def test_latin_square_is_balanced():
@@ -226,5 +226,5 @@ def test_paired_crossover_separates_period_from_treatment():
     res = cl.paired_crossover(yt, yc, first)
     assert res.effect == pytest.approx(1.0, abs=0.06)
     assert res.period_effect == pytest.approx(0.4, abs=0.06) and res.period_p_value < 0.001
-    with pytest.raises(st.InsufficientDataError, match="order groups"):
+    with pytest.raises(_common.InsufficientDataError, match="order groups"):
         cl.paired_crossover(yt[:3], yc[:3], np.array([True, True, False]))

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from studies import stats as st
 from studies.stats import cluster as cl
+from studies.stats import hypothesis, power, report
 from studies.stats.sequential import MSPRT_MIN_PARTICIPANTS_PER_ARM, msprt_log_lambda
 
 ALPHA = 0.05
@@ -67,7 +67,7 @@ def _session_welch_p(y, valid, treat):
         v = np.where(mask, (y - m[:, None, None]) ** 2, 0.0).sum(axis=(1, 2)) / (n - 1)
         out.append((m, v, n))
     (m1, v1, n1), (m2, v2, n2) = out
-    _, _, t, df = st._welch_from_moments(m1, v1, n1, m2, v2, n2)
+    _, _, t, df = hypothesis._welch_from_moments(m1, v1, n1, m2, v2, n2)
     return 2.0 * sps.t.sf(np.abs(t), df)
 
 
@@ -146,7 +146,7 @@ def test_power_at_the_planned_participants_matches_the_plan_at_icc_0_3():
     icc, lo, hi = 0.3, 1, MAX_SESSIONS
     sizes = np.arange(lo, hi + 1)
     m_bar, cv = float(sizes.mean()), float(sizes.std() / sizes.mean())
-    plan = st.plan_participants(weights=[1, 1], mde=0.3, sd=1.0, alpha=ALPHA, power=0.8, icc=icc,
+    plan = power.plan_participants(weights=[1, 1], mde=0.3, sd=1.0, alpha=ALPHA, power=0.8, icc=icc,
                                 sessions_per_participant=m_bar, size_cv=cv)
     per_arm = plan.participants_per_variant[0]
     rng = np.random.default_rng(2024)
@@ -155,9 +155,9 @@ def test_power_at_the_planned_participants_matches_the_plan_at_icc_0_3():
     treat = np.broadcast_to(np.arange(2 * per_arm) < per_arm, (experiments, 2 * per_arm))
     y = y + 0.3 * (treat[..., None] & valid)
     p, *_ = _cr2_p_values(y, valid, treat)
-    power = float((p < ALPHA).mean())
+    simulated = float((p < ALPHA).mean())
     assert plan.design_effect == pytest.approx(1 + ((1 + cv * cv) * m_bar - 1) * icc)
-    assert abs(power - 0.8) <= 0.05, f"simulated power {power:.3f} at {per_arm} participants per arm; plan 0.80"
+    assert abs(simulated - 0.8) <= 0.05, f"simulated power {simulated:.3f} at {per_arm} participants per arm; plan 0.80"
 
 
 def _crossover(rng, *, experiments: int, participants: int, effect: float, drift: float, icc: float = 0.5):
@@ -216,9 +216,9 @@ def test_the_results_page_path_decides_as_the_validated_test_on_the_same_data():
         rows = np.argwhere(valid[e])
         values, people = y[e][valid[e]], rows[:, 0]
         arm = treat[e][people]
-        analysis = st.analyze_experiment(
-            control=st.ArmData(name="control", outcomes=values[~arm], participants=people[~arm]),
-            treatments=[st.ArmData(name="treatment", outcomes=values[arm], participants=people[arm])],
+        analysis = report.analyze_experiment(
+            control=report.ArmData(name="control", outcomes=values[~arm], participants=people[~arm]),
+            treatments=[report.ArmData(name="treatment", outcomes=values[arm], participants=people[arm])],
             n_resamples=100)
         comp = analysis.comparisons[0]
         assert analysis.unit == "participant" and comp.verdict is not None

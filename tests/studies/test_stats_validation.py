@@ -22,7 +22,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from studies import stats as st
+from studies.stats import hypothesis, power, sequential
 
 N_EXPERIMENTS = 2000
 ALPHA = 0.05
@@ -48,7 +48,7 @@ def test_aa_false_positive_rate_of_fixed_horizon_welch_is_nominal():
     n_t, n_c = 120, 80  # unequal arms: what Welch is for
     t = _mood_shift_outcomes(rng, (N_EXPERIMENTS, n_t))
     c = _mood_shift_outcomes(rng, (N_EXPERIMENTS, n_c))
-    p = st.welch_p_values(t, c)
+    p = hypothesis.welch_p_values(t, c)
     # the vectorised path is the same test scipy runs, row by row
     ref = sps.ttest_ind(t, c, axis=1, equal_var=False).pvalue
     np.testing.assert_allclose(p, ref, rtol=1e-10, atol=1e-14)
@@ -83,14 +83,14 @@ def test_msprt_keeps_false_positives_below_alpha_under_daily_peeking():
     c = _mood_shift_outcomes(rng, (N_EXPERIMENTS, per_day * days))
     tau = 0.1  # the mixing sd in outcome units: about the MDE a researcher would plan for here
     est, var = _cumulative_estimates(t, c, counts)
-    log_lam = st.msprt_log_lambda(est, var, tau=tau)
+    log_lam = sequential.msprt_log_lambda(est, var, tau=tau)
     always_valid_p = np.minimum.accumulate(np.minimum(1.0, np.exp(-log_lam)), axis=1)
     sequential_fpr = float((always_valid_p[:, -1] <= ALPHA).mean())
     assert sequential_fpr <= ALPHA, f"mSPRT false-positive rate {sequential_fpr:.4f} > α under 30 looks"
 
     # the public msprt() gives the same answers as the vectorised path
     for i in range(5):
-        r = st.msprt(t[i], c[i], looks=[(k, k) for k in counts], tau=tau)
+        r = sequential.msprt(t[i], c[i], looks=[(k, k) for k in counts], tau=tau)
         np.testing.assert_allclose([lk.p_value for lk in r.looks], always_valid_p[i], rtol=1e-8)
 
     # contrast: stopping at the first daily Welch p < α inflates false positives well past α
@@ -114,19 +114,19 @@ def _welch_df_denominator(t, c, counts):
 def test_msprt_burn_in_keeps_early_daily_looks_valid(tau_in_sd):
     """Looks from the burn-in on, growing by 2 per arm per day (a slow start), τ up to 1 sd."""
     rng = np.random.default_rng(12)
-    counts = st.MSPRT_MIN_PER_ARM + 2 * np.arange(30)
+    counts = sequential.MSPRT_MIN_PER_ARM + 2 * np.arange(30)
     t = _mood_shift_outcomes(rng, (N_EXPERIMENTS, counts[-1]))
     c = _mood_shift_outcomes(rng, (N_EXPERIMENTS, counts[-1]))
     est, var = _cumulative_estimates(t, c, counts)
     tau = tau_in_sd * float(np.concatenate([t.ravel(), c.ravel()]).std())
-    p = np.minimum.accumulate(np.minimum(1.0, np.exp(-st.msprt_log_lambda(est, var, tau=tau))), axis=1)
+    p = np.minimum.accumulate(np.minimum(1.0, np.exp(-sequential.msprt_log_lambda(est, var, tau=tau))), axis=1)
     fpr = float((p[:, -1] <= ALPHA).mean())
     assert fpr <= ALPHA, f"false-positive rate {fpr:.4f} > α with the burn-in"
     if tau_in_sd == 1.0:
         # why the burn-in exists: looking from 2 per arm on breaks the guarantee in this same setting
         early = 2 + 2 * np.arange(30)
         est2, var2 = _cumulative_estimates(t, c, early)
-        p2 = np.minimum.accumulate(np.minimum(1.0, np.exp(-st.msprt_log_lambda(est2, var2, tau=tau))), axis=1)
+        p2 = np.minimum.accumulate(np.minimum(1.0, np.exp(-sequential.msprt_log_lambda(est2, var2, tau=tau))), axis=1)
         assert float((p2[:, -1] <= ALPHA).mean()) > ALPHA
 
 
@@ -138,7 +138,7 @@ def test_msprt_detects_a_real_effect():
     t = _mood_shift_outcomes(rng, (500, per_day * days), effect=0.3 * sd)
     c = _mood_shift_outcomes(rng, (500, per_day * days))
     est, var = _cumulative_estimates(t, c, counts)
-    p = np.minimum.accumulate(np.minimum(1.0, np.exp(-st.msprt_log_lambda(est, var, tau=0.3 * sd))), axis=1)
+    p = np.minimum.accumulate(np.minimum(1.0, np.exp(-sequential.msprt_log_lambda(est, var, tau=0.3 * sd))), axis=1)
     assert (p[:, -1] <= ALPHA).mean() > 0.9
 
 
@@ -148,11 +148,11 @@ def test_msprt_detects_a_real_effect():
 
 @pytest.mark.parametrize("mde, ratio", [(0.5, 1.0), (0.3, 2.0)])
 def test_simulated_power_at_planned_n_matches_calculation(mde, ratio):
-    plan = st.sample_size_two_sample(mde=mde, alpha=ALPHA, power=0.8, ratio=ratio)
+    plan = power.sample_size_two_sample(mde=mde, alpha=ALPHA, power=0.8, ratio=ratio)
     rng = np.random.default_rng(int(mde * 100) + int(ratio))
     c = rng.normal(0.0, 1.0, (N_EXPERIMENTS, plan.n_control))
     t = rng.normal(mde, 1.0, (N_EXPERIMENTS, plan.n_treatment))
-    simulated = float((st.welch_p_values(t, c) < ALPHA).mean())
+    simulated = float((hypothesis.welch_p_values(t, c) < ALPHA).mean())
     assert abs(simulated - plan.achieved_power) <= 0.05, (simulated, plan.achieved_power)
     # and the plan agrees with statsmodels
     n_sm = TTestIndPower().solve_power(effect_size=mde, alpha=ALPHA, power=0.8, ratio=ratio)
@@ -162,9 +162,9 @@ def test_simulated_power_at_planned_n_matches_calculation(mde, ratio):
 def test_power_matches_statsmodels():
     analysis = TTestIndPower()
     for d, n, ratio, alpha in [(0.2, 100, 1.0, 0.05), (0.5, 30, 1.5, 0.01), (0.8, 12, 0.5, 0.1), (0.35, 250, 3.0, 0.05)]:
-        ours = st.power_two_sample(effect_size=d, n_control=n, ratio=ratio, alpha=alpha)
+        ours = power.power_two_sample(effect_size=d, n_control=n, ratio=ratio, alpha=alpha)
         assert ours == pytest.approx(analysis.power(effect_size=d, nobs1=n, alpha=alpha, ratio=ratio), abs=1e-10)
-    d = st.minimum_detectable_effect(n_control=80, ratio=1.0, alpha=0.05, power=0.9)
+    d = power.minimum_detectable_effect(n_control=80, ratio=1.0, alpha=0.05, power=0.9)
     # statsmodels' solver stops at a looser tolerance than ours; both must give power 0.9
     assert d == pytest.approx(analysis.solve_power(nobs1=80, alpha=0.05, power=0.9, ratio=1.0), rel=1e-5)
     assert analysis.power(effect_size=d, nobs1=80, alpha=0.05, ratio=1.0) == pytest.approx(0.9, abs=1e-9)
@@ -187,7 +187,7 @@ def _datasets():
 @pytest.mark.parametrize("data", _datasets())
 def test_welch_matches_scipy(data):
     t, c = data
-    ours = st.welch_t_test(t, c, confidence=0.9)
+    ours = hypothesis.welch_t_test(t, c, confidence=0.9)
     ref = sps.ttest_ind(t, c, equal_var=False)
     ci = ref.confidence_interval(confidence_level=0.9)
     assert ours.statistic == pytest.approx(ref.statistic, rel=1e-12)
@@ -199,7 +199,7 @@ def test_welch_matches_scipy(data):
 @pytest.mark.parametrize("data", _datasets())
 def test_summary_interval_matches_scipy(data):
     for arm in data:
-        s = st.summarize(arm)
+        s = hypothesis.summarize(arm)
         ci = sps.ttest_1samp(arm, 0.0).confidence_interval(confidence_level=0.95)
         assert (s.ci_low, s.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-10)
         assert s.sd == pytest.approx(np.std(arm, ddof=1))
@@ -211,7 +211,7 @@ def test_summary_interval_matches_scipy(data):
 ])
 def test_mann_whitney_matches_scipy(data):
     t, c = data
-    ours = st.mann_whitney_u(t, c)
+    ours = hypothesis.mann_whitney_u(t, c)
     ref = sps.mannwhitneyu(t, c, alternative="two-sided", method="auto")
     assert ours.u == pytest.approx(ref.statistic)
     assert ours.p_value == pytest.approx(ref.pvalue, rel=1e-9)
@@ -222,7 +222,7 @@ def test_proportions_match_statsmodels(counts):
     c1, n1, c2, n2 = counts
     z, p = proportions_ztest([c1, c2], [n1, n2])
     for method, interval in (("newcomb", "newcombe"), ("wald", "wald")):
-        ours = st.two_proportion_z_test(c1, n1, c2, n2, interval=interval)
+        ours = hypothesis.two_proportion_z_test(c1, n1, c2, n2, interval=interval)
         assert ours.statistic == pytest.approx(z, rel=1e-12)
         assert ours.p_value == pytest.approx(p, rel=1e-10)
         low, high = confint_proportions_2indep(c1, n1, c2, n2, method=method, compare="diff")
@@ -232,7 +232,7 @@ def test_proportions_match_statsmodels(counts):
 @pytest.mark.parametrize("data", _datasets())
 def test_hedges_g_matches_statsmodels(data):
     t, c = data
-    ours = st.hedges_g(t, c)
+    ours = hypothesis.hedges_g(t, c)
     g, var_g = effectsize_smd(t.mean(), t.std(ddof=1), t.size, c.mean(), c.std(ddof=1), c.size)
     assert ours.g == pytest.approx(g, rel=1e-12)
     assert ours.se**2 == pytest.approx(var_g, rel=1e-12)
@@ -242,7 +242,7 @@ def test_holm_matches_statsmodels():
     rng = np.random.default_rng(12)
     for m in (1, 2, 3, 5, 8):
         ps = np.concatenate([rng.uniform(0, 0.05, m // 2), rng.uniform(0, 1, m - m // 2)])
-        ours = st.holm(list(ps), alpha=ALPHA)
+        ours = hypothesis.holm(list(ps), alpha=ALPHA)
         reject, adjusted, _, _ = multipletests(ps, alpha=ALPHA, method="holm")
         np.testing.assert_allclose([e.adjusted for e in ours.entries], adjusted, rtol=1e-12)
         assert [e.reject for e in ours.entries] == list(reject)
@@ -251,7 +251,7 @@ def test_holm_matches_statsmodels():
 @pytest.mark.parametrize("observed, weights", [([480, 530, 990], [1, 1, 2]), ([5500, 4500], [1, 1]),
                                                ([101, 99], [1, 1]), ([70, 20, 10], [0.6, 0.3, 0.1])])
 def test_srm_chi_square_matches_scipy(observed, weights):
-    ours = st.sample_ratio_mismatch(observed, weights)
+    ours = hypothesis.sample_ratio_mismatch(observed, weights)
     expected = np.sum(observed) * np.asarray(weights, float) / np.sum(weights)
     ref = sps.chisquare(observed, expected)
     assert ours.statistic == pytest.approx(ref.statistic, rel=1e-12)
@@ -263,7 +263,7 @@ def test_srm_chi_square_matches_scipy(observed, weights):
 @pytest.mark.parametrize("data", _datasets()[:3])
 def test_bootstrap_matches_scipy_within_monte_carlo_error(data, interval, method):
     t, c = data
-    ours = st.bootstrap_mean_diff(t, c, n_resamples=20_000, interval=interval, seed=1)
+    ours = hypothesis.bootstrap_mean_diff(t, c, n_resamples=20_000, interval=interval, seed=1)
     ref = sps.bootstrap((t, c), lambda a, b, axis: a.mean(axis) - b.mean(axis), n_resamples=20_000,
                         method=method, vectorized=True, rng=np.random.default_rng(2))
     # two independent 20,000-resample runs: interval ends agree to a small fraction of the SE
@@ -279,12 +279,12 @@ def test_cuped_equals_ancova_coefficient_and_reduces_variance():
     pre = rng.gamma(4.0, 0.25, 2 * n)  # pre-session distance to the target
     arm = np.r_[np.ones(n), np.zeros(n)]
     outcome = 0.6 * pre + 0.1 * arm + rng.normal(0, 0.25, 2 * n)
-    ours = st.cuped_test(outcome[:n], outcome[n:], pre[:n], pre[n:])
+    ours = hypothesis.cuped_test(outcome[:n], outcome[n:], pre[:n], pre[n:])
     ols = sm.OLS(outcome, sm.add_constant(np.column_stack([arm, pre]))).fit()
     assert ours.effect == pytest.approx(ols.params[1], rel=1e-10)
     assert ours.theta == pytest.approx(ols.params[2], rel=1e-10)
     assert ours.adjusted.se == pytest.approx(ols.bse[1], rel=0.05)
-    plain = st.welch_t_test(outcome[:n], outcome[n:])
+    plain = hypothesis.welch_t_test(outcome[:n], outcome[n:])
     assert ours.adjusted.se**2 == pytest.approx(plain.se**2 * (1 - ours.variance_reduction), rel=0.05)
 
 
@@ -295,7 +295,7 @@ def test_cuped_aa_false_positive_rate():
     outcome = 0.6 * pre + rng.normal(0, 0.25, (k, 2 * n))
     rejections = 0
     for i in range(k):
-        r = st.cuped_test(outcome[i, :n], outcome[i, n:], pre[i, :n], pre[i, n:])
+        r = hypothesis.cuped_test(outcome[i, :n], outcome[i, n:], pre[i, :n], pre[i, n:])
         rejections += r.p_value < ALPHA
     assert 0.03 <= rejections / k <= 0.07
 
@@ -307,12 +307,12 @@ def test_cuped_aa_false_positive_rate():
 def test_srm_flags_55_45_at_large_n_and_not_50_50():
     rng = np.random.default_rng(41)
     n = 10_000
-    assert st.sample_ratio_mismatch([5500, 4500], [1, 1]).mismatch
-    assert not st.sample_ratio_mismatch([5000, 5000], [1, 1]).mismatch
+    assert hypothesis.sample_ratio_mismatch([5500, 4500], [1, 1]).mismatch
+    assert not hypothesis.sample_ratio_mismatch([5000, 5000], [1, 1]).mismatch
     # random 50/50 assignment almost never trips the p < 0.001 alarm; a 55/45 leak always does
     fair = rng.binomial(n, 0.5, N_EXPERIMENTS)
     leaky = rng.binomial(n, 0.55, 200)
-    fair_flags = sum(st.sample_ratio_mismatch([a, n - a], [1, 1]).mismatch for a in fair)
-    leaky_flags = sum(st.sample_ratio_mismatch([a, n - a], [1, 1]).mismatch for a in leaky)
+    fair_flags = sum(hypothesis.sample_ratio_mismatch([a, n - a], [1, 1]).mismatch for a in fair)
+    leaky_flags = sum(hypothesis.sample_ratio_mismatch([a, n - a], [1, 1]).mismatch for a in leaky)
     assert fair_flags / N_EXPERIMENTS <= 0.005
     assert leaky_flags == len(leaky)
