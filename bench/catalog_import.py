@@ -69,7 +69,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from recommender import catalog_csv
     from recommender.models import ImportKind, Track
-    from recommender.services import import_run_create, tracks_import_csv
+    from recommender.services.imports import import_run_create, tracks_import_csv
 
     csv_path = workdir / "tracks.csv"
     t0 = time.perf_counter()

@@ -19,7 +19,8 @@ from emotion.vocab import GEMS_INFO
 from recommender import history_admin  # noqa: F401  (registers the streaming-history admin)
 from recommender.forms import CsvUploadForm
 from recommender.models import ImportRun, Track, TrackLabel
-from recommender.services import catalog_touch, csv_import_start, track_label_set
+from recommender.services.labels import catalog_touch, track_label_set
+from recommender.tasks import csv_import_start
 
 
 class TrackLabelInline(admin.TabularInline):

@@ -15,7 +15,7 @@ from emotion.vocab import FER, GEMS
 from recommender import conf
 from recommender.engine import STRATEGIES, Constraints, EngineError, State
 from recommender.selectors import playlist_get, playlists_visible_to
-from recommender.services import playlist_create
+from recommender.services.playlists import playlist_create
 
 
 class FiniteFloatField(serializers.FloatField):

@@ -8,10 +8,10 @@ class RecommenderConfig(AppConfig):
     def ready(self) -> None:
         from accounts import dashboard, demo, privacy
         from recommender import panels
-        from recommender.services import demo_catalog_load, playlists_erase, playlists_export
+        from recommender.services.demo_catalog import demo_catalog_load
         from recommender.services.history import history_erase, history_export
         from recommender.services.imports import import_runs_export
-        from recommender.services.playlists import playlist_titles_erase
+        from recommender.services.playlists import playlist_titles_erase, playlists_erase, playlists_export
 
         dashboard.register(
             dashboard.Panel(

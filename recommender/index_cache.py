@@ -26,7 +26,7 @@ from recommender.engine import CatalogIndex
 from recommender.engine.gan import GanModel
 from recommender.models import Track
 from recommender.selectors import resolve_labels
-from recommender.services import catalog_stamp
+from recommender.services.labels import catalog_stamp
 
 _lock = threading.Lock()
 

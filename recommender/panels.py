@@ -7,6 +7,7 @@ import re
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from recommender import index_cache
 from recommender.engine import EngineError
 from recommender.engine.clusters import persona
 from recommender.selectors import listening_history
@@ -47,7 +48,6 @@ def persona_context(request) -> dict:
     catalog's features, named from its centroid) most of their tracks fall in, the variety of
     clusters, the median minutes per sitting and, with an imported streaming history, the share of
 plays between midnight and 5 a.m. Empty state while there is no history."""
-    from recommender import index_cache
 
     items, source = listening_history(user=request.user)
     if not items:

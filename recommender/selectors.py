@@ -23,6 +23,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext, gettext_noop
 
 from emotion.vocab import N_GEMS
+from recommender import conf
 from recommender.engine.types import ListenerProfile
 from recommender.models import SOURCE_PRIORITY, HistoryPlay, HistoryUpload, Playlist, PlaylistItem, Track, TrackLabel
 from recommender.streaming_history import sittings
@@ -110,7 +111,7 @@ def resolve_labels(track_ids: Sequence[int] | np.ndarray | None = None) -> Resol
     )
     if track_ids is not None and n <= 5000:
         rows = rows.filter(track_id__in=[int(t) for t in ids])
-    for track_id, source, label_gems, valence, arousal, conf in rows.iterator(chunk_size=5000):
+    for track_id, source, label_gems, valence, arousal, label_confidence in rows.iterator(chunk_size=5000):
         i = position.get(track_id)
         if i is None:
             continue
@@ -119,7 +120,7 @@ def resolve_labels(track_ids: Sequence[int] | np.ndarray | None = None) -> Resol
             best_rank[i] = r
             gems[i] = label_gems
             va[i] = (valence, arousal)
-            confidence[i] = conf
+            confidence[i] = label_confidence
             sources[i] = source
     return ResolvedLabels(ids, gems, va, confidence, sources.astype(str))
 
@@ -270,9 +271,7 @@ GAN_NOT_READY = gettext_noop(
 def strategies_not_ready() -> dict[str, str]:
     """Strategies that cannot build a playlist on this installation yet, each with the reason a
     person reads. Today only `gan`, until its model file exists."""
-    from recommender import index_cache
-
-    return {} if index_cache.gan_model_path().exists() else {"gan": gettext(GAN_NOT_READY)}
+    return {} if conf.GAN_MODEL_PATH.exists() else {"gan": gettext(GAN_NOT_READY)}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from emotion.vocab import N_GEMS, gems_distribution, gems_to_va, va_to_gems
 from recommender import conf
 from recommender.engine import State
 from recommender.models import Playlist, PlaylistItem, Track
-from recommender.services import playlist_create
+from recommender.services.playlists import playlist_create
 from studies.listening.models import ListeningSession, SessionMode
 from studies.listening.mood import MoodInput
 from studies.listening.services.sessions import session_start_on_playlist

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from recommender import conf
+from recommender import conf, index_cache
 from recommender.services.playlists import _jsonable
 
 # --- GAN (design 004) --------------------------------------------------------------------
@@ -12,7 +12,6 @@ from recommender.services.playlists import _jsonable
 
 def gan_train(*, epochs: int | None = None, seed: int = 0) -> dict:
     """Train the conditional GAN on the current catalog index's features and labels; save it."""
-    from recommender import index_cache
     from recommender.engine import EngineError
     from recommender.engine.gan import train_gan
 

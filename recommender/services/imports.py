@@ -242,16 +242,6 @@ def tracks_import_csv(*, run: ImportRun, path: Path, batch_size: int | None = No
     return run
 
 
-def csv_import_start(*, upload, created_by=None) -> ImportRun:
-    """Store an uploaded CSV, create its ImportRun and queue the import (runs at commit)."""
-    from recommender.tasks import catalog_import_csv
-
-    with transaction.atomic():
-        run = import_run_create(kind=ImportKind.CSV, source_name=upload.name, created_by=created_by, upload=upload)
-        transaction.on_commit(lambda: catalog_import_csv.delay(run.pk))
-    return run
-
-
 # --- audio import ------------------------------------------------------------------------
 
 

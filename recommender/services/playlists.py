@@ -9,7 +9,7 @@ import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from recommender import conf, selectors
+from recommender import conf, index_cache, selectors
 from recommender.models import Playlist, PlaylistItem, Track
 from recommender.services.labels import catalog_version
 
@@ -49,7 +49,6 @@ def playlist_create(
     ValidationError with the engine's message and write nothing. A length longer than the
     eligible catalog is not an error: the playlist holds what exists and its notes say so.
     """
-    from recommender import index_cache
     from recommender.engine import STRATEGIES, Constraints, EngineError, PlaylistRequest, build_playlist, quality
 
     if strategy not in STRATEGIES:

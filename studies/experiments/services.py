@@ -155,7 +155,7 @@ def experiment_preflight(*, experiment: Experiment, by: Any) -> list[str]:
     would otherwise make every eligible participant's session fail once the experiment runs.
     Returns the problems, one line per failing variant (empty when all variants work)."""
     from recommender.engine import State
-    from recommender.services import playlist_create
+    from recommender.services.playlists import playlist_create
 
     problems = []
     for variant in experiment.variants.all():

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from recommender.models import LabelSource, RunStatus, Track, TrackLabel
-from recommender.services import catalog_touch, track_labels_bulk_set
+from recommender.services.labels import catalog_touch, track_labels_bulk_set
 from recommender.streaming_history import normalise_artist, normalise_title
 from studies.dataset_evaluation import evaluate_held_out, verdict
 from studies.label_datasets import DatasetError, SongKey, rater_indices, read_dataset, validate_tag_map

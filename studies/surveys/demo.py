@@ -84,7 +84,7 @@ def demo_tracks_ensure(*, count: int = 6, analyse: bool = True) -> list[Track]:
     upsert = None
     if analyse:
         try:
-            from recommender.services import track_upsert_from_audio as upsert
+            from recommender.services.imports import track_upsert_from_audio as upsert
         except ImportError:
             upsert = None
     tracks = []
@@ -111,7 +111,7 @@ def demo_tracks_ensure(*, count: int = 6, analyse: bool = True) -> list[Track]:
                     track.full_clean(exclude=["audio_file"])
                     track.save()
             tracks.append(track)
-    from recommender.services import catalog_touch
+    from recommender.services.labels import catalog_touch
 
     catalog_touch()
     return tracks

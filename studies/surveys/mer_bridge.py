@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from recommender.models import LabelSource, Track, TrackLabel
-from recommender.services import track_labels_bulk_set
+from recommender.services.labels import track_labels_bulk_set
 from studies.surveys import conf
 from studies.surveys.selectors import counting_ratings
 

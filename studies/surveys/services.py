@@ -26,7 +26,7 @@ from accounts.selectors import has_consent
 from emotion.vocab import GEMS, N_GEMS
 from recommender.models import LabelSource, Track, TrackLabel
 from recommender.selectors import resolve_label, resolve_labels
-from recommender.services import catalog_touch, track_labels_bulk_set
+from recommender.services.labels import catalog_touch, track_labels_bulk_set
 from studies.surveys import conf
 from studies.surveys.models import (
     MAX_INTENSITY,

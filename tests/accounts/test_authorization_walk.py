@@ -93,7 +93,7 @@ def victim_world(make_user, django_capture_on_commit_callbacks):
 
     from emotion.vocab import va_to_gems
     from recommender.models import Track
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
     from studies.listening import services
     from studies.listening.mood import MoodInput
     from therapy.assignments import Schedule, assignment_create_curated

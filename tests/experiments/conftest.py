@@ -71,7 +71,7 @@ def catalog(db):
 
     from emotion.vocab import va_to_gems
     from recommender.models import Track
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
 
     rng = np.random.default_rng(0)
     va = rng.uniform(-0.9, 0.9, size=(48, 2))

@@ -17,7 +17,7 @@ from emotion.vocab import va_to_gems
 def catalog(db):
     """48 tracks spread over the valence/arousal plane with survey labels and features."""
     from recommender.models import Track
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
 
     rng = np.random.default_rng(0)
     va = rng.uniform(-0.9, 0.9, size=(48, 2))

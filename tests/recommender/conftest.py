@@ -34,7 +34,7 @@ def make_track(db):
 def labelled_catalog(db):
     """60 tracks spread over the valence-arousal plane, features tied to their labels."""
     from recommender.models import Track
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
 
     rng = np.random.default_rng(0)
     va = rng.uniform(-0.9, 0.9, size=(60, 2))

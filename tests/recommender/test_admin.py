@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from emotion.vocab import one_hot_gems
 from recommender.models import ImportRun, RunStatus, Track, TrackLabel
-from recommender.services import catalog_version
+from recommender.services.labels import catalog_version
 
 CSV = (
     b"track_id,artists,track_name,valence,energy,tempo,track_genre\n"

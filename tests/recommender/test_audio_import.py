@@ -10,7 +10,7 @@ import soundfile as sf
 from django.core.management import CommandError, call_command
 
 from recommender.models import ImportKind, RunStatus, Track, TrackLabel
-from recommender.services import import_run_create, tracks_import_audio
+from recommender.services.imports import import_run_create, tracks_import_audio
 
 SR = 22050
 

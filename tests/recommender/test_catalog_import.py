@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 
 from recommender import catalog_csv
 from recommender.models import ImportKind, ImportRun, RunStatus, Track
-from recommender.services import catalog_version, import_run_create, tracks_import_csv
+from recommender.services.imports import import_run_create, tracks_import_csv
+from recommender.services.labels import catalog_version
 
 HEADER = [
     "", "track_id", "artists", "album_name", "track_name", "popularity", "duration_ms", "explicit",

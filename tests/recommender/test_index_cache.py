@@ -6,7 +6,7 @@ import numpy as np
 
 from emotion.vocab import one_hot_gems
 from recommender import conf, index_cache
-from recommender.services import track_label_set
+from recommender.services.labels import track_label_set
 
 
 def test_index_is_reused_until_the_catalog_changes(labelled_catalog, make_track):

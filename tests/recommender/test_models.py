@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from emotion.vocab import one_hot_gems
 from recommender.models import Track, TrackLabel
 from recommender.selectors import resolve_label, resolve_labels
-from recommender.services import catalog_version, track_label_set, track_labels_bulk_set
+from recommender.services.labels import catalog_version, track_label_set, track_labels_bulk_set
 
 
 def test_missing_features_stay_empty_not_zero(make_track):

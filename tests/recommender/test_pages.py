@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts import privacy
 from recommender.models import Playlist
-from recommender.services import playlists_export
+from recommender.services.playlists import playlists_export
 
 FORM = {
     "start": "sadness",

@@ -8,7 +8,7 @@ import pytest
 from emotion.vocab import GEMS, one_hot_gems
 from recommender.prior import PRIOR_CONFIDENCE, SHRINK, PriorCues, prior_gems, prior_va
 from recommender.selectors import resolve_label
-from recommender.services import prior_labels_fill, track_label_set
+from recommender.services.labels import prior_labels_fill, track_label_set
 
 
 def cues(**columns) -> PriorCues:

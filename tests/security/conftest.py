@@ -12,7 +12,7 @@ from emotion.vocab import va_to_gems
 def catalog(db):
     """24 labelled tracks spread over the valence/arousal plane (no audio files)."""
     from recommender.models import Track
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
 
     rng = np.random.default_rng(0)
     va = rng.uniform(-0.9, 0.9, size=(24, 2))

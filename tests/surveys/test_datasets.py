@@ -48,7 +48,7 @@ def test_soft_labels_match_pool_and_rank_below_surveys(catalog):
     assert dataset.unmatched == ["not-here"] and not dataset.upload
     label = resolve_label(track=catalog[0])
     assert label.source == "dataset" and np.allclose(label.gems, one_hot_gems("wonder"))
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
 
     track_label_set(track=catalog[0], source="survey", gems=list(one_hot_gems("power")), confidence=0.9)
     assert resolve_label(track=catalog[0]).source == "survey"
@@ -163,7 +163,7 @@ def test_management_command(catalog, tmp_path):
 
 def test_held_out_evaluation_learns_from_other_labels_only(catalog, researcher, client, django_capture_on_commit_callbacks):
     """The data set's own tracks never train the methods; figures appear on the admin page."""
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
     from studies.surveys.datasets import dataset_evaluate
 
     va = np.array([[2 * t.valence - 1, 2 * t.energy - 1] for t in catalog])

@@ -42,7 +42,7 @@ def test_aggregation_from_one_rater_is_a_candidate_only(make_survey, tracks, rat
 
 def test_propagation_on_labels_independent_of_features_does_not_publish(tracks, make_user):
     """Random survey labels on every track with features: the gate must refuse."""
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
 
     rng = np.random.default_rng(0)
     for t in tracks:
@@ -58,7 +58,7 @@ def test_propagation_on_labels_independent_of_features_does_not_publish(tracks, 
 
 @pytest.mark.usefixtures("open_aggregate_gate", "open_propagation_gate")
 def test_roll_back_restores_the_previous_labels_and_the_same_playlists(make_survey, tracks, make_user, submit):
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
 
     survey = make_survey(n_tracks=8)
     raters = [make_user("participant", research_data=True) for _ in range(2)]
@@ -110,7 +110,7 @@ def test_a_run_published_later_over_the_same_labels_must_be_rolled_back_first(ma
 def test_mer_on_labels_independent_of_the_audio_is_not_deployed(db, settings, tmp_path, monkeypatch):
     from emotion.audio import DESCRIPTOR_NAMES
     from recommender.models import Track
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
     from studies.surveys import mer_bridge
 
     settings.MODELS_DIR = tmp_path

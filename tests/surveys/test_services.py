@@ -175,7 +175,7 @@ class TestNextTrack:
         _refused(lambda: submit(rater, survey, other), match="already rated the 2 songs")
 
     def test_active_learning_asks_about_the_most_uncertain_label(self, make_survey, tracks, rater):
-        from recommender.services import track_label_set
+        from recommender.services.labels import track_label_set
 
         survey = make_survey(n_tracks=4, next_track_mode="active")
         sure = [0.92] + [0.01] * 8

@@ -30,7 +30,7 @@ def rated_survey(survey, tracks, make_user, submit):
 def test_aggregation_writes_survey_labels_that_win_over_propagated(
     rated_survey, tracks, django_capture_on_commit_callbacks
 ):
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
 
     track_label_set(track=tracks[0], source="propagated", gems=[0, 0, 0, 0, 0, 1, 0, 0, 0], confidence=0.9)
     version = CatalogState.objects.get(pk=1).version
@@ -82,7 +82,7 @@ def test_revoking_consent_removes_ratings_from_the_next_aggregation(
 
 
 def test_attention_failures_down_weight_with_reasons(make_survey, tracks, make_user, submit, django_capture_on_commit_callbacks):
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
 
     survey = make_survey(n_tracks=4)
     survey.gold_tracks.set([tracks[10]])
@@ -191,7 +191,7 @@ def test_surveys_of_another_format_or_focus_are_not_pooled(make_survey, tracks, 
 def test_label_writes_roll_back_together(make_survey, tracks, make_user, submit, monkeypatch):
     """The label upsert, the MER-label delete and the orphan delete are one transaction: a
     failure in the last leaves the earlier ones undone."""
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
     from studies.surveys import services
     from studies.surveys.services import label_run_now
 
@@ -228,7 +228,7 @@ def descriptor_catalog(db, settings, tmp_path, monkeypatch):
     pytest.importorskip("emotion.mer")
     from emotion.audio import DESCRIPTOR_NAMES
     from recommender.models import Track
-    from recommender.services import track_label_set
+    from recommender.services.labels import track_label_set
 
     settings.MODELS_DIR = tmp_path
     monkeypatch.setattr("studies.surveys.conf.MER_FOLDS", 3)  # speed only
@@ -348,7 +348,7 @@ def test_mer_trains_on_an_imported_data_set_and_reports_grouped_held_out_figures
     """Labels imported from a published data set (no survey) are enough to train MER; prior
     labels on the other tracks are never used."""
     from emotion.vocab import GEMS
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
     from studies.surveys.datasets import dataset_import_create, dataset_import_run
 
     TrackLabel.objects.filter(source="survey").delete()

@@ -36,7 +36,7 @@ def labelled_catalog(db):
 
     from emotion.vocab import va_to_gems
     from recommender.models import Track
-    from recommender.services import track_labels_bulk_set
+    from recommender.services.labels import track_labels_bulk_set
 
     va = np.random.default_rng(7).uniform(-0.9, 0.9, size=(40, 2))
     tracks = Track.objects.bulk_create(

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.models import ImportKind, ImportRun, RunStatus
-from recommender.services import import_run_create
+from recommender.services.imports import import_run_create
 from recommender.tasks import ml_extract_audio_features
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.models import ImportKind, RunStatus
-from recommender.services import import_run_create, tracks_import_csv
+from recommender.services.imports import import_run_create, tracks_import_csv
 
 
 class Command(BaseCommand):

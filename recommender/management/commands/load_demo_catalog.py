@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from recommender import conf
-from recommender.services import demo_catalog_load
+from recommender.services.demo_catalog import demo_catalog_load
 
 
 class Command(BaseCommand):

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from recommender.engine import Constraints, EngineError, State
 from recommender.models import Playlist
+from recommender.services.playlists import playlist_create
 from studies.listening.models import (
     ListeningSession,
     PlannedTrack,
@@ -48,10 +49,8 @@ def _playlist_build(
 ) -> BuiltPlaylist:
     """Ask the recommender's playlist service for a saved playlist; EngineError becomes a
     ValidationError with the engine's message."""
-    from recommender import services as recommender_services
-
     try:
-        playlist = recommender_services.playlist_create(
+        playlist = playlist_create(
             owner=user,
             strategy=strategy,
             start=start,
