@@ -46,17 +46,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emotion import vocab  # noqa: E402
-from recommender.engine import (  # noqa: E402
-    CatalogIndex,
-    ListenerProfile,
-    Playlist,
-    PlaylistRequest,
-    State,
-    Step,
-    build_playlist,
-    quality,
-)
+from recommender.engine.clusters import prepare_clusters  # noqa: E402
+from recommender.engine.core import build_playlist  # noqa: E402
+from recommender.engine.index import CatalogIndex, build_index  # noqa: E402
+from recommender.engine.quality import quality  # noqa: E402
 from recommender.engine.synthetic import synthetic_catalog  # noqa: E402
+from recommender.engine.types import ListenerProfile, Playlist, PlaylistRequest, State, Step  # noqa: E402
 
 STRATEGIES = ("iso", "interpolation", "mapping", "seed_track", "cluster", "personal", "random")
 DEGENERATE = ("one_jump", "standing_still", "two_percent", "shifted")
@@ -152,8 +147,9 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
     gc.collect()
     tracemalloc.start()
     t, c = time.perf_counter(), time.process_time()
-    index = CatalogIndex.build(**cat.as_kwargs())
-    index.prepare(("va", "features", "clusters"))
+    index = build_index(**cat.as_kwargs())
+    index.prepare(("va", "features"))
+    prepare_clusters(index)
     build_s = time.perf_counter() - t
     build_cpu_s = time.process_time() - c
     prof = profile_for(index)
@@ -166,7 +162,7 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
     mem_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
 
-    brute = CatalogIndex.build(**cat.as_kwargs(), search="brute")
+    brute = build_index(**cat.as_kwargs(), search="brute")
     brute._cache = index._cache  # same fitted cluster models: the baseline differs only in search
     judge = held_out_va(index)
     rows, quality_rows = {}, {}
@@ -310,7 +306,7 @@ def bench_gan(n: int, epochs: int, runs: int, n_tracks: int) -> None:
     model = train_gan(cat.features[~test], cat.labels[~test], epochs=epochs, seed=0, feature_names=cat.feature_names)
     train_s = time.perf_counter() - t
     kw = cat.as_kwargs()
-    held = CatalogIndex.build(**{k: (v[test] if isinstance(v, np.ndarray) else v) for k, v in kw.items()})
+    held = build_index(**{k: (v[test] if isinstance(v, np.ndarray) else v) for k, v in kw.items()})
     per = 60
     gan_hits = iso_hits = base = 0.0
     lines = []

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from emotion.vocab import FER, GEMS
 from recommender import conf
-from recommender.engine import STRATEGIES, Constraints, EngineError, State
+from recommender.engine.types import STRATEGIES, Constraints, EngineError, State
 from recommender.selectors import playlist_get, playlists_visible_to
 from recommender.services.playlists import playlist_create
 

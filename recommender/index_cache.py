@@ -22,8 +22,8 @@ import numpy as np
 
 from emotion.vocab import N_GEMS
 from recommender import conf
-from recommender.engine import CatalogIndex
 from recommender.engine.gan import GanModel
+from recommender.engine.index import CatalogIndex, build_index
 from recommender.models import Track
 from recommender.selectors import resolve_labels
 from recommender.services.labels import catalog_stamp
@@ -121,7 +121,7 @@ def get_index() -> CatalogIndex:
         if _entry is not None and _entry.version == version:
             return _entry.index
         arrays = catalog_arrays()
-        index = CatalogIndex.build(
+        index = build_index(
             track_ids=arrays.track_ids,
             features=arrays.features,
             feature_names=arrays.feature_names,

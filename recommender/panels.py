@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from recommender import index_cache
-from recommender.engine import EngineError
 from recommender.engine.clusters import persona
+from recommender.engine.types import EngineError
 from recommender.selectors import listening_history
 from recommender.streaming_history import late_night_share
 

@@ -21,7 +21,7 @@ from recommender.api import PlaylistInputSerializer, create_from_validated
 from recommender.audio_links import LinkExpired, audio_link_token, audio_link_user_id, audio_link_valid_until
 from recommender.charts import va_path_svg
 from recommender.csv_export import csv_lines
-from recommender.engine import STRATEGIES
+from recommender.engine.types import STRATEGIES
 from recommender.explain import playlist_title, strategy_help, strategy_label
 from recommender.models import PlaylistItem, Track
 from recommender.selectors import (

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recommender.csv_export import csv_lines
-from recommender.engine import STRATEGIES
+from recommender.engine.types import STRATEGIES
 from recommender.models import Track
 from recommender.selectors import strategy_options, tracks_search
 from studies.listening.mood import MoodInput

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from emotion.vocab import N_GEMS, gems_distribution, gems_to_va, va_to_gems
 from recommender import conf
-from recommender.engine import State
+from recommender.engine.types import State
 from recommender.models import Playlist, PlaylistItem, Track
 from recommender.services.playlists import playlist_create
 from studies.listening.models import ListeningSession, SessionMode

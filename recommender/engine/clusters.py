@@ -20,7 +20,7 @@ from scipy.spatial.distance import cdist
 
 from emotion import vocab
 
-from .core import Context, describe_va, fractions, start_target_va
+from .context import Context, describe_va, fractions, start_target_va
 from .index import CatalogIndex, Space
 from .types import EngineError
 
@@ -289,6 +289,13 @@ def _taste(ctx: Context) -> np.ndarray | None:
     if pos.size == 0:
         return None
     return ctx.index.z[pos].astype(np.float64).mean(axis=0)
+
+
+def prepare_clusters(index: CatalogIndex) -> None:
+    """Fit the three cluster models now (e.g. at startup or in a benchmark) instead of on the
+    first cluster request."""
+    for method in ("kmeans", "gmm", "fcm"):
+        cluster_model(index, method=method)
 
 
 def run_cluster(ctx: Context) -> dict:

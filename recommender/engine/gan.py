@@ -26,7 +26,7 @@ import numpy as np
 
 from emotion import vocab
 
-from .core import Context, describe_va, gems_path, start_target_va, va_path
+from .context import Context, describe_va, gems_path, start_target_va, va_path
 from .types import EngineError
 
 NOISE_DIM = 8

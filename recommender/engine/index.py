@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
 from emotion import vocab
@@ -93,109 +94,34 @@ class Space:
         return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
 
 
+@dataclass(eq=False)
 class CatalogIndex:
-    """Everything the strategies need about a catalog, as arrays indexed by catalog position."""
+    """Everything the strategies need about a catalog, as arrays indexed by catalog position.
+    Made by :func:`build_index`, which validates the inputs."""
 
-    def __init__(self) -> None:  # use CatalogIndex.build
-        self._lock = threading.Lock()
-        self._cache: dict[Any, Any] = {}
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        track_ids,
-        features,
-        feature_names: Sequence[str],
-        labels,
-        artists,
-        genres,
-        explicit,
-        durations_s,
-        label_confidence=None,
-        search: str = "kdtree",
-    ) -> CatalogIndex:
-        if search not in SEARCH_MODES:
-            raise EngineError(f"Unknown search mode {search!r}; expected one of {', '.join(SEARCH_MODES)}")
-        ids = np.asarray(track_ids, dtype=np.int64).reshape(-1)
-        n = ids.size
-        if n == 0:
-            raise EngineError("The catalog is empty: import tracks before building playlists")
-        feats = np.asarray(features, dtype=np.float64)
-        if feats.ndim != 2 or feats.shape[0] != n:
-            raise EngineError(f"features must be an (n, d) array with n={n}; got {feats.shape}")
-        names = tuple(str(x) for x in feature_names)
-        if len(names) != feats.shape[1]:
-            raise EngineError(f"{feats.shape[1]} feature columns but {len(names)} feature names")
-        if len(set(names)) != len(names):
-            raise EngineError("Feature names must be unique")
-        if np.any(np.isinf(feats)):
-            raise EngineError("Features must be finite numbers or NaN (missing), not infinity")
-        lab = np.asarray(labels, dtype=np.float64)
-        if lab.shape != (n, vocab.N_GEMS):
-            raise EngineError(f"labels must be an (n, 9) array of GEMS distributions; got {lab.shape}")
-        if not np.all(np.isfinite(lab)) or np.any(lab < 0):
-            raise EngineError("GEMS labels must be finite and non-negative")
-        sums = lab.sum(axis=1)
-        if np.any(sums <= 0):
-            raise EngineError("Every track needs a GEMS label that is not all zeros")
-        if np.any(np.abs(sums - 1.0) > 1e-6):
-            lab = lab / sums[:, None]
-        order = np.argsort(ids, kind="stable")
-        sorted_ids = ids[order]
-        if n > 1 and np.any(sorted_ids[1:] == sorted_ids[:-1]):
-            raise EngineError("Track ids must be unique")
-        dur = np.asarray(durations_s, dtype=np.float64).reshape(-1)
-        expl = np.asarray(explicit, dtype=bool).reshape(-1)
-        art = np.asarray(artists).reshape(-1)
-        gen = np.asarray(genres).reshape(-1)
-        for what, arr in (("durations_s", dur), ("explicit", expl), ("artists", art), ("genres", gen)):
-            if arr.shape[0] != n:
-                raise EngineError(f"{what} needs one value per track ({n}); got {arr.shape[0]}")
-        if not np.all(np.isfinite(dur)) or np.any(dur <= 0):
-            raise EngineError("Track durations must be positive finite seconds")
-
-        self = cls()
-        self.notes: list[str] = []
-        self.search = search
-        self.track_ids = ids
-        self._sorted_ids = sorted_ids
-        self._sorted_pos = order
-        self.feature_names = names
-        present = ~np.isnan(feats)
-        count = present.sum(axis=0)
-        all_missing = count == 0
-        safe = np.maximum(count, 1)
-        mean = np.where(present, feats, 0.0).sum(axis=0) / safe
-        std = np.sqrt(np.where(present, (feats - mean) ** 2, 0.0).sum(axis=0) / safe)
-        std = np.where(~np.isfinite(std) | (std < 1e-12), 1.0, std)
-        z = ((feats - mean) / std).astype(np.float32)
-        np.nan_to_num(z, copy=False, nan=0.0)
-        if np.any(all_missing):
-            missing = ", ".join(n_ for n_, m in zip(names, all_missing, strict=True) if m)
-            self.notes.append(f"Features missing for every track (ignored): {missing}")
-        self.feature_mean = mean
-        self.feature_std = std
-        self.missing_fraction = np.isnan(feats).mean(axis=0) if n else np.zeros(len(names))
-        self.z = z
-        self.labels = lab
-        self.va = lab @ vocab.GEMS_VA
-        self.dominant = lab.argmax(axis=1).astype(np.int8)
-        self.label_confidence = None
-        if label_confidence is not None:
-            conf = np.asarray(label_confidence, dtype=np.float64).reshape(-1)
-            if conf.shape[0] != n or not np.all(np.isfinite(conf)) or np.any((conf < 0) | (conf > 1)):
-                raise EngineError("label_confidence needs one number in [0, 1] per track")
-            self.label_confidence = conf
-        self.artist_names, self.artist_codes = _codes(art)
-        self.genre_names, self.genre_codes = _codes(gen.astype(str))
-        self.explicit = expl
-        self.durations_s = dur
-        self.spaces: dict[Any, Space] = {
-            "va": Space("va", self.va, None, search),
-            "features": Space("features", z, None, search),
-        }
-        return self
+    search: str
+    track_ids: NDArray[np.int64]
+    feature_names: tuple[str, ...]
+    feature_mean: NDArray[np.float64]
+    feature_std: NDArray[np.float64]
+    missing_fraction: NDArray[np.float64]
+    z: NDArray[np.float32]
+    labels: NDArray[np.float64]
+    va: NDArray[np.float64]
+    dominant: NDArray[np.int8]
+    label_confidence: NDArray[np.float64] | None
+    artist_names: NDArray[Any]
+    artist_codes: NDArray[np.int32]
+    genre_names: NDArray[Any]
+    genre_codes: NDArray[np.int32]
+    explicit: NDArray[np.bool_]
+    durations_s: NDArray[np.float64]
+    _sorted_ids: NDArray[np.int64] = field(repr=False)
+    _sorted_pos: NDArray[np.intp] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+    spaces: dict[Any, Space] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     # ---- sizes and lookups -------------------------------------------------------------
     def __len__(self) -> int:
@@ -246,17 +172,12 @@ class CatalogIndex:
             return self._cache[key]
 
     def prepare(self, what: Sequence[str] = ("va", "features")) -> None:
-        """Build lazily-built structures now (e.g. at startup or in a benchmark)."""
+        """Build the lazily-built search trees now (e.g. at startup or in a benchmark); the
+        cluster models are prepared by clusters.prepare_clusters."""
         for key in what:
-            if key in ("va", "features"):
-                self.spaces[key].warm()
-            elif key == "clusters":
-                from .clusters import cluster_model
-
-                for method in ("kmeans", "gmm", "fcm"):
-                    cluster_model(self, method=method)
-            else:
+            if key not in ("va", "features"):
                 raise EngineError(f"Unknown index part {key!r}")
+            self.spaces[key].warm()
 
     # ---- constraints -------------------------------------------------------------------
     def eligible(self, constraints: Constraints, extra_excluded=()) -> tuple[np.ndarray, list[str]]:
@@ -296,6 +217,107 @@ class CatalogIndex:
         j = np.minimum(j, max(self.genre_names.size - 1, 0))
         ok = self.genre_names[j] == wanted
         return j[ok]
+
+
+def build_index(
+    *,
+    track_ids: ArrayLike,
+    features: ArrayLike,
+    feature_names: Sequence[str],
+    labels: ArrayLike,
+    artists: ArrayLike,
+    genres: ArrayLike,
+    explicit: ArrayLike,
+    durations_s: ArrayLike,
+    label_confidence: ArrayLike | None = None,
+    search: str = "kdtree",
+) -> CatalogIndex:
+    """Validate a catalog's arrays and build its index (standardized features, label-derived
+    valence/arousal, the two default search spaces). Raises EngineError with a message."""
+    if search not in SEARCH_MODES:
+        raise EngineError(f"Unknown search mode {search!r}; expected one of {', '.join(SEARCH_MODES)}")
+    ids = np.asarray(track_ids, dtype=np.int64).reshape(-1)
+    n = ids.size
+    if n == 0:
+        raise EngineError("The catalog is empty: import tracks before building playlists")
+    feats = np.asarray(features, dtype=np.float64)
+    if feats.ndim != 2 or feats.shape[0] != n:
+        raise EngineError(f"features must be an (n, d) array with n={n}; got {feats.shape}")
+    names = tuple(str(x) for x in feature_names)
+    if len(names) != feats.shape[1]:
+        raise EngineError(f"{feats.shape[1]} feature columns but {len(names)} feature names")
+    if len(set(names)) != len(names):
+        raise EngineError("Feature names must be unique")
+    if np.any(np.isinf(feats)):
+        raise EngineError("Features must be finite numbers or NaN (missing), not infinity")
+    lab = np.asarray(labels, dtype=np.float64)
+    if lab.shape != (n, vocab.N_GEMS):
+        raise EngineError(f"labels must be an (n, 9) array of GEMS distributions; got {lab.shape}")
+    if not np.all(np.isfinite(lab)) or np.any(lab < 0):
+        raise EngineError("GEMS labels must be finite and non-negative")
+    sums = lab.sum(axis=1)
+    if np.any(sums <= 0):
+        raise EngineError("Every track needs a GEMS label that is not all zeros")
+    if np.any(np.abs(sums - 1.0) > 1e-6):
+        lab = lab / sums[:, None]
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    if n > 1 and np.any(sorted_ids[1:] == sorted_ids[:-1]):
+        raise EngineError("Track ids must be unique")
+    dur = np.asarray(durations_s, dtype=np.float64).reshape(-1)
+    expl = np.asarray(explicit, dtype=bool).reshape(-1)
+    art = np.asarray(artists).reshape(-1)
+    gen = np.asarray(genres).reshape(-1)
+    for what, arr in (("durations_s", dur), ("explicit", expl), ("artists", art), ("genres", gen)):
+        if arr.shape[0] != n:
+            raise EngineError(f"{what} needs one value per track ({n}); got {arr.shape[0]}")
+    if not np.all(np.isfinite(dur)) or np.any(dur <= 0):
+        raise EngineError("Track durations must be positive finite seconds")
+
+    notes: list[str] = []
+    present = ~np.isnan(feats)
+    count = present.sum(axis=0)
+    all_missing = count == 0
+    safe = np.maximum(count, 1)
+    mean = np.where(present, feats, 0.0).sum(axis=0) / safe
+    std = np.sqrt(np.where(present, (feats - mean) ** 2, 0.0).sum(axis=0) / safe)
+    std = np.where(~np.isfinite(std) | (std < 1e-12), 1.0, std)
+    z = ((feats - mean) / std).astype(np.float32)
+    np.nan_to_num(z, copy=False, nan=0.0)
+    if np.any(all_missing):
+        missing = ", ".join(n_ for n_, m in zip(names, all_missing, strict=True) if m)
+        notes.append(f"Features missing for every track (ignored): {missing}")
+    confidence: NDArray[np.float64] | None = None
+    if label_confidence is not None:
+        confidence = np.asarray(label_confidence, dtype=np.float64).reshape(-1)
+        if confidence.shape[0] != n or not np.all(np.isfinite(confidence)) or np.any((confidence < 0) | (confidence > 1)):
+            raise EngineError("label_confidence needs one number in [0, 1] per track")
+    artist_names, artist_codes = _codes(art)
+    genre_names, genre_codes = _codes(gen.astype(str))
+    va = lab @ vocab.GEMS_VA
+    return CatalogIndex(
+        search=search,
+        track_ids=ids,
+        feature_names=names,
+        feature_mean=mean,
+        feature_std=std,
+        missing_fraction=np.isnan(feats).mean(axis=0),
+        z=z,
+        labels=lab,
+        va=va,
+        dominant=lab.argmax(axis=1).astype(np.int8),
+        label_confidence=confidence,
+        artist_names=artist_names,
+        artist_codes=artist_codes,
+        genre_names=genre_names,
+        genre_codes=genre_codes,
+        explicit=expl,
+        durations_s=dur,
+        _sorted_ids=sorted_ids,
+        _sorted_pos=order,
+        notes=notes,
+        spaces={"va": Space("va", va, None, search), "features": Space("features", z, None, search)},
+    )
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

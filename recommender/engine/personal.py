@@ -37,7 +37,7 @@ import numpy as np
 
 from emotion import vocab
 
-from .core import Context, describe_va, gems_path, start_target_va, va_path
+from .context import Context, describe_va, gems_path, start_target_va, va_path
 
 PRIOR_STRENGTH = 10.0
 RIDGE = 3.0

@@ -7,7 +7,7 @@ import numpy as np
 
 from emotion import vocab
 
-from .core import Context, describe_va, fractions, gems_path, start_target_va, va_path
+from .context import Context, describe_va, fractions, gems_path, start_target_va, va_path
 from .types import EngineError, State
 
 CONFIDENCE_WEIGHT = 0.2

@@ -12,8 +12,8 @@ from recommender.services.playlists import _jsonable
 
 def gan_train(*, epochs: int | None = None, seed: int = 0) -> dict:
     """Train the conditional GAN on the current catalog index's features and labels; save it."""
-    from recommender.engine import EngineError
     from recommender.engine.gan import train_gan
+    from recommender.engine.types import EngineError
 
     arrays = index_cache.catalog_arrays()
     if len(arrays.track_ids) < 2:

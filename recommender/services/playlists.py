@@ -10,6 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from recommender import conf, index_cache, selectors
+from recommender.engine.core import build_playlist
+from recommender.engine.quality import quality
+from recommender.engine.types import STRATEGIES, Constraints, EngineError, PlaylistRequest
 from recommender.models import Playlist, PlaylistItem, Track
 from recommender.services.labels import catalog_version
 
@@ -49,7 +52,6 @@ def playlist_create(
     ValidationError with the engine's message and write nothing. A length longer than the
     eligible catalog is not an error: the playlist holds what exists and its notes say so.
     """
-    from recommender.engine import STRATEGIES, Constraints, EngineError, PlaylistRequest, build_playlist, quality
 
     if strategy not in STRATEGIES:
         raise ValidationError({"strategy": f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."})

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from recommender.engine import STRATEGIES
+from recommender.engine.types import STRATEGIES
 from studies.experiments.variants import new_salt
 
 

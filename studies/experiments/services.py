@@ -154,7 +154,7 @@ def experiment_preflight(*, experiment: Experiment, by: Any) -> list[str]:
     A variant the engine cannot serve (no GAN trained, parameters it rejects, an empty catalog)
     would otherwise make every eligible participant's session fail once the experiment runs.
     Returns the problems, one line per failing variant (empty when all variants work)."""
-    from recommender.engine import State
+    from recommender.engine.types import State
     from recommender.services.playlists import playlist_create
 
     problems = []

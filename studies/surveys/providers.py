@@ -19,7 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from emotion.vocab import N_GEMS
-from recommender.engine import ListenerProfile
+from recommender.engine.types import ListenerProfile
 from studies.surveys.models import Rating
 
 LIKED_FROM = 4

@@ -136,7 +136,7 @@ def untranslated(html: str, *, catalogue: dict[str, str], data: set[str]) -> lis
 
 def explain_strings(playlists, sessions) -> set[str]:
     """What recommender/explain.py put on these pages (see EXPLAIN_OWNED)."""
-    from recommender.engine import STRATEGIES
+    from recommender.engine.types import STRATEGIES
     from recommender.explain import feeling_of, playlist_title, strategy_help, strategy_label
     from recommender.selectors import listener_reasons
 

@@ -108,7 +108,7 @@ class TestUse:
 
     def test_cluster_and_personal_playlists_follow_the_history(self, api, labelled_catalog):
         from emotion.vocab import one_hot_gems
-        from recommender.engine import State
+        from recommender.engine.types import State
         from recommender.services.playlists import playlist_create
 
         start, target = State.from_gems(one_hot_gems("sadness")), State.from_gems(one_hot_gems("joyful_activation"))

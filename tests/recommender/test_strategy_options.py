@@ -9,7 +9,7 @@ import re
 from django.urls import reverse
 
 from recommender import index_cache
-from recommender.engine import STRATEGIES
+from recommender.engine.types import STRATEGIES
 from recommender.selectors import GAN_NOT_READY, strategies_not_ready, strategy_options
 
 

@@ -21,7 +21,8 @@ def _labels(source: str) -> dict[int, tuple]:
 
 def _playlist():
     from recommender import index_cache
-    from recommender.engine import PlaylistRequest, State, build_playlist
+    from recommender.engine.core import build_playlist
+    from recommender.engine.types import PlaylistRequest, State
 
     req = PlaylistRequest("iso", State.from_fer("sad"), State.from_fer("happy"), n_tracks=6, seed=0)
     return build_playlist(req, index_cache.get_index()).track_ids

@@ -48,7 +48,7 @@ def test_no_research_consent_still_uses_own_answers(make_survey, tracks, rater, 
 
 
 def test_the_personal_strategy_learns_from_the_answers(make_survey, tracks, rater, make_user, submit):
-    from recommender.engine import State
+    from recommender.engine.types import State
     from recommender.services.labels import track_label_set
     from recommender.services.playlists import playlist_create
 

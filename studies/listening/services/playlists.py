@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from recommender.engine import Constraints, EngineError, State
+from recommender.engine.types import Constraints, EngineError, State
 from recommender.models import Playlist
 from recommender.services.playlists import playlist_create
 from studies.listening.models import (

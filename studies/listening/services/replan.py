@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from recommender.engine import State
+from recommender.engine.types import State
 from studies.listening import conf
 from studies.listening.models import (
     EmotionTraceSecond,

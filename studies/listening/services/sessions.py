@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from emotion import vocab
-from recommender.engine import State
 from recommender.engine.strategies import therapeutic_target
+from recommender.engine.types import State
 from studies.listening import conf, hooks
 from studies.listening.models import (
     ListeningSession,

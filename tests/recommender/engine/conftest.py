@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.engine import CatalogIndex
+from recommender.engine.index import build_index
 from recommender.engine.synthetic import synthetic_catalog
 
 
@@ -15,11 +15,11 @@ def catalog():
 
 @pytest.fixture(scope="session")
 def index(catalog):
-    return CatalogIndex.build(**catalog.as_kwargs())
+    return build_index(**catalog.as_kwargs())
 
 
 @pytest.fixture(scope="session")
 def brute_index(catalog, index):
-    brute = CatalogIndex.build(**catalog.as_kwargs(), search="brute")
+    brute = build_index(**catalog.as_kwargs(), search="brute")
     brute._cache = index._cache  # same fitted cluster models; only the neighbour search differs
     return brute

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from emotion import vocab
-from recommender.engine import EngineError, ListenerProfile, PlaylistRequest, State, build_playlist
 from recommender.engine.clusters import METHODS, cluster_model, cluster_report, fuzzy_cmeans
+from recommender.engine.core import build_playlist
 from recommender.engine.personal import population_weight
+from recommender.engine.types import EngineError, ListenerProfile, PlaylistRequest, State
 
 SAD, HAPPY = State.from_fer("sad"), State.from_fer("happy")
 JOY = State.from_gems(vocab.one_hot_gems("joyful_activation"))

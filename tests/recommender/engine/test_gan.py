@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.engine import CatalogIndex, Constraints, EngineError, PlaylistRequest, State, build_playlist
+from recommender.engine.core import build_playlist
 from recommender.engine.gan import GanModel, train_gan
+from recommender.engine.index import build_index
 from recommender.engine.synthetic import synthetic_catalog
+from recommender.engine.types import Constraints, EngineError, PlaylistRequest, State
 
 SAD, HAPPY = State.from_fer("sad"), State.from_fer("happy")
 pytestmark = pytest.mark.slow  # importing TensorFlow takes ~8 s on a quiet machine
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.slow  # importing TensorFlow takes ~8 s on a quiet mach
 @pytest.fixture(scope="module")
 def tiny():
     cat = synthetic_catalog(400, seed=5)
-    return cat, CatalogIndex.build(**cat.as_kwargs())
+    return cat, build_index(**cat.as_kwargs())
 
 
 @pytest.fixture(scope="module")

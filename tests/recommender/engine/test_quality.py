@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from recommender.engine import Playlist, Step, quality
-from recommender.engine.quality import path_quality, smoothness
+from recommender.engine.quality import path_quality, quality, smoothness
+from recommender.engine.types import Playlist, Step
 
 N = 20
 START, TARGET = np.array([-0.6, -0.4]), np.array([0.7, 0.5])

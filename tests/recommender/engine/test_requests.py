@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 
 from emotion import vocab
-from recommender.engine import (
-    STRATEGIES,
-    CatalogIndex,
-    Constraints,
-    EngineError,
-    ListenerProfile,
-    PlaylistRequest,
-    State,
-    build_playlist,
-)
+from recommender.engine.core import build_playlist
+from recommender.engine.index import build_index
+from recommender.engine.types import STRATEGIES, Constraints, EngineError, ListenerProfile, PlaylistRequest, State
 
 SAD, HAPPY = State.from_fer("sad"), State.from_fer("happy")
 FAST = [s for s in STRATEGIES if s != "gan"]
@@ -101,7 +94,7 @@ def test_disliked_tracks_of_the_listener_are_left_out(index):
 
 def _tiny(n=6):
     rng = np.random.default_rng(3)
-    return CatalogIndex.build(
+    return build_index(
         track_ids=np.arange(1, n + 1),
         features=rng.random((n, 3)),
         feature_names=("valence", "energy", "acousticness"),

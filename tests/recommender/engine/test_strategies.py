@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from emotion import vocab
-from recommender.engine import EngineError, ListenerProfile, PlaylistRequest, State, build_playlist, quality
+from recommender.engine.core import build_playlist
+from recommender.engine.index import build_index
+from recommender.engine.quality import quality
 from recommender.engine.strategies import THERAPEUTIC_TARGETS, seed_decision, therapeutic_target
+from recommender.engine.types import EngineError, ListenerProfile, PlaylistRequest, State
 
 SAD, HAPPY, ANGRY = State.from_fer("sad"), State.from_fer("happy"), State.from_fer("angry")
 CALM = State.from_gems(vocab.one_hot_gems("peacefulness"))
@@ -150,16 +153,15 @@ def test_path_strategies_are_far_smoother_than_random(index, strategy):
 
 
 def test_iso_prefers_confident_labels(catalog):
-    from recommender.engine import CatalogIndex
 
-    base = CatalogIndex.build(**catalog.as_kwargs())
+    base = build_index(**catalog.as_kwargs())
     req = _req("iso", params={"similarity_weight": 0.0})
     plain = build_playlist(req, base)
     conf = np.ones(len(base))
     conf[base.positions_of(plain.track_ids)] = 0.0  # the labels of every track it chose are guesses
-    unsure = CatalogIndex.build(**catalog.as_kwargs(), label_confidence=conf)
+    unsure = build_index(**catalog.as_kwargs(), label_confidence=conf)
     again = build_playlist(req, unsure)
     assert not set(again.track_ids) & set(plain.track_ids)
     assert quality(again, unsure).mean_waypoint_distance < 0.35
     with pytest.raises(EngineError, match="label_confidence"):
-        CatalogIndex.build(**catalog.as_kwargs(), label_confidence=conf * 3)
+        build_index(**catalog.as_kwargs(), label_confidence=conf * 3)

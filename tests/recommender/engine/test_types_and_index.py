@@ -4,15 +4,9 @@ import numpy as np
 import pytest
 
 from emotion import vocab
-from recommender.engine import (
-    CatalogIndex,
-    Constraints,
-    EngineError,
-    ListenerProfile,
-    PlaylistRequest,
-    State,
-    build_playlist,
-)
+from recommender.engine.core import build_playlist
+from recommender.engine.index import build_index
+from recommender.engine.types import Constraints, EngineError, ListenerProfile, PlaylistRequest, State
 
 
 class TestState:
@@ -109,12 +103,12 @@ class TestCatalogIndex:
         )
         kwargs.update(change)
         with pytest.raises(EngineError, match=message):
-            CatalogIndex.build(**kwargs)
+            build_index(**kwargs)
 
     def test_all_missing_column_is_reported_and_neutral(self):
         feats = np.random.default_rng(1).random((6, 2))
         feats[:, 1] = np.nan
-        idx = CatalogIndex.build(
+        idx = build_index(
             track_ids=np.arange(6),
             features=feats,
             feature_names=("a", "b"),
