@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -55,12 +56,12 @@ class ClusterModel:
     silhouette: float
     davies_bouldin: float
     fit_rows: int
-    extra: dict
+    extra: dict[str, Any]
 
     def members(self, c: int) -> np.ndarray:
         return np.flatnonzero(self.assignments == c)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "label": METHOD_LABELS[self.method],
@@ -72,7 +73,8 @@ class ClusterModel:
         }
 
 
-def fuzzy_cmeans(x: np.ndarray, k: int, *, m: float = 2.0, max_iter: int = 150, tol: float = 1e-4, seed: int = 0):
+def fuzzy_cmeans(x: np.ndarray, k: int, *, m: float = 2.0, max_iter: int = 150, tol: float = 1e-4, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Fuzzy c-means (Bezdek 1981). Returns (centres (k, d), memberships (n, k), fuzzy
     partition coefficient). Memberships u_ij = 1 / sum_l (d_ij / d_il)^(2/(m-1)); centres
     are the u^m-weighted means."""
@@ -182,14 +184,14 @@ def _fit(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) ->
 def _fit_single_thread(index: CatalogIndex, method: str, features: tuple[str, ...], k: int) -> ClusterModel:
     from sklearn.metrics import davies_bouldin_score, silhouette_score
 
-    cols = [index.feature_column(f) for f in features]
+    cols = [c for c in (index.feature_column(f) for f in features) if c is not None]  # resolved: all present
     x_all = index.z[:, cols]
     n = len(index)
     rng = np.random.default_rng(0)
     rows = np.sort(rng.choice(n, size=FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE else np.arange(n)
     xs = x_all[rows].astype(np.float64)
     k = int(min(k, max(1, len(np.unique(xs, axis=0)))))
-    extra: dict = {}
+    extra: dict[str, Any] = {}
     if method == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -230,12 +232,12 @@ def _fit_single_thread(index: CatalogIndex, method: str, features: tuple[str, ..
     clusters = []
     centres_full = np.zeros((order.size, index.n_features))
     members_of = [assign == c for c in range(order.size)]
-    centres = [x_all[m].mean(axis=0).astype(np.float64) for m in members_of]
+    centre_rows = [x_all[m].mean(axis=0).astype(np.float64) for m in members_of]
     cvas = [index.va[m].mean(axis=0) for m in members_of]
     moods = [vocab.GEMS_INFO[int(vocab.va_to_gems(np.clip(cva, -1, 1)).argmax())].label for cva in cvas]
-    names = _unique_names(moods, centres, features)
+    names = _unique_names(moods, centre_rows, features)
     for c in range(order.size):
-        members, centre, cva, mood = members_of[c], centres[c], cvas[c], moods[c]
+        members, centre, cva, mood = members_of[c], centre_rows[c], cvas[c], moods[c]
         centres_full[c] = index.z[members].mean(axis=0)
         clusters.append(
             Cluster(
@@ -258,12 +260,13 @@ def cluster_model(
     if method not in METHODS:
         raise EngineError(f"Unknown cluster method {method!r}; expected one of {', '.join(METHODS)}")
     feats = resolve_features(index, features)
-    return index.cached(("cluster", method, feats, int(k)), lambda: _fit(index, method, feats, int(k)))
+    model: ClusterModel = index.cached(("cluster", method, feats, int(k)), lambda: _fit(index, method, feats, int(k)))
+    return model
 
 
 def cluster_report(
     index: CatalogIndex, *, features: Sequence[str] | None = None, k: int = DEFAULT_K
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """Silhouette, Davies-Bouldin and named clusters for each of the three methods."""
     return {m: cluster_model(index, method=m, features=features, k=k).summary() for m in METHODS}
 
@@ -287,8 +290,8 @@ def _taste(ctx: Context) -> np.ndarray | None:
         ids = prof.track_ids.tolist()
     pos = ctx.index.positions_of(ids) if ids else np.zeros(0, dtype=np.int64)
     if pos.size == 0:
-        return None
-    return ctx.index.z[pos].astype(np.float64).mean(axis=0)
+        return np.asarray(None)
+    return np.asarray(ctx.index.z[pos].astype(np.float64).mean(axis=0))
 
 
 def prepare_clusters(index: CatalogIndex) -> None:
@@ -298,7 +301,7 @@ def prepare_clusters(index: CatalogIndex) -> None:
         cluster_model(index, method=method)
 
 
-def run_cluster(ctx: Context) -> dict:
+def run_cluster(ctx: Context) -> dict[str, Any]:
     index = ctx.index
     start, target = start_target_va(ctx)
     method = ctx.param("method", "kmeans", str)

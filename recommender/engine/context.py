@@ -22,6 +22,9 @@ from .types import (
     Step,
 )
 
+# A strategy's re-scoring of candidates: (positions, distances) -> scores, lower is better.
+ScoreFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
 DEFAULT_TRACKS = 20
 EASINGS = ("linear", "ease-in-out", "ease-in", "ease-out")
 PREFERRED_GENRE_BONUS = 0.8  # a preferred-genre candidate's score is multiplied by this
@@ -33,9 +36,9 @@ def ease(t: np.ndarray, easing: str) -> np.ndarray:
     if easing == "linear":
         return t
     if easing == "ease-in-out":
-        return t * t * (3.0 - 2.0 * t)
+        return np.asarray(t * t * (3.0 - 2.0 * t))
     if easing == "ease-in":
-        return t * t
+        return np.asarray(t * t)
     if easing == "ease-out":
         return 1.0 - (1.0 - t) ** 2
     raise EngineError(f"Unknown easing {easing!r}; expected one of {', '.join(EASINGS)}")
@@ -50,12 +53,12 @@ def fractions(n: int, easing: str = "linear") -> np.ndarray:
 
 def va_path(start: np.ndarray, target: np.ndarray, n: int, easing: str = "linear") -> np.ndarray:
     t = fractions(n, easing)[:, None]
-    return (1.0 - t) * np.asarray(start, dtype=np.float64) + t * np.asarray(target, dtype=np.float64)
+    return np.asarray((1.0 - t) * np.asarray(start, dtype=np.float64) + t * np.asarray(target, dtype=np.float64))
 
 
 def gems_path(start: np.ndarray, target: np.ndarray, n: int, easing: str = "linear") -> np.ndarray:
     p = va_path(start, target, n, easing)
-    return p / p.sum(axis=1, keepdims=True)
+    return np.asarray(p / p.sum(axis=1, keepdims=True))
 
 
 @dataclass
@@ -81,7 +84,8 @@ class Context:
         self.params = self.request.params
 
     # -- parameters ---------------------------------------------------------------------
-    def param(self, name: str, default: Any, kind: type | tuple[type, ...] = float, lo=None, hi=None) -> Any:
+    def param(self, name: str, default: Any, kind: type | tuple[type, ...] = float, lo: float | None = None,
+              hi: float | None = None) -> Any:
         value = self.params.get(name, default)
         if value is None:
             return default
@@ -102,7 +106,7 @@ class Context:
         ok = self.eligible[pos] & ~self.used[pos]
         if self.max_per_artist is not None:
             ok &= self.artist_counts[self.index.artist_codes[pos]] < self.max_per_artist
-        return ok
+        return np.asarray(ok)
 
     def _prefer(self, pos: np.ndarray, score: np.ndarray) -> np.ndarray:
         if self.preferred is None or self.preferred.size == 0:
@@ -157,7 +161,7 @@ class Context:
             k = 24
         return self.pick(space, point, k=k, score=score)
 
-    def _scan(self, sp: Space, point: np.ndarray, score) -> tuple[int, float] | None:
+    def _scan(self, sp: Space, point: np.ndarray, score: ScoreFn | None) -> tuple[int, float] | None:
         rows_pos = sp.positions if sp.positions is not None else np.arange(len(sp))
         ok = self.acceptable(rows_pos)
         if not ok.any():
@@ -169,14 +173,15 @@ class Context:
         keep = np.argsort(d, kind="stable")[:256]
         return self._best(pos[keep], d[keep], score)
 
-    def _best(self, pos: np.ndarray, d: np.ndarray, score) -> tuple[int, float]:
+    def _best(self, pos: np.ndarray, d: np.ndarray, score: ScoreFn | None) -> tuple[int, float]:
         s = d if score is None else np.asarray(score(pos, d), dtype=np.float64)
         s = self._prefer(pos, s)
         order = np.lexsort((pos, d, s))
         j = int(order[0])
         return int(pos[j]), float(d[j])
 
-    def take(self, pos: int, waypoint_va, waypoint_gems, distance: float, reason: str) -> Step:
+    def take(self, pos: int, waypoint_va: np.ndarray, waypoint_gems: np.ndarray | None, distance: float,
+             reason: str) -> Step:
         self.used[pos] = True
         self.artist_counts[self.index.artist_codes[pos]] += 1
         gems = None if waypoint_gems is None else tuple(round(float(x), 6) for x in waypoint_gems)
@@ -201,27 +206,32 @@ class Context:
         value = self.param("easing", "linear", str)
         if value not in EASINGS:
             raise EngineError(f"Unknown easing {value!r}; expected one of {', '.join(EASINGS)}")
-        return value
+        return str(value)
 
 
-def nearest_gems(va) -> int:
+def nearest_gems(va: np.ndarray) -> int:
     """The GEMS category nearest a valence/arousal point (= argmax of vocab.va_to_gems)."""
     d = (vocab.GEMS_VA[:, 0] - va[0]) ** 2 + (vocab.GEMS_VA[:, 1] - va[1]) ** 2
     return int(d.argmin())
 
 
-def describe_va(va) -> str:
+def describe_va(va: np.ndarray) -> str:
     name = vocab.GEMS_INFO[nearest_gems(va)].label.lower()
     return f"{name} (valence {va[0]:+.2f}, arousal {va[1]:+.2f})"
 
 
-def start_target_va(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+def target_state(ctx: Context) -> State:
+    """The request's target; strategies that move toward one raise a clear error without it."""
     req = ctx.request
     if req.target is None:
         raise EngineError(f"The {req.strategy} strategy needs a target state (or use 'mapping' to choose one)")
-    return req.start.to_va(), req.target.to_va()
+    return req.target
 
 
-def state_from_va(va) -> State:
+def start_target_va(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    return ctx.request.start.to_va(), target_state(ctx).to_va()
+
+
+def state_from_va(va: np.ndarray) -> State:
     v = np.clip(np.asarray(va, dtype=np.float64), -1.0, 1.0)
     return State.from_va(float(v[0]), float(v[1]))

@@ -40,7 +40,8 @@ if set(STRATEGY_RUNNERS) != set(STRATEGIES):
     raise ImportError(f"strategies without a runner: {sorted(set(STRATEGIES) ^ set(STRATEGY_RUNNERS))}")
 
 
-def _resolve_length(request: PlaylistRequest, index: CatalogIndex, eligible: np.ndarray, default_minutes: float | None):
+def _resolve_length(request: PlaylistRequest, index: CatalogIndex, eligible: np.ndarray, default_minutes: float | None
+) -> tuple[int, list[str]]:
     notes: list[str] = []
     if request.n_tracks is not None and request.minutes is not None:
         raise EngineError("Give the length as a number of tracks or as minutes, not both")

@@ -19,14 +19,17 @@ waypoint's emotion decides.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emotion import vocab
 
-from .context import Context, describe_va, gems_path, start_target_va, va_path
+from .context import Context, describe_va, gems_path, start_target_va, target_state, va_path
 from .types import EngineError
 
 NOISE_DIM = 8
@@ -42,7 +45,7 @@ def _leaky(x: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -60, 60))))
 
 
 @dataclass
@@ -53,18 +56,18 @@ class GanModel:
     generator: list[np.ndarray]  # W1, b1, W2, b2, W3, b3
     discriminator: list[np.ndarray]  # W1, b1, W2, b2, W_real, b_real, W_class, b_class
     noise_dim: int = NOISE_DIM
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     # -- numpy forward passes ---------------------------------------------------------
     def generate_standardized(self, gems: np.ndarray, noise: np.ndarray) -> np.ndarray:
         w1, b1, w2, b2, w3, b3 = self.generator
         h = _leaky(np.concatenate([noise, gems], axis=1) @ w1 + b1)
         h = _leaky(h @ w2 + b2)
-        return h @ w3 + b3
+        return np.asarray(h @ w3 + b3)
 
     def generate(self, gems: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """Imaginary tracks in the catalog's raw feature units, one per (gems, noise) row."""
-        return self.generate_standardized(np.asarray(gems, float), np.asarray(noise, float)) * self.std + self.mean
+        return np.asarray(self.generate_standardized(np.asarray(gems, float), np.asarray(noise, float)) * self.std + self.mean)
 
     def _trunk(self, x_std: np.ndarray) -> np.ndarray:
         w1, b1, w2, b2 = self.discriminator[:4]
@@ -84,10 +87,10 @@ class GanModel:
         logits = self._trunk(np.nan_to_num(x)) @ wc + bc
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
+        return np.asarray(p / p.sum(axis=1, keepdims=True))
 
     # -- persistence ------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path: str | Path) -> None:
         arrays = {f"g{i}": w for i, w in enumerate(self.generator)}
         arrays.update({f"d{i}": w for i, w in enumerate(self.discriminator)})
         header = {
@@ -99,10 +102,10 @@ class GanModel:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as fh:
-            np.savez(fh, mean=self.mean, std=self.std, header=np.array(json.dumps(header)), **arrays)
+            np.savez(fh, mean=self.mean, std=self.std, header=np.array(json.dumps(header)), **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
 
     @classmethod
-    def load(cls, path) -> GanModel:
+    def load(cls, path: str | Path) -> GanModel:
         try:
             with np.load(Path(path), allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
@@ -121,12 +124,12 @@ class GanModel:
 
 
 def train_gan(
-    features,
-    labels,
+    features: ArrayLike,
+    labels: ArrayLike,
     *,
     epochs: int,
     seed: int,
-    feature_names=None,
+    feature_names: Sequence[str] | None = None,
     batch_size: int = 256,
     max_rows: int = 50_000,
     noise_dim: int = NOISE_DIM,
@@ -179,8 +182,8 @@ def train_gan(
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     cce = keras.losses.CategoricalCrossentropy(from_logits=True)
 
-    @tf.function
-    def step(xb, cb, noise):
+    @tf.function  # type: ignore[untyped-decorator]  # TensorFlow ships no type stubs
+    def step(xb: Any, cb: Any, noise: Any) -> tuple[Any, Any]:  # TensorFlow tensors
         with tf.GradientTape() as gt, tf.GradientTape() as dt:
             fake = gen(tf.concat([noise, cb], axis=1), training=True)
             r_logit, r_class = disc([xb, cb], training=True)
@@ -202,8 +205,8 @@ def train_gan(
             dl, gl = step(tf.constant(z[b]), tf.constant(y[b]), tf.constant(noise))
         losses = (float(dl), float(gl))
 
-    def weights(model):
-        out = []
+    def weights(model: Any) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
         for layer in model.layers:
             if isinstance(layer, keras.layers.Dense):
                 out.extend(np.asarray(w, dtype=np.float64) for w in layer.get_weights())
@@ -212,7 +215,7 @@ def train_gan(
     g_w = weights(gen)
     d_layers = [lyr for lyr in disc.layers if isinstance(lyr, keras.layers.Dense)]
     # functional-graph order: trunk1, trunk2, then the two heads in creation order
-    d_w = []
+    d_w: list[np.ndarray] = []
     for lyr in d_layers:
         d_w.extend(np.asarray(w, dtype=np.float64) for w in lyr.get_weights())
     if d_w[4].shape[1] != 1:  # make sure the realness head comes before the class head
@@ -237,7 +240,7 @@ def _model_for(ctx: Context) -> GanModel:
     return model
 
 
-def run_gan(ctx: Context) -> dict:
+def run_gan(ctx: Context) -> dict[str, Any]:
     index = ctx.index
     model = _model_for(ctx)
     start, target = start_target_va(ctx)
@@ -245,7 +248,7 @@ def run_gan(ctx: Context) -> dict:
     tol = ctx.param("tie_tolerance", TIE_TOLERANCE, float, 0.0, 1.0)
     easing = ctx.easing()
     path = va_path(start, target, ctx.n, easing)
-    gpath = gems_path(ctx.request.start.to_gems(), ctx.request.target.to_gems(), ctx.n, easing)
+    gpath = gems_path(ctx.request.start.to_gems(), target_state(ctx).to_gems(), ctx.n, easing)
     space = index.spaces["features"]
     for i, (wp, g) in enumerate(zip(path, gpath, strict=True)):
         noise = ctx.rng.standard_normal((m, model.noise_dim))
@@ -272,7 +275,12 @@ def run_gan(ctx: Context) -> dict:
             tied = int(close.sum())
             raw_real = index.z[cand[close]].astype(np.float64) * index.feature_std + index.feature_mean
             scores = model.score(raw_real, np.repeat(g[None, :], tied, axis=0))
-            pos, dist = ctx._best(cand[close], dist_c[close], lambda p, d, s=scores: 1.0 - s)
+            realness = np.asarray(1.0 - scores)
+
+            def by_realness(p: np.ndarray, d: np.ndarray, r: np.ndarray = realness) -> np.ndarray:
+                return r
+
+            pos, dist = ctx._best(cand[close], dist_c[close], by_realness)
             disc = float(scores[list(cand[close]).index(pos)])
         emotion = vocab.GEMS_INFO[int(np.argmax(g))].label.lower()
         reason = (

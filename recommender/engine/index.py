@@ -15,7 +15,7 @@ numpy instead, which is the baseline the benchmark measures against.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +131,7 @@ class CatalogIndex:
     def n_features(self) -> int:
         return int(self.z.shape[1])
 
-    def positions_of(self, ids, *, strict: bool = False) -> np.ndarray:
+    def positions_of(self, ids: np.ndarray | Iterable[int], *, strict: bool = False) -> np.ndarray:
         """Catalog positions of track ids; unknown ids are dropped (or raise if strict)."""
         arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
         if arr.size == 0:
@@ -142,7 +142,7 @@ class CatalogIndex:
         if strict and not np.all(found):
             missing = arr[~found][:5].tolist()
             raise EngineError(f"Track(s) not in the catalog: {missing}")
-        return self._sorted_pos[j[found]]
+        return np.asarray(self._sorted_pos[j[found]])
 
     def feature_column(self, name: str) -> int | None:
         try:
@@ -180,7 +180,7 @@ class CatalogIndex:
             self.spaces[key].warm()
 
     # ---- constraints -------------------------------------------------------------------
-    def eligible(self, constraints: Constraints, extra_excluded=()) -> tuple[np.ndarray, list[str]]:
+    def eligible(self, constraints: Constraints, extra_excluded: Iterable[int] = ()) -> tuple[np.ndarray, list[str]]:
         """Boolean mask of tracks a request may use, and notes on what was filtered."""
         constraints.validate()
         n = len(self)
@@ -216,7 +216,7 @@ class CatalogIndex:
         j = np.searchsorted(self.genre_names, wanted)
         j = np.minimum(j, max(self.genre_names.size - 1, 0))
         ok = self.genre_names[j] == wanted
-        return j[ok]
+        return np.asarray(j[ok])
 
 
 def build_index(

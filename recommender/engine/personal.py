@@ -33,11 +33,13 @@ sounds like what the person already plays is taken.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from emotion import vocab
 
-from .context import Context, describe_va, gems_path, start_target_va, va_path
+from .context import Context, describe_va, gems_path, start_target_va, target_state, va_path
 
 PRIOR_STRENGTH = 10.0
 RIDGE = 3.0
@@ -71,10 +73,10 @@ def history_taste(ctx: Context) -> np.ndarray | None:
     pos = ctx.index.positions_of(np.asarray(prof.history_ids, dtype=np.int64))
     if pos.size == 0:
         return None
-    return ctx.index.z[pos].astype(np.float64).mean(axis=0)
+    return np.asarray(ctx.index.z[pos].astype(np.float64).mean(axis=0))
 
 
-def run_personal(ctx: Context) -> dict:
+def run_personal(ctx: Context) -> dict[str, Any]:
     index = ctx.index
     start, target = start_target_va(ctx)
     k_prior = ctx.param("prior_strength", PRIOR_STRENGTH, float, 0.0, 1e6)
@@ -100,16 +102,16 @@ def run_personal(ctx: Context) -> dict:
         c_vec = bvec @ vocab.GEMS_VA
         ref = index.z[pos_r].astype(np.float64).mean(axis=0)
     else:
-        a_mat = c_vec = ref = None
+        a_mat = c_vec = ref = None  # type: ignore[assignment]  # unused when w_pop == 1
 
     def blended_va(pos: np.ndarray) -> np.ndarray:
         if a_mat is None:
             return index.va[pos]
-        return w_pop * index.va[pos] + (1.0 - w_pop) * (index.z[pos].astype(np.float64) @ a_mat.T + c_vec)
+        return np.asarray(w_pop * index.va[pos] + (1.0 - w_pop) * (index.z[pos].astype(np.float64) @ a_mat.T + c_vec))
 
     easing = ctx.easing()
     path = va_path(start, target, ctx.n, easing)
-    gpath = gems_path(ctx.request.start.to_gems(), ctx.request.target.to_gems(), ctx.n, easing)
+    gpath = gems_path(ctx.request.start.to_gems(), target_state(ctx).to_gems(), ctx.n, easing)
     va_d, va_p = index.spaces["va"].query_many(path, CANDIDATES)
     if a_mat is not None:
         # the personal model's "imaginary track" for each waypoint, from the listener's own taste
@@ -130,7 +132,7 @@ def run_personal(ctx: Context) -> dict:
         scale = HISTORY_WEIGHT / np.sqrt(index.z.shape[1])
 
         def score(pos: np.ndarray, d: np.ndarray) -> np.ndarray:
-            return d + scale * np.linalg.norm(index.z[pos].astype(np.float64) - taste, axis=1)
+            return np.asarray(d + scale * np.linalg.norm(index.z[pos].astype(np.float64) - taste, axis=1))
 
         ctx.notes.append("Among tracks that fit each step about equally, ones that sound like your streaming history come first")
     for i, wp in enumerate(path):

@@ -3,11 +3,13 @@ seed_track (design 001) and the random control arm."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from emotion import vocab
 
-from .context import Context, describe_va, fractions, gems_path, start_target_va, va_path
+from .context import Context, describe_va, fractions, gems_path, start_target_va, target_state, va_path
 from .types import EngineError, State
 
 CONFIDENCE_WEIGHT = 0.2
@@ -44,11 +46,12 @@ def _follow_va(
         if use_sound or conf_w > 0:
             ref_z = index.z[ref] if use_sound else None
 
-            def score(pos, d, ref_z=ref_z):
+            def score(pos: np.ndarray, d: np.ndarray, ref_z: np.ndarray | None = ref_z) -> np.ndarray:
                 out = d
                 if ref_z is not None:
                     out = out + similarity_weight * scale * np.linalg.norm(index.z[pos] - ref_z, axis=1)
                 if conf_w > 0:
+                    assert conf is not None  # conf_w > 0 only with confidences
                     out = out + conf_w * (1.0 - conf[pos])
                 return out
 
@@ -68,12 +71,12 @@ def _follow_va(
         prev = pos
 
 
-def run_iso(ctx: Context) -> dict:
+def run_iso(ctx: Context) -> dict[str, Any]:
     start, target = start_target_va(ctx)
     easing = ctx.easing()
     sim = ctx.param("similarity_weight", 0.1, float, 0.0, 10.0)
     path = va_path(start, target, ctx.n, easing)
-    gpath = gems_path(ctx.request.start.to_gems(), ctx.request.target.to_gems(), ctx.n, easing)
+    gpath = gems_path(ctx.request.start.to_gems(), target_state(ctx).to_gems(), ctx.n, easing)
     _follow_va(ctx, path, gpath, similarity_weight=sim)
     return {"easing": easing, "similarity_weight": sim}
 
@@ -82,7 +85,7 @@ def run_iso(ctx: Context) -> dict:
 # random: the control arm
 
 
-def run_random(ctx: Context) -> dict:
+def run_random(ctx: Context) -> dict[str, Any]:
     """Random eligible tracks under the same constraints; waypoints are the iso path
     (or the start when no target is given) so quality can be compared."""
     start = ctx.request.start.to_va()
@@ -148,20 +151,20 @@ def _anchor(ctx: Context, state: State, which: str, avoid: int | None) -> tuple[
     return got[0], f"catalog track {int(index.track_ids[got[0]])}, whose label is nearest the {which} state"
 
 
-def run_interpolation(ctx: Context) -> dict:
+def run_interpolation(ctx: Context) -> dict[str, Any]:
     index = ctx.index
     if index.n_features == 0:
         raise EngineError("The interpolation strategy needs audio features; this catalog has none")
     start, target = start_target_va(ctx)
     easing = ctx.easing()
     a_pos, a_why = _anchor(ctx, ctx.request.start, "start", None)
-    b_pos, b_why = _anchor(ctx, ctx.request.target, "target", a_pos)
+    b_pos, b_why = _anchor(ctx, target_state(ctx), "target", a_pos)
     a = index.z[a_pos].astype(np.float64)
     b = index.z[b_pos].astype(np.float64)
     t = fractions(ctx.n, easing)
     imaginary = (1.0 - t)[:, None] * a + t[:, None] * b
     path = va_path(start, target, ctx.n, easing)
-    gpath = gems_path(ctx.request.start.to_gems(), ctx.request.target.to_gems(), ctx.n, easing)
+    gpath = gems_path(ctx.request.start.to_gems(), target_state(ctx).to_gems(), ctx.n, easing)
     ctx.notes.append(f"Start anchor: {a_why}; target anchor: {b_why}")
     space = index.spaces["features"]
     cand_d, cand_p = space.query_many(imaginary, 8)
@@ -219,7 +222,7 @@ def therapeutic_target(start: State) -> tuple[str, str, str]:
     return expression, target, why
 
 
-def run_mapping(ctx: Context) -> dict:
+def run_mapping(ctx: Context) -> dict[str, Any]:
     req = ctx.request
     expression, emotion, why = therapeutic_target(req.start)
     if req.target is not None:
@@ -304,7 +307,7 @@ def seed_decision(
     )
 
 
-def run_seed_track(ctx: Context) -> dict:
+def run_seed_track(ctx: Context) -> dict[str, Any]:
     req = ctx.request
     index = ctx.index
     if req.seed_track_id is None:

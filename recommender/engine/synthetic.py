@@ -15,6 +15,7 @@ plus rater noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -108,7 +109,7 @@ class SyntheticCatalog:
     explicit: np.ndarray
     durations_s: np.ndarray
 
-    def as_kwargs(self) -> dict:
+    def as_kwargs(self) -> dict[str, Any]:
         return {
             "track_ids": self.track_ids,
             "features": self.features,
@@ -130,14 +131,16 @@ def _correlation() -> np.ndarray:
     w, v = np.linalg.eigh(c)
     c = (v * np.maximum(w, 1e-3)) @ v.T
     d = np.sqrt(np.diag(c))
-    return c / d[:, None] / d[None, :]
+    return np.asarray(c / d[:, None] / d[None, :])
 
 
-def label_va(valence, energy, acousticness, tempo, mode) -> np.ndarray:
+def label_va(
+    valence: np.ndarray, energy: np.ndarray, acousticness: np.ndarray, tempo: np.ndarray, mode: np.ndarray
+) -> np.ndarray:
     """The valence/arousal reading of Spotify-style features used to label synthetic tracks."""
     v = 0.85 * (2 * valence - 1) + 0.12 * (np.nan_to_num(mode, nan=0.5) - 0.5) * 2
     a = 0.7 * (2 * energy - 1) + 0.2 * np.clip((tempo - 120.0) / 60.0, -1, 1) + 0.15 * (1 - 2 * acousticness)
-    return np.clip(np.stack([v, a], axis=1), -1.0, 1.0)
+    return np.asarray(np.clip(np.stack([v, a], axis=1), -1.0, 1.0))
 
 
 def synthetic_catalog(

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emotion import vocab
 
@@ -51,7 +52,7 @@ class State:
     label: str = ""
 
     @classmethod
-    def from_gems(cls, dist9) -> State:
+    def from_gems(cls, dist9: ArrayLike) -> State:
         try:
             dist = vocab.gems_distribution(dist9)
         except ValueError as exc:
