@@ -27,7 +27,13 @@ $(VENV)/.dev-installed: requirements/dev.txt $(VENV)/.base-installed
 install: $(VENV)/.base-installed
 install-dev: $(VENV)/.dev-installed
 
-migrate: install
+## var/ holds the SQLite database, media, models and the development secret key. Importing the
+## settings never writes, so the directories and the key are made here (production sets SECRET_KEY).
+var/secret_key:
+	mkdir -p var/staticfiles var/media var/models
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+migrate: install var/secret_key
 	$(PY) manage.py migrate --noinput
 
 ## Compile the translations (locale/*/LC_MESSAGES/*.po -> .mo; the .mo files are built, not committed).
@@ -49,7 +55,7 @@ run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## The whole suite on the embedded defaults (SQLite, in-memory layer, eager Celery).
-test: install-dev messages
+test: install-dev messages var/secret_key
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

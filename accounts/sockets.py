@@ -6,11 +6,7 @@ outlived its log-out kept being answered. Counts live in the cache (Redis in pro
 they hold across server processes), each with a time-to-live so a crashed process cannot leave
 a count behind for ever.
 
-| setting | default | meaning |
-| --- | --- | --- |
-| ATTUNE_WS_MAX_PER_USER | 4 | open websockets one account may hold (all tabs and devices) |
-| ATTUNE_WS_MAX_PER_IP | 20 | open websockets one client address may hold (a shared network counts once) |
-| ATTUNE_WS_COUNT_TTL | 21600 | seconds a count survives without being touched |
+The limits are ATTUNE_WS_MAX_PER_USER, ATTUNE_WS_MAX_PER_IP and ATTUNE_WS_COUNT_TTL (accounts/conf.py).
 """
 
 from __future__ import annotations
@@ -20,25 +16,14 @@ from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.core.cache import cache
+
+from accounts import conf
 
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_MANY = 4429
 CLOSE_LOGGED_OUT = 4401
-
-
-def max_per_user() -> int:
-    return int(getattr(settings, "ATTUNE_WS_MAX_PER_USER", 4))
-
-
-def max_per_ip() -> int:
-    return int(getattr(settings, "ATTUNE_WS_MAX_PER_IP", 20))
-
-
-def _ttl() -> int:
-    return int(getattr(settings, "ATTUNE_WS_COUNT_TTL", 6 * 3600))
 
 
 def client_ip(scope) -> str:
@@ -59,11 +44,11 @@ class SocketSlot:
 
 
 async def _incr(key: str) -> int:
-    await cache.aadd(key, 0, timeout=_ttl())
+    await cache.aadd(key, 0, timeout=conf.WS_COUNT_TTL)
     try:
         return await cache.aincr(key)
     except ValueError:  # expired between add and incr
-        await cache.aset(key, 1, timeout=_ttl())
+        await cache.aset(key, 1, timeout=conf.WS_COUNT_TTL)
         return 1
 
 
@@ -77,7 +62,7 @@ async def _decr(key: str) -> None:
 async def slot_take(*, user_id: int, ip: str) -> tuple[SocketSlot | None, str]:
     """Count one more socket for this account and this address: (slot, "") when both are
     under their limits, else (None, why) with nothing counted."""
-    limits = [(f"ws:user:{user_id}", max_per_user(), "account"), (f"ws:ip:{ip}", max_per_ip(), "network address")]
+    limits = [(f"ws:user:{user_id}", conf.WS_MAX_PER_USER, "account"), (f"ws:ip:{ip}", conf.WS_MAX_PER_IP, "network address")]
     taken: list[str] = []
     for key, limit, who in limits:
         count = await _incr(key)

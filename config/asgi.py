@@ -27,6 +27,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 
+from config import conf  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.sync_http import PooledHTTPHandler  # noqa: E402
 from config.websocket_origin import SameOriginWebsocketValidator  # noqa: E402
@@ -36,12 +37,12 @@ HTTP_HANDLERS = ("pooled", "django")
 
 
 def http_application():
-    kind = os.environ.get("ATTUNE_HTTP_HANDLER", "pooled")
+    kind = conf.HTTP_HANDLER
     if kind == "django":
         return ASGIHandler()
     if kind != "pooled":
         raise ValueError(f"ATTUNE_HTTP_HANDLER={kind!r}; expected one of {', '.join(HTTP_HANDLERS)}")
-    return PooledHTTPHandler(threads=int(os.environ.get("ATTUNE_HTTP_THREADS", "8")))
+    return PooledHTTPHandler(threads=conf.HTTP_THREADS)
 
 
 async def lifespan(scope, receive, send):

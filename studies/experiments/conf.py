@@ -1,14 +1,25 @@
-"""Settings of studies.experiments (read from django.conf.settings with defaults)."""
+"""Settings of studies.experiments (read from django.conf.settings with defaults).
+
+Declared once (config/app_settings.py) and read at call time: ``conf.NAME`` is
+``settings.ATTUNE_...`` or its default."""
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Any
 
-# Bootstrap resamples for the interval of the difference (fixed seed: the same data give the same interval).
-BOOTSTRAP_RESAMPLES: int = int(getattr(settings, "ATTUNE_EXPERIMENT_BOOTSTRAP_RESAMPLES", 4000))
-# Number of looks drawn on the cumulative-effect plot when the data span fewer than three days.
-SEQUENTIAL_LOOKS: int = int(getattr(settings, "ATTUNE_EXPERIMENT_SEQUENTIAL_LOOKS", 20))
-# Largest number of participants `simulate_experiment` creates in one run.
-SIMULATE_MAX_PARTICIPANTS: int = int(getattr(settings, "ATTUNE_EXPERIMENT_SIMULATE_MAX", 2000))
-# Analysis snapshots kept per experiment (older ones are deleted when a new one is stored).
-SNAPSHOTS_KEPT: int = int(getattr(settings, "ATTUNE_EXPERIMENT_SNAPSHOTS_KEPT", 48))
+from config.app_settings import Setting, Settings
+
+SETTINGS = Settings(
+    Setting('BOOTSTRAP_RESAMPLES', 'ATTUNE_EXPERIMENT_BOOTSTRAP_RESAMPLES', int, 4000,
+            'Bootstrap resamples for the interval of the difference (fixed seed: the same data give the same interval).'),
+    Setting('SEQUENTIAL_LOOKS', 'ATTUNE_EXPERIMENT_SEQUENTIAL_LOOKS', int, 20,
+            'Number of looks drawn on the cumulative-effect plot when the data span fewer than three days.'),
+    Setting('SIMULATE_MAX_PARTICIPANTS', 'ATTUNE_EXPERIMENT_SIMULATE_MAX', int, 2000,
+            'Largest number of participants `simulate_experiment` creates in one run.'),
+    Setting('SNAPSHOTS_KEPT', 'ATTUNE_EXPERIMENT_SNAPSHOTS_KEPT', int, 48,
+            'Analysis snapshots kept per experiment (older ones are deleted when a new one is stored).'),
+)
+
+
+def __getattr__(name: str) -> Any:
+    return SETTINGS.value(name)

@@ -272,9 +272,9 @@ class SessionEventsApi(APIView):
             return Response(
                 {"detail": 'A batch is {"events": [...]} and nothing else.'}, status=status.HTTP_400_BAD_REQUEST
             )
-        if not raw or len(raw) > conf.max_batch():
+        if not raw or len(raw) > conf.MAX_BATCH:
             return Response(
-                {"detail": f"Send between 1 and {conf.max_batch()} events."}, status=status.HTTP_400_BAD_REQUEST
+                {"detail": f"Send between 1 and {conf.MAX_BATCH} events."}, status=status.HTTP_400_BAD_REQUEST
             )
         refused: dict[int, dict] = {}
         valid: list[tuple[int, services.EventInput]] = []

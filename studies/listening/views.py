@@ -92,7 +92,7 @@ class SessionStartForm(MoodFields):
         super().__init__(*args, **kwargs)
         for prefix in ("current", "desired"):
             self.fields.update(_mood_fields(prefix))
-        self.fields["strategy"].choices = [("", _("Attune's default"))] + [(s, s) for s in conf.strategies()]
+        self.fields["strategy"].choices = [("", _("Attune's default"))] + [(s, s) for s in conf.STRATEGIES]
 
     def clean(self):
         data = super().clean()
@@ -276,7 +276,7 @@ def session_new_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "experiment_decides": experiment_decides,
-            "strategies": strategy_options(conf.strategies()),
+            "strategies": strategy_options(conf.STRATEGIES),
             "webcam": _webcam_config(request, trace_ref=None),
             **_instrument_context(form, ("current", "desired"), prefill=request.GET),
             "from_mood_check": not form.is_bound and request.GET.get("current_source") in ("gems", "va", "fer"),

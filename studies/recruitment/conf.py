@@ -1,25 +1,31 @@
-"""Settings of studies.recruitment (each can be set from the environment as ATTUNE_<NAME>).
+"""Settings of studies.recruitment, declared once (config/app_settings.py) and read at call time.
 
-- ATTUNE_RECRUITMENT_ENTRY_RATE: entry attempts allowed per client IP, DRF rate syntax
-  (default "20/min"); more get a 429 page.
-- ATTUNE_INSTRUMENT_WORDING: replacement item wording per instrument, e.g.
-  {"stai6": {"calm": "…", "tense": "…"}} — for instruments whose licence restricts
-  redistribution (STAI-6, I-PANAS-SF; see studies/instruments.py). Scoring is unchanged.
+ATTUNE_INSTRUMENT_WORDING replaces item wording per instrument, e.g.
+{"stai6": {"calm": "…", "tense": "…"}} — for instruments whose licence restricts
+redistribution (STAI-6, I-PANAS-SF; see studies/instruments.py). Scoring is unchanged.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Any
 
+from config.app_settings import Setting, Settings
 from studies import instruments
 
+SETTINGS = Settings(
+    Setting("ENTRY_RATE", "ATTUNE_RECRUITMENT_ENTRY_RATE", str, "20/min",
+            "entry attempts allowed per client IP, DRF rate syntax; more get a 429 page"),
+    Setting("INSTRUMENT_WORDING", "ATTUNE_INSTRUMENT_WORDING", "json", None,
+            "replacement item wording per instrument (JSON object)"),
+)
 
-def entry_rate() -> str:
-    return str(getattr(settings, "ATTUNE_RECRUITMENT_ENTRY_RATE", "20/min"))
+
+def __getattr__(name: str) -> Any:
+    return SETTINGS.value(name)
 
 
 def instrument(key: str) -> instruments.Instrument:
     """The instrument with this deployment's wording applied."""
+    wording = (SETTINGS.value("INSTRUMENT_WORDING") or {}).get(key)
     inst = instruments.instrument(key)
-    wording = (getattr(settings, "ATTUNE_INSTRUMENT_WORDING", None) or {}).get(key)
     return instruments.with_wording(inst, wording) if wording else inst

@@ -32,7 +32,7 @@ class EntryThrottle(SimpleRateThrottle):
     scope = "recruitment_entry"
 
     def get_rate(self) -> str:
-        return conf.entry_rate()
+        return conf.ENTRY_RATE
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -324,10 +324,9 @@ def test_power_endpoint_control_out_of_range(researcher_client):
     assert response.status_code == 400 and "control" in response.json()["error"]
 
 
-def test_old_snapshots_are_pruned(make_experiment, monkeypatch):
-    from studies.experiments import conf
+def test_old_snapshots_are_pruned(settings, make_experiment, monkeypatch):
 
-    monkeypatch.setattr(conf, "SNAPSHOTS_KEPT", 2)
+    settings.ATTUNE_EXPERIMENT_SNAPSHOTS_KEPT = 2
     exp = make_experiment(start=True)
     ids = [services.analysis_compute(experiment=exp).pk for _ in range(4)]
     assert list(AnalysisResult.objects.filter(experiment=exp).order_by("id").values_list("id", flat=True)) == ids[2:]

@@ -50,10 +50,9 @@ def test_upload_rejects_bad_files_without_a_run(staff_client, name, content, mes
     assert not ImportRun.objects.exists()
 
 
-def test_upload_rejects_oversized_file(staff_client, monkeypatch):
-    from recommender import conf
+def test_upload_rejects_oversized_file(settings, staff_client, monkeypatch):
 
-    monkeypatch.setattr(conf, "IMPORT_MAX_BYTES", 10)
+    settings.ATTUNE_CATALOG_IMPORT_MAX_BYTES = 10
     response = staff_client.post(reverse("admin:recommender_importrun_upload"), {"file": SimpleUploadedFile("t.csv", CSV)})
     assert response.status_code == 400 and b"limit" in response.content
     assert not ImportRun.objects.exists()

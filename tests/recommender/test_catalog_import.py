@@ -151,10 +151,9 @@ def test_malformed_file_fails_without_writing(tmp_path, db, content, message):
     assert not Track.objects.exists()
 
 
-def test_oversized_file_is_refused(tmp_path, db, monkeypatch):
-    from recommender import conf
+def test_oversized_file_is_refused(settings, tmp_path, db, monkeypatch):
 
-    monkeypatch.setattr(conf, "IMPORT_MAX_BYTES", 100)
+    settings.ATTUNE_CATALOG_IMPORT_MAX_BYTES = 100
     run = run_import(write_csv(tmp_path / "t.csv", [row(i) for i in range(10)]))
     assert run.status == RunStatus.FAILED and "limit" in run.message
     assert not Track.objects.exists()

@@ -9,14 +9,14 @@ import pytest
 from django.core.management import call_command
 
 from accounts import demo as demo_registry
-from recommender import conf, demo
+from recommender import demo
 from recommender.models import Track, TrackLabel
 
 
 @pytest.fixture
-def demo_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(conf, "DEMO_CATALOG_DIR", tmp_path / "demo_catalog")
-    monkeypatch.setattr(conf, "DEMO_CLIP_SECONDS", 6.0)
+def demo_dir(settings, tmp_path, monkeypatch):
+    settings.ATTUNE_DEMO_CATALOG_DIR = tmp_path / "demo_catalog"
+    settings.ATTUNE_DEMO_CLIP_SECONDS = 6.0
     return tmp_path / "demo_catalog"
 
 

@@ -80,10 +80,9 @@ class TestImport:
             history_import(user=participant, name="endsong_0.json", data=data)
         assert not HistoryPlay.objects.exists() and not HistoryUpload.objects.exists()
 
-    def test_oversized_upload_is_refused_before_reading(self, participant, labelled_catalog, monkeypatch):
-        from recommender import conf
+    def test_oversized_upload_is_refused_before_reading(self, settings, participant, labelled_catalog, monkeypatch):
 
-        monkeypatch.setattr(conf, "HISTORY_MAX_UPLOAD_BYTES", 100)
+        settings.ATTUNE_HISTORY_MAX_UPLOAD_BYTES = 100
         with pytest.raises(ValidationError, match="larger than"):
             history_import(user=participant, name="endsong_0.json", data=export_bytes(labelled_catalog[:2]))
 
@@ -152,10 +151,9 @@ class TestPages:
         answer = api.post(url, {"file": SimpleUploadedFile("StreamingHistory0.json", b"[{")})
         assert answer.status_code == 400 and "not valid JSON" in answer.content.decode()
 
-    def test_oversized_upload_answers_413(self, api, labelled_catalog, monkeypatch):
-        from recommender import conf
+    def test_oversized_upload_answers_413(self, settings, api, labelled_catalog, monkeypatch):
 
-        monkeypatch.setattr(conf, "HISTORY_MAX_UPLOAD_BYTES", 10)
+        settings.ATTUNE_HISTORY_MAX_UPLOAD_BYTES = 10
         answer = api.post(reverse("recommender:history"), {"file": SimpleUploadedFile("endsong_0.json", b"[" + b" " * 20 + b"]")})
         assert answer.status_code == 413 and not HistoryPlay.objects.exists()
 

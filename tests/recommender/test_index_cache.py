@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emotion.vocab import one_hot_gems
-from recommender import conf, index_cache
+from recommender import index_cache
 from recommender.services.labels import track_label_set
 
 
@@ -21,8 +21,8 @@ def test_index_is_reused_until_the_catalog_changes(labelled_catalog, make_track)
     assert second is not first and len(second) == 61 and index_cache.builds == before + 2
 
 
-def test_feature_columns_are_configuration(labelled_catalog, monkeypatch):
-    monkeypatch.setattr(conf, "INDEX_FEATURES", ("energy", "valence", "desc:rms_mean"))
+def test_feature_columns_are_configuration(settings, labelled_catalog, monkeypatch):
+    settings.ATTUNE_RECOMMENDER_INDEX_FEATURES = ("energy", "valence", "desc:rms_mean")
     arrays = index_cache.catalog_arrays()
     assert arrays.feature_names == ("energy", "valence")  # no track has rms_mean: dropped
     assert arrays.features.shape == (60, 2)

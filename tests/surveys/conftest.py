@@ -76,15 +76,15 @@ def submit():
 
 
 @pytest.fixture
-def open_aggregate_gate(monkeypatch):
+def open_aggregate_gate(settings, monkeypatch):
     """For tests about something other than the publish gate (pooling, consent, transactions):
     aggregation publishes from a single rater and track."""
-    monkeypatch.setattr("studies.surveys.conf.AGGREGATE_MIN_RATERS", 1)
-    monkeypatch.setattr("studies.surveys.conf.AGGREGATE_MIN_TRACKS", 1)
+    settings.ATTUNE_SURVEYS_AGGREGATE_MIN_RATERS = 1
+    settings.ATTUNE_SURVEYS_AGGREGATE_MIN_TRACKS = 1
 
 
 @pytest.fixture
-def open_propagation_gate(monkeypatch):
+def open_propagation_gate(settings, monkeypatch):
     """Propagation publishes without having to beat a baseline (for the write/roll-back plumbing)."""
-    monkeypatch.setattr("studies.surveys.conf.PROPAGATION_GATE_BASELINES", ())
-    monkeypatch.setattr("studies.surveys.conf.PROPAGATION_MIN_LABELLED", 2)
+    settings.ATTUNE_SURVEYS_PROPAGATION_GATE_BASELINES = ()
+    settings.ATTUNE_SURVEYS_PROPAGATION_MIN_LABELLED = 2

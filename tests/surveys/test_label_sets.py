@@ -115,7 +115,7 @@ def test_mer_on_labels_independent_of_the_audio_is_not_deployed(db, settings, tm
     from studies.surveys import mer_bridge
 
     settings.MODELS_DIR = tmp_path
-    monkeypatch.setattr("studies.surveys.conf.MER_FOLDS", 3)
+    settings.ATTUNE_SURVEYS_MER_FOLDS = 3
     rng = np.random.default_rng(5)
     for i in range(36):
         track = Track.objects.create(

@@ -231,7 +231,7 @@ def descriptor_catalog(db, settings, tmp_path, monkeypatch):
     from recommender.services.labels import track_label_set
 
     settings.MODELS_DIR = tmp_path
-    monkeypatch.setattr("studies.surveys.conf.MER_FOLDS", 3)  # speed only
+    settings.ATTUNE_SURVEYS_MER_FOLDS = 3  # speed only
     rng = np.random.default_rng(3)
     centres = rng.normal(0, 3, size=(3, len(DESCRIPTOR_NAMES)))
     emotions = (8, 5, 4)  # sadness, power, peacefulness

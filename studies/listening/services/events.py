@@ -73,7 +73,7 @@ def _event_errors(
     if not isinstance(e.occurred_at, datetime) or timezone.is_naive(e.occurred_at):
         errors["occurred_at"] = "occurred_at is a date-time with a time zone."
     else:
-        skew = timedelta(seconds=conf.clock_skew_s())
+        skew = timedelta(seconds=conf.CLOCK_SKEW_S)
         if e.occurred_at < session.started_at - skew:
             errors["occurred_at"] = "The event is dated before the session started."
         elif e.occurred_at > now + skew:
@@ -87,7 +87,7 @@ def _event_errors(
             if duration is not None and s > duration + DURATION_TOLERANCE_S:
                 errors["seconds_played"] = f"{s:g} s played is longer than the track ({duration:g} s)."
             elif "occurred_at" not in errors and isinstance(e.occurred_at, datetime):
-                elapsed = (e.occurred_at - session.started_at).total_seconds() + conf.clock_skew_s()
+                elapsed = (e.occurred_at - session.started_at).total_seconds() + conf.CLOCK_SKEW_S
                 if s > elapsed:
                     errors["seconds_played"] = f"{s:g} s played is more time than the session has run."
     elif e.kind == EventKind.PROGRESS:
@@ -97,8 +97,8 @@ def _event_errors(
         errors["payload"] = "payload is a JSON object."
     else:
         size = len(json.dumps(payload, separators=(",", ":"), default=str))
-        if size > conf.max_payload_bytes():
-            errors["payload"] = f"payload is {size} bytes; the limit is {conf.max_payload_bytes()}."
+        if size > conf.MAX_PAYLOAD_BYTES:
+            errors["payload"] = f"payload is {size} bytes; the limit is {conf.MAX_PAYLOAD_BYTES}."
         elif e.kind == EventKind.REACTION and payload.get("gems") not in vocab.GEMS:
             errors["payload"] = f"A reaction names one GEMS emotion in payload.gems: {', '.join(vocab.GEMS)}."
     return errors
@@ -122,8 +122,8 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
     """
     if not events:
         raise ValidationError({"events": "Send at least one event."})
-    if len(events) > conf.max_batch():
-        raise ValidationError({"events": f"At most {conf.max_batch()} events per request."})
+    if len(events) > conf.MAX_BATCH:
+        raise ValidationError({"events": f"At most {conf.MAX_BATCH} events per request."})
     ids = [e.event_id for e in events]
     if any(not isinstance(i, uuid.UUID) for i in ids):
         raise ValidationError({"event_id": "Every event needs a UUID event_id."})

@@ -29,18 +29,18 @@ def _trace_window(session: ListeningSession, *, first: bool, after_t: int = 0) -
     """The first or the latest window of per-second webcam readings with a face, from `after_t`."""
     qs = EmotionTraceSecond.objects.filter(session=session, valence__isnull=False, arousal__isnull=False, t__gte=after_t)
     qs = qs.order_by("t" if first else "-t").values_list("valence", "arousal")
-    return np.asarray(list(qs[: conf.replan_window_s()]), dtype=np.float64).reshape(-1, 2)
+    return np.asarray(list(qs[: conf.REPLAN_WINDOW_S]), dtype=np.float64).reshape(-1, 2)
 
 
 def session_replan_check(*, session: ListeningSession, finished_position: int) -> ReplanDecision | None:
     """After a finished track: with the webcam trace on, re-plan the rest of the queue if the
     stable emotion has not moved toward the target after the configured number of tracks, or
     moved away (studies.listening.mood.replan_decision). Returns the decision when it re-planned."""
-    if session.replan_count >= conf.max_replans() or not EmotionTraceSecond.objects.filter(session=session).exists():
+    if session.replan_count >= conf.MAX_REPLANS or not EmotionTraceSecond.objects.filter(session=session).exists():
         return None  # no webcam trace (the usual case): nothing to decide, no lock taken
     with transaction.atomic():
         session = ListeningSession.objects.select_for_update().get(pk=session.pk)
-        if session.status != SessionStatus.ACTIVE or session.replan_count >= conf.max_replans():
+        if session.status != SessionStatus.ACTIVE or session.replan_count >= conf.MAX_REPLANS:
             return None
         queue = list(PlannedTrack.objects.filter(session=session).order_by("position"))
         remaining = [q for q in queue if q.position > finished_position]
@@ -60,10 +60,10 @@ def session_replan_check(*, session: ListeningSession, finished_position: int) -
             now_va=now,
             target_va=(session.target_valence, session.target_arousal),
             tracks_since_plan=tracks_since,
-            after_tracks=conf.replan_after_tracks(),
-            min_progress=conf.replan_min_progress(),
-            away_margin=conf.replan_away_margin(),
-            min_seconds=conf.replan_min_seconds(),
+            after_tracks=conf.REPLAN_AFTER_TRACKS,
+            min_progress=conf.REPLAN_MIN_PROGRESS,
+            away_margin=conf.REPLAN_AWAY_MARGIN,
+            min_seconds=conf.REPLAN_MIN_SECONDS,
         )
         if not decision.replan:
             return None

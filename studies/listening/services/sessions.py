@@ -31,12 +31,12 @@ def _check_length(length_tracks, length_minutes) -> tuple[int | None, float | No
     if length_tracks is not None and length_minutes is not None:
         raise ValidationError({"length": "Give the length in tracks or in minutes, not both."})
     if length_tracks is None and length_minutes is None:
-        return conf.default_tracks(), None
+        return conf.DEFAULT_TRACKS, None
     if length_tracks is not None:
         if isinstance(length_tracks, bool) or not isinstance(length_tracks, int):
             raise ValidationError({"length_tracks": "The number of tracks is a whole number."})
-        if not 1 <= length_tracks <= conf.max_tracks():
-            raise ValidationError({"length_tracks": f"Choose between 1 and {conf.max_tracks()} tracks."})
+        if not 1 <= length_tracks <= conf.MAX_TRACKS:
+            raise ValidationError({"length_tracks": f"Choose between 1 and {conf.MAX_TRACKS} tracks."})
         return length_tracks, None
     if isinstance(length_minutes, bool):
         raise ValidationError({"length_minutes": "The length in minutes is a number."})
@@ -44,8 +44,8 @@ def _check_length(length_tracks, length_minutes) -> tuple[int | None, float | No
         minutes = float(length_minutes)
     except (TypeError, ValueError):
         raise ValidationError({"length_minutes": "The length in minutes is a number."}) from None
-    if not math.isfinite(minutes) or not 1.0 <= minutes <= conf.max_minutes():
-        raise ValidationError({"length_minutes": f"Choose between 1 and {conf.max_minutes():g} minutes."})
+    if not math.isfinite(minutes) or not 1.0 <= minutes <= conf.MAX_MINUTES:
+        raise ValidationError({"length_minutes": f"Choose between 1 and {conf.MAX_MINUTES:g} minutes."})
     return None, minutes
 
 
@@ -88,8 +88,8 @@ def session_start(
     mode = mode or getattr(user, "mode", SessionMode.PERSONAL)
     if mode not in SessionMode.values:
         raise ValidationError({"mode": f"Mode is one of {', '.join(SessionMode.values)}."})
-    if strategy is not None and strategy not in conf.strategies():
-        raise ValidationError({"strategy": f"Choose one of: {', '.join(conf.strategies())}."})
+    if strategy is not None and strategy not in conf.STRATEGIES:
+        raise ValidationError({"strategy": f"Choose one of: {', '.join(conf.STRATEGIES)}."})
 
     if desired is None:
         target, _why = mapping_target(current)
@@ -108,7 +108,7 @@ def session_start(
         if choice is not None:
             chosen, params, assignment_ref = choice.strategy, dict(choice.params or {}), choice.assignment_ref or None
         else:
-            chosen, params, assignment_ref = strategy or conf.default_strategy(), {}, None
+            chosen, params, assignment_ref = strategy or conf.DEFAULT_STRATEGY, {}, None
         built = _playlist_build(
             user=user,
             strategy=chosen,
@@ -256,7 +256,7 @@ def sessions_abandon_stale(*, hours: float | None = None) -> int:
     from django.db.models import Max
     from django.db.models.functions import Coalesce, Greatest
 
-    limit = timezone.now() - timedelta(hours=hours if hours is not None else conf.stale_hours())
+    limit = timezone.now() - timedelta(hours=hours if hours is not None else conf.STALE_HOURS)
     stale = (
         ListeningSession.objects.filter(status=SessionStatus.ACTIVE)
         .annotate(last=Greatest("started_at", Coalesce(Max("events__received_at"), "started_at")))
