@@ -27,14 +27,9 @@ from studies.surveys import (
 )
 from studies.surveys.models import LabelRun, Rating, RunKind, RunStatus, Survey
 from studies.surveys.selectors import RESEARCH, label_set_summary, latest_run, runs_for, survey_progress
-from studies.surveys.services import (
-    label_pipeline_start,
-    label_run_rollback,
-    label_run_start,
-    survey_close,
-    survey_open,
-    survey_pause,
-)
+from studies.surveys.services.runs import label_run_rollback
+from studies.surveys.services.status import survey_close, survey_open, survey_pause
+from studies.surveys.tasks import label_pipeline_start, label_run_start
 
 _GEMS_LABEL = {e.name: f"{e.emoji} {e.label}" for e in GEMS_INFO}
 

@@ -19,7 +19,7 @@ from emotion.vocab import GEMS_INFO, N_GEMS
 from studies.surveys import conf
 from studies.surveys.models import Survey, SurveyStatus
 from studies.surveys.selectors import answers_given
-from studies.surveys.services import next_track_for, rating_submit, skip_check
+from studies.surveys.services.responses import next_track_for, rating_submit, skip_check
 
 # (name, label) pairs: OpenAPI names this choice set "PicksEnum", distinct from the recommender's
 # plain-name GEMS choice ("EmotionEnum"), so the schema has no two names for one choice set.

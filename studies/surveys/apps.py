@@ -12,7 +12,7 @@ class SurveysConfig(AppConfig):
         from studies.surveys.demo import demo_step
         from studies.surveys.providers import survey_profile
         from studies.surveys.selectors import surveys_panel_for
-        from studies.surveys.services import (
+        from studies.surveys.services.privacy import (
             authored_export,
             label_runs_forget_rater,
             ratings_erase,

@@ -119,7 +119,7 @@ def demo_tracks_ensure(*, count: int = 6, analyse: bool = True) -> list[Track]:
 
 def demo_survey_ensure(*, tracks: list[Track] | None = None) -> Survey:
     """An open demo survey over every catalog track with audio (or the given tracks)."""
-    from studies.surveys.services import survey_open
+    from studies.surveys.services.status import survey_open
 
     survey = Survey.objects.filter(title=DEMO_SURVEY_TITLE).first()
     if survey is None:

@@ -14,17 +14,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
 from recommender.models import LabelSource, Track, TrackLabel
 from recommender.services.labels import track_labels_bulk_set
 from studies.surveys import conf
+from studies.surveys.models import Decision, LabelRun
 from studies.surveys.selectors import counting_ratings
+from studies.surveys.services.label_sets import gate_record, publish_if, store_candidate
 
 
 def model_path() -> Path:
@@ -71,7 +76,6 @@ def _groups(ids: np.ndarray) -> np.ndarray:
 
 def train(run, mer, progress) -> tuple[dict[str, Any], str]:
     from emotion.audio import DESCRIPTOR_NAMES
-    from studies.surveys.services import publish_model_if
 
     labelled: dict[int, Any] = {}
     confidence: dict[int, float] = {}
@@ -165,7 +169,6 @@ def label_new(run, mer, progress) -> tuple[dict[str, Any], str]:
     ids, X = descriptor_rows()
     keep = np.array([int(t) not in surveyed and int(t) not in rated for t in ids], dtype=bool)
     ids, X = ids[keep], X[keep]
-    from studies.surveys.services import _gate_record, _publish_if, _store_candidate
 
     written = 0
     soft = np.zeros((0, 9))
@@ -173,7 +176,7 @@ def label_new(run, mer, progress) -> tuple[dict[str, Any], str]:
         progress(0.3, f"predicting {len(ids)} tracks")
         soft = model.predict_soft(X)
     confidence = np.clip(soft.max(axis=1), 0.0, 1.0) if len(ids) else np.zeros(0)
-    _store_candidate(run, LabelSource.MER, [(ids, soft, confidence, 0)])
+    store_candidate(run, LabelSource.MER, [(ids, soft, confidence, 0)])
 
     def write() -> None:
         nonlocal written
@@ -181,5 +184,19 @@ def label_new(run, mer, progress) -> tuple[dict[str, Any], str]:
             written = track_labels_bulk_set(track_ids=ids, source=LabelSource.MER, gems=soft, confidence=confidence)
 
     # The deployed model passed its gate when it was trained (train above); this run publishes its output.
-    _publish_if(run, _gate_record([], {"model_file": path.name}), sources=[LabelSource.MER], track_ids=[int(t) for t in ids], write=write)
+    publish_if(run, gate_record([], {"model_file": path.name}), sources=[LabelSource.MER], track_ids=[int(t) for t in ids], write=write)
     return {"labelled": written, "model_classes": list(model.classes)}, f"{written} unrated tracks labelled from audio."
+
+
+def publish_model_if(run: LabelRun, reasons: Sequence[str], figures: dict, model) -> bool:
+    """The MER training run's gate: deploy the model file only if it passed."""
+    gate = {**gate_record(reasons, figures), "scope": {"sources": [MODEL_SCOPE], "track_ids": []}}
+    if reasons:
+        run.decision, run.gate = Decision.NOT_PUBLISHED, gate
+        run.save(update_fields=["decision", "gate"])
+        return False
+    with transaction.atomic():
+        model_save(model, run)
+        run.decision, run.gate, run.published_at = Decision.PUBLISHED, gate, timezone.now()
+        run.save(update_fields=["decision", "gate", "published_at"])
+    return True

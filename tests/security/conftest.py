@@ -37,7 +37,7 @@ def world(db, catalog, make_user, researcher):
     from studies.listening import services
     from studies.listening.mood import MoodInput
     from studies.surveys.models import Survey
-    from studies.surveys.services import survey_open
+    from studies.surveys.services.status import survey_open
 
     person = make_user(username="battery-person", research_data=True)
     survey = Survey.objects.create(title="Battery survey", created_by=researcher, min_listen_seconds=0)

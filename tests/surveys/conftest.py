@@ -30,7 +30,7 @@ def tracks(db):
 @pytest.fixture
 def make_survey(db, tracks, researcher):
     from studies.surveys.models import Survey
-    from studies.surveys.services import survey_open
+    from studies.surveys.services.status import survey_open
 
     def make(n_tracks: int = 6, open_it: bool = True, **fields):
         survey = Survey.objects.create(
@@ -57,7 +57,7 @@ def rater(make_user):
 
 @pytest.fixture
 def submit():
-    from studies.surveys.services import rating_submit
+    from studies.surveys.services.responses import rating_submit
 
     def do(user, survey, track, picks=("sadness",), **kw):
         kw.setdefault("liking", 3)

@@ -166,7 +166,7 @@ def test_exports_neutralise_formula_titles(researcher_client, rated, tracks):
     assert len(mine) == 3
     assert all(r["track_title"] == "'=HYPERLINK(\"http://evil\",\"x\")" and r["track_artist"] == "'\t+1" for r in mine)
     assert all(r["listened_seconds"] == "12.0" for r in mine)  # numbers are left alone
-    from studies.surveys.services import label_run_now
+    from studies.surveys.services.runs import label_run_now
 
     label_run_now(kind=RunKind.AGGREGATE, survey=rated)
     labels = _csv(researcher_client.get(reverse("admin:surveys_survey_export", args=[rated.pk, "labels"])))

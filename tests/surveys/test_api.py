@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from studies.surveys.models import Rating
-from studies.surveys.services import survey_close
+from studies.surveys.services.status import survey_close
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from recommender.models import TrackLabel
 from studies.surveys.models import Decision, LabelSetRole, RunKind, RunStatus
-from studies.surveys.services import label_run_now, label_run_rollback
+from studies.surveys.services.runs import label_run_now, label_run_rollback
 
 
 def _labels(source: str) -> dict[int, tuple]:
@@ -149,7 +149,7 @@ def test_consent_withdrawal_removes_labels_even_when_the_gate_refuses(make_surve
 
 
 def test_the_pipeline_runs_in_order_and_stops_after_a_failure(survey, django_capture_on_commit_callbacks):
-    from studies.surveys.services import label_pipeline_start
+    from studies.surveys.tasks import label_pipeline_start
 
     with django_capture_on_commit_callbacks(execute=True):
         runs = label_pipeline_start(survey=survey)

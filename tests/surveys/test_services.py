@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from studies.surveys.models import Rating, RepeatPlan, SurveyStatus
-from studies.surveys.services import next_track_for, survey_close, survey_open, survey_pause
+from studies.surveys.services.responses import next_track_for
+from studies.surveys.services.status import survey_close, survey_open, survey_pause
 
 
 def _refused(call, exc=ValidationError, match: str | None = None):
@@ -227,11 +228,11 @@ class TestParallelSubmits:
     def test_quota_is_counted_after_the_participant_lock(self, make_survey, tracks, rater, submit, monkeypatch):
         """Two submits racing past the quota: the second one's count runs after it has the
         person's lock, so it sees the answer the first committed while it waited."""
-        from studies.surveys import services
+        from studies.surveys.services import responses
 
         survey = make_survey(tracks_per_participant=2)
         submit(rater, survey, tracks[0])
-        real_lock = services._lock_participant
+        real_lock = responses._lock_participant
         raced = {}
 
         def lock_while_another_submit_commits(user):
@@ -241,7 +242,7 @@ class TestParallelSubmits:
                                       listened_seconds=12.0)
             real_lock(user)
 
-        monkeypatch.setattr(services, "_lock_participant", lock_while_another_submit_commits)
+        monkeypatch.setattr(responses, "_lock_participant", lock_while_another_submit_commits)
         with pytest.raises(ValidationError, match="already rated the 2 songs"):
             submit(rater, survey, tracks[2])
         # (the simulated parallel answer lived in our transaction, so it rolled back with it)
@@ -250,11 +251,11 @@ class TestParallelSubmits:
     def test_the_lock_is_taken_inside_the_answer_transaction(self, survey, tracks, rater, submit, monkeypatch):
         from django.db import connection
 
-        from studies.surveys import services
+        from studies.surveys.services import responses
 
         seen = []
-        real_lock = services._lock_participant
-        monkeypatch.setattr(services, "_lock_participant",
+        real_lock = responses._lock_participant
+        monkeypatch.setattr(responses, "_lock_participant",
                             lambda user: (seen.append((user.pk, connection.in_atomic_block)), real_lock(user)))
         submit(rater, survey, tracks[0])
         assert seen == [(rater.pk, True)]

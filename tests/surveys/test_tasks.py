@@ -8,7 +8,7 @@ import pytest
 from recommender.models import CatalogState, TrackLabel
 from recommender.selectors import resolve_label
 from studies.surveys.models import RunKind, RunStatus
-from studies.surveys.services import label_run_start
+from studies.surveys.tasks import label_run_start
 
 SAD = ("sadness", "nostalgia")
 POWER = ("power", "joyful_activation")
@@ -145,7 +145,7 @@ def test_propagation_without_survey_labels_fails_with_a_message(tracks, django_c
 def test_two_surveys_rating_one_track_make_one_label_from_both(make_survey, tracks, make_user, submit):
     """A track rated in surveys A and B: aggregating either gives the label of all raters of
     both (same format and focus), not only the last-aggregated survey's."""
-    from studies.surveys.services import label_run_now
+    from studies.surveys.services.runs import label_run_now
 
     a, b = make_survey(title="A"), make_survey(title="B")
     in_a = [make_user("participant", research_data=True) for _ in range(2)]
@@ -174,7 +174,7 @@ def test_two_surveys_rating_one_track_make_one_label_from_both(make_survey, trac
 
 @pytest.mark.usefixtures("open_aggregate_gate")
 def test_surveys_of_another_format_or_focus_are_not_pooled(make_survey, tracks, make_user, submit):
-    from studies.surveys.services import label_run_now
+    from studies.surveys.services.runs import label_run_now
 
     felt = make_survey(title="felt")
     expressed = make_survey(title="expressed", emotion_focus="expressed")
@@ -192,20 +192,20 @@ def test_label_writes_roll_back_together(make_survey, tracks, make_user, submit,
     """The label upsert, the MER-label delete and the orphan delete are one transaction: a
     failure in the last leaves the earlier ones undone."""
     from recommender.services.labels import track_label_set
-    from studies.surveys import services
-    from studies.surveys.services import label_run_now
+    from studies.surveys.services import aggregation
+    from studies.surveys.services.runs import label_run_now
 
     survey = make_survey()
     rater = make_user("participant", research_data=True)
     submit(rater, survey, tracks[0], picks=("sadness",))
     track_label_set(track=tracks[0], source="mer", gems=[0, 0, 0, 0, 0, 1, 0, 0, 0], confidence=0.5)
-    real_touch = services.catalog_touch
+    real_touch = aggregation.catalog_touch
 
     def boom():
         real_touch()
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "catalog_touch", boom)
+    monkeypatch.setattr(aggregation, "catalog_touch", boom)
     run = label_run_now(kind=RunKind.AGGREGATE, survey=survey)
     assert run.status == RunStatus.FAILED and "database went away" in run.message
     assert not TrackLabel.objects.filter(track=tracks[0], source="survey").exists()
@@ -276,7 +276,7 @@ def test_mer_training_reports_held_out_figures_and_labels_new_audio(
 
     # Ratings arrive for one of them: the survey label replaces the machine's.
     track = new[0][0]
-    from studies.surveys.services import survey_open
+    from studies.surveys.services.status import survey_open
 
     survey = make_survey(n_tracks=0, open_it=False)
     survey.tracks.add(track)
@@ -304,32 +304,33 @@ def test_labelling_without_a_model_fails_with_a_message(descriptor_catalog, djan
 def test_a_run_is_claimed_once_however_often_its_task_is_delivered(survey, tracks, make_user, submit, monkeypatch):
     """Celery acks_late may deliver a task twice (even while the first is running): only the
     worker whose UPDATE moved the run from pending to running does the work."""
-    from studies.surveys import services, tasks
+    from studies.surveys import tasks
     from studies.surveys.models import LabelRun
+    from studies.surveys.services import runs
 
     submit(make_user("participant", research_data=True), survey, tracks[0])
     run = LabelRun.objects.create(kind=RunKind.AGGREGATE, survey=survey)
     calls = []
-    real = services._aggregate
+    real = runs.aggregate_run
 
     def aggregate_and_get_redelivered(r):
         calls.append(r.pk)
         assert tasks.aggregate_survey(r.pk) == RunStatus.RUNNING  # the second delivery backs off
         return real(r)
 
-    monkeypatch.setattr(services, "_aggregate", aggregate_and_get_redelivered)
+    monkeypatch.setattr(runs, "aggregate_run", aggregate_and_get_redelivered)
     assert tasks.aggregate_survey(run.pk) == RunStatus.DONE
     assert tasks.aggregate_survey(run.pk) == RunStatus.DONE  # a late redelivery does nothing
     assert calls == [run.pk]
-    assert services.label_run_claim(run_id=run.pk) is False
+    assert runs.label_run_claim(run_id=run.pk) is False
     fresh = LabelRun.objects.create(kind=RunKind.AGGREGATE, survey=survey)
-    assert services.label_run_claim(run_id=fresh.pk) is True and services.label_run_claim(run_id=fresh.pk) is False
+    assert runs.label_run_claim(run_id=fresh.pk) is True and runs.label_run_claim(run_id=fresh.pk) is False
 
 
 def test_a_deployed_mer_model_rolls_back_to_the_one_before(descriptor_catalog):
     from studies.surveys import mer_bridge
     from studies.surveys.models import Decision
-    from studies.surveys.services import label_run_now, label_run_rollback
+    from studies.surveys.services.runs import label_run_now, label_run_rollback
 
     first = label_run_now(kind=RunKind.TRAIN_MER)
     assert first.decision == Decision.PUBLISHED, first.gate
