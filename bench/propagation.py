@@ -59,7 +59,8 @@ def _rss_mb() -> float:
 def _run(method: str, n: int, frac: float, k: int, alpha: float, n_probe: int, seed: int, out) -> None:
     from studies.crowd import simulated_feature_catalog
     from studies.labels import js_divergence
-    from studies.propagation import knn_graph, normalized_affinity, prepare_features, spread
+    from studies.propagation.graph import knn_graph, normalized_affinity, prepare_features
+    from studies.propagation.spreading import spread
 
     X, truth = simulated_feature_catalog(n, seed=seed)
     rng = np.random.default_rng(seed + 1)
@@ -205,7 +206,8 @@ def main() -> None:
 def gate_bench(n: int, frac: float, seed: int) -> None:
     from emotion.vocab import va_to_gems
     from studies.crowd import simulated_feature_catalog
-    from studies.propagation import cross_validate, propagate
+    from studies.propagation.evaluation import cross_validate
+    from studies.propagation.spreading import propagate
 
     X, truth = simulated_feature_catalog(n, seed=seed)
     rng = np.random.default_rng(seed + 1)

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion import mer
-from studies import propagation
 from studies.labels import js_divergence
+from studies.propagation.evaluation import PRIOR, PROPAGATION, SUPERVISED_KNN, _supervised_knn
+from studies.propagation.graph import prepare_features
+from studies.propagation.spreading import propagate
 
-PROPAGATION = propagation.PROPAGATION
+PROPAGATION = PROPAGATION
 MER = "music emotion recognition (audio)"
-PRIOR = propagation.PRIOR
-KNN = propagation.SUPERVISED_KNN
+PRIOR = PRIOR
+KNN = SUPERVISED_KNN
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,10 @@ def evaluate_held_out(
     truth = test_labels / test_labels.sum(axis=1, keepdims=True)
     prior = train_Y.mean(axis=0)
     scores = []
-    spread = propagation.propagate(features, train_idx, train_Y, k=min(k, len(features) - 1), alpha=alpha, seed=seed)
+    spread = propagate(features, train_idx, train_Y, k=min(k, len(features) - 1), alpha=alpha, seed=seed)
     scores.append(_score(PROPAGATION, spread.soft_labels[test_idx], truth, prior))
-    X = propagation.prepare_features(features, seed=seed)
-    scores.append(_score(KNN, propagation._supervised_knn(X, train_idx, train_Y, test_idx, k), truth, prior))
+    X = prepare_features(features, seed=seed)
+    scores.append(_score(KNN, _supervised_knn(X, train_idx, train_Y, test_idx, k), truth, prior))
     scores.append(_score(PRIOR, np.broadcast_to(prior, truth.shape).copy(), truth, prior))
     if descriptors is not None:
         has = np.all(np.isfinite(descriptors), axis=1)

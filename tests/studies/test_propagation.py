@@ -7,19 +7,9 @@ import pytest
 
 from emotion.vocab import N_GEMS
 from studies.crowd import simulated_feature_catalog
-from studies.propagation import (
-    PRIOR,
-    PROPAGATION,
-    SKLEARN_SPREADING,
-    SUPERVISED_KNN,
-    evaluate,
-    knn_graph,
-    normalized_affinity,
-    prepare_features,
-    propagate,
-    spread,
-    uncertainty,
-)
+from studies.propagation.evaluation import PRIOR, PROPAGATION, SKLEARN_SPREADING, SUPERVISED_KNN, evaluate, uncertainty
+from studies.propagation.graph import knn_graph, normalized_affinity, prepare_features
+from studies.propagation.spreading import propagate, spread
 
 
 @pytest.fixture(scope="module")
@@ -189,14 +179,14 @@ def _manifold_catalog(seed: int, *, independent: bool):
 
 class TestPublishGate:
     def test_labels_independent_of_features_do_not_publish(self):
-        from studies.propagation import cross_validate
+        from studies.propagation.evaluation import cross_validate
 
         for seed in (0, 1):
             cv = cross_validate(*_manifold_catalog(seed, independent=True), n_boot=500)
             assert not cv.gate.passed and any("population prior" in r for r in cv.gate.reasons)
 
     def test_smooth_manifold_publishes_only_if_it_beats_knn_and_ranks_its_errors(self):
-        from studies.propagation import cross_validate
+        from studies.propagation.evaluation import cross_validate
 
         for seed in (0, 1):
             cv = cross_validate(*_manifold_catalog(seed, independent=False), n_boot=500)
@@ -211,14 +201,14 @@ class TestPublishGate:
             assert cv.gate.figures["mean_jsd"]["propagation"] < cv.gate.figures["mean_jsd"]["prior"]
 
     def test_too_few_labelled_tracks_never_publish(self):
-        from studies.propagation import cross_validate
+        from studies.propagation.evaluation import cross_validate
 
         X, lab, Y = _manifold_catalog(0, independent=False)
         cv = cross_validate(X, lab[:8], Y[:8], n_boot=200)
         assert not cv.gate.passed and "at least 10" in cv.gate.reasons[0]
 
     def test_bootstrap_interval_covers_the_mean_and_excludes_zero_only_for_a_real_difference(self):
-        from studies.propagation import bootstrap_mean_diff
+        from studies.propagation.evaluation import bootstrap_mean_diff
 
         rng = np.random.default_rng(0)
         mean, low, high = bootstrap_mean_diff(rng.normal(-0.05, 0.02, 200))

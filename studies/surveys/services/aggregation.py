@@ -12,6 +12,7 @@ from django.db import transaction
 from recommender.models import LabelSource, TrackLabel
 from recommender.selectors import resolve_label
 from recommender.services.labels import catalog_touch, track_labels_bulk_set
+from studies import labels as science
 from studies.surveys import conf
 from studies.surveys.models import (
     AttentionKind,
@@ -63,8 +64,6 @@ def _alpha_na_reason(agreement, n_raters: int) -> str:
 
 
 def aggregate_run(run: LabelRun) -> tuple[dict, str]:
-    from studies import labels as science
-
     survey = run.survey
     fmt = survey.response_format
     all_rated_tracks = set(Rating.objects.filter(survey=survey).values_list("track_id", flat=True))

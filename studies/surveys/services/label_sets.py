@@ -10,7 +10,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from emotion.vocab import N_GEMS
+from emotion.vocab import N_GEMS, gems_distribution, gems_to_va
 from recommender.models import TrackLabel
 from studies.surveys import conf
 from studies.surveys.models import (
@@ -50,8 +50,6 @@ def _jsonable(value):
 
 def store_candidate(run: LabelRun, source: str, batches) -> int:
     """Keep what the run computed, published or not (role=candidate)."""
-    from emotion.vocab import gems_distribution, gems_to_va
-
     rows = []
     for ids, gems, confidence, rater_count in batches:
         ids = np.asarray(ids, dtype=np.int64)

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from studies.surveys.models import (
+    LabelDataset,
     LabelRun,
     Rating,
     RepeatPlan,
@@ -66,8 +67,6 @@ def repeat_plans_export(user) -> list[dict[str, Any]]:
 
 def authored_export(user) -> dict[str, list[dict[str, Any]]]:
     """What a researcher created: surveys, label runs and imported label data sets."""
-    from studies.surveys.models import LabelDataset, LabelRun
-
     return {
         "surveys": [{"id": s.pk, "title": s.title, "status": s.status}
                     for s in Survey.objects.filter(created_by=user).order_by("id")],

@@ -10,6 +10,9 @@ from django.core.exceptions import ValidationError
 
 from recommender.models import LabelSource, TrackLabel
 from recommender.services.labels import catalog_touch, track_labels_bulk_set
+from studies.propagation.evaluation import cross_validate, evaluate, neighbour_disagreement
+from studies.propagation.graph import prepare_features
+from studies.propagation.spreading import propagate
 from studies.surveys import conf
 from studies.surveys.models import (
     LabelRun,
@@ -24,8 +27,6 @@ logger = logging.getLogger(__name__)
 
 
 def propagate_run(run: LabelRun) -> tuple[dict, str]:
-    from studies import propagation as science
-
     matrix = catalog_feature_matrix()
     if len(matrix.track_ids) < 2 or matrix.features.shape[1] == 0:
         raise ValidationError("Propagation needs at least two tracks with audio features.")
@@ -48,7 +49,7 @@ def propagate_run(run: LabelRun) -> tuple[dict, str]:
     # 1. Tune k and alpha by cross-validation and decide whether the result may be published.
     cv = None
     if len(labelled_index) >= 2:
-        cv = science.cross_validate(
+        cv = cross_validate(
             matrix.features, labelled_index, labels, ks=conf.PROPAGATION_KS, alphas=conf.PROPAGATION_ALPHAS,
             folds=conf.EVALUATION_FOLDS, min_labelled=conf.PROPAGATION_MIN_LABELLED, n_boot=conf.BOOTSTRAP_SAMPLES,
             baselines=conf.PROPAGATION_GATE_BASELINES, progress=RunProgress(run, 0.0, 0.6),
@@ -60,14 +61,14 @@ def propagate_run(run: LabelRun) -> tuple[dict, str]:
         reasons = [f"only {len(labelled_index)} survey-labelled track: nothing to cross-validate"]
         k, alpha = min(conf.PROPAGATION_K, n_tracks - 1), 0.8
     # 2. The candidate: spread with the chosen settings; confidence = 1 - predicted held-out JSD.
-    result = science.propagate(
+    result = propagate(
         matrix.features, labelled_index, labels, k=min(k, n_tracks - 1), alpha=alpha,
         progress=RunProgress(run, 0.6, 0.3),
     )
     targets = np.flatnonzero(~result.labelled)
     if cv is not None and len(targets):
-        X = science.prepare_features(matrix.features)
-        disagree = science.neighbour_disagreement(
+        X = prepare_features(matrix.features)
+        disagree = neighbour_disagreement(
             X, labelled_index, labels / labels.sum(axis=1, keepdims=True), targets, result.soft_labels[targets], cv.knn_k
         )
         predicted_jsd = cv.uncertainty.predict(result.soft_labels[targets], result.confidence[targets], disagree)
@@ -102,7 +103,7 @@ def propagate_run(run: LabelRun) -> tuple[dict, str]:
     # 3. The earlier fixed-k comparison, with sklearn's LabelSpreading as an outside reference.
     if len(labelled_index) >= conf.EVALUATION_MIN_LABELLED:
         folds = min(conf.EVALUATION_FOLDS, len(labelled_index))
-        evaluation = science.evaluate(
+        evaluation = evaluate(
             matrix.features, labelled_index, labels, folds=folds, k=min(k, n_tracks - 1), alpha=alpha,
             progress=RunProgress(run, 0.9, 0.1),
         )

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from emotion import mer
 from recommender.models import TrackLabel
 from recommender.services.labels import catalog_touch
 from studies.surveys import mer_bridge
@@ -118,20 +119,12 @@ def label_run_execute(*, run_id: int) -> LabelRun:
     return _run_finish(run, figures=figures, message=message)
 
 
-def _mer_module():
-    try:
-        from emotion import mer
-    except ImportError as exc:
-        raise ValidationError(f"Music emotion recognition (emotion/mer.py) is not available: {exc}.") from None
-    return mer
-
-
 def _train_mer(run: LabelRun) -> tuple[dict, str]:
-    return mer_bridge.train(run, _mer_module(), RunProgress(run))
+    return mer_bridge.train(run, mer, RunProgress(run))
 
 
 def _label_mer(run: LabelRun) -> tuple[dict, str]:
-    return mer_bridge.label_new(run, _mer_module(), RunProgress(run))
+    return mer_bridge.label_new(run, mer, RunProgress(run))
 
 
 def label_run_rollback(*, run: LabelRun) -> LabelRun:
