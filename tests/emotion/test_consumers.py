@@ -17,7 +17,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from emotion import consumers, fer
+from emotion import consumers
+from emotion import expression_model as network
 from emotion.signals import second_aggregated
 from emotion.vocab import FER
 
@@ -97,9 +98,9 @@ class TestWorkerStart:
     def test_startup_loads_the_model_into_every_pool_thread(self, settings, monkeypatch):
         settings.ATTUNE_FER_MAX_CONCURRENT = 3  # a fresh engine, so nothing was loaded before
         warmed = []
-        original = fer.ExpressionModel.warm_up
+        original = network.ExpressionModel.warm_up
         monkeypatch.setattr(
-            fer.ExpressionModel, "warm_up", lambda model: (warmed.append(threading.get_ident()), original(model))
+            network.ExpressionModel, "warm_up", lambda model: (warmed.append(threading.get_ident()), original(model))
         )
         assert self._start_worker() == {"type": "lifespan.startup.complete"}
         engine = consumers.get_engine()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion import fer
+from emotion import expression_model as network
+from emotion import faces, fer, smoothing
 from emotion.vocab import FER, fer_to_va
 from tests.emotion.conftest import astronaut_frame, encode, five_faces_frame
 
 
 @pytest.fixture(scope="module")
 def detector():
-    return fer.FaceDetector()
+    return faces.FaceDetector()
 
 
 def _gray(image):
@@ -28,14 +29,14 @@ class TestBackendsAgree:
         assert expression_model.backend == "tflite"
         gray = _gray(astronaut_frame(640, 480))
         boxes = detector.detect(gray)
-        crops = [fer.crop_faces(gray, boxes, 64)[0]]
+        crops = [faces.crop_faces(gray, boxes, 64)[0]]
         camera = data.camera()  # another real photo: crops of it are "faces" the network has not seen
         crops += [np.ascontiguousarray(camera[y : y + 128 : 2, x : x + 128 : 2]) for y, x in ((50, 200), (300, 100))]
         crops += [np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8)]
         crops = np.stack(crops)
-        reference = fer.ExpressionModel.load(backend="predict").predict(crops)
+        reference = network.ExpressionModel.load(backend="predict").predict(crops)
         fast = expression_model.predict(crops)
-        function = fer.ExpressionModel.load(backend="function").predict(crops)
+        function = network.ExpressionModel.load(backend="function").predict(crops)
         assert reference.shape == fast.shape == (4, 7)
         np.testing.assert_allclose(fast, reference, atol=1e-4)
         np.testing.assert_allclose(function, reference, atol=1e-4)
@@ -46,10 +47,10 @@ class TestBackendsAgree:
         from ai_edge_litert.interpreter import Interpreter
 
         crops = np.random.default_rng(2).integers(0, 256, (6, 64, 64), dtype=np.uint8)
-        interp = Interpreter(model_path=str(fer.quantized_model_path()))
+        interp = Interpreter(model_path=str(network.quantized_model_path()))
         interp.allocate_tensors()
         quantized = []
-        for x in fer.preprocess(crops):
+        for x in network.preprocess(crops):
             interp.set_tensor(interp.get_input_details()[0]["index"], x[None])
             interp.invoke()
             quantized.append(interp.get_tensor(interp.get_output_details()[0]["index"])[0])
@@ -57,14 +58,14 @@ class TestBackendsAgree:
 
     def test_unknown_backend_and_missing_file_are_refused(self, tmp_path):
         with pytest.raises(ValueError, match="Unknown backend"):
-            fer.ExpressionModel.load(backend="gpu")
+            network.ExpressionModel.load(backend="gpu")
         with pytest.raises(FileNotFoundError):
-            fer.ExpressionModel.load(tmp_path / "nothing.keras")
+            network.ExpressionModel.load(tmp_path / "nothing.keras")
 
     def test_tflite_cache_is_reused(self, expression_model, tflite_cache):
         files = list(tflite_cache.glob("emotion_model-*-f32.tflite"))
         assert len(files) == 1
-        again = fer.ExpressionModel.load(backend="tflite", cache_dir=tflite_cache)
+        again = network.ExpressionModel.load(backend="tflite", cache_dir=tflite_cache)
         assert again._keras is None  # came from the cache: no Keras model was built
         crops = np.full((1, 64, 64), 90, np.uint8)
         np.testing.assert_allclose(again.predict(crops), expression_model.predict(crops), atol=1e-6)
@@ -76,8 +77,8 @@ class TestWebProcessWithoutTensorFlow:
     PROBE = """
 import json, sys
 import numpy as np
-from emotion import fer
-model = fer.get_model(backend="auto", cache_dir=sys.argv[1])
+from emotion import expression_model as network
+model = network.get_model(backend="auto", cache_dir=sys.argv[1])
 crops = np.random.default_rng(5).integers(0, 256, (4, 64, 64), dtype=np.uint8)
 print(json.dumps({
     "backend": model.backend,
@@ -105,31 +106,31 @@ print(json.dumps({
         assert probe["tensorflow"] is False
         assert probe["rss_mb"] < 350  # the issue's ceiling for a whole web worker; the model part is far below
         crops = np.random.default_rng(5).integers(0, 256, (4, 64, 64), dtype=np.uint8)
-        reference = fer.ExpressionModel.load(backend="predict").predict(crops)
+        reference = network.ExpressionModel.load(backend="predict").predict(crops)
         np.testing.assert_allclose(np.array(probe["probabilities"]), reference, atol=1e-4)
 
     def test_conversion_in_a_child_process_matches_keras(self, tmp_path):
         """What a web worker does on a cache miss: the flatbuffer comes from a child process."""
-        content = fer._convert_in_child(fer.default_model_path())
-        model = fer.ExpressionModel.from_flatbuffer(fer.default_model_path(), content)
+        content = network._convert_in_child(network.default_model_path())
+        model = network.ExpressionModel.from_flatbuffer(network.default_model_path(), content)
         crops = np.random.default_rng(6).integers(0, 256, (3, 64, 64), dtype=np.uint8)
-        reference = fer.ExpressionModel.load(backend="predict").predict(crops)
+        reference = network.ExpressionModel.load(backend="predict").predict(crops)
         np.testing.assert_allclose(model.predict(crops), reference, atol=1e-4)
 
     def test_a_tflite_file_loads_directly_and_a_wrong_network_is_refused(self, expression_model, tmp_path):
         shipped = tmp_path / "mine.tflite"
         shipped.write_bytes(expression_model._tflite)
-        again = fer.ExpressionModel.load(shipped)
+        again = network.ExpressionModel.load(shipped)
         crops = np.full((2, 64, 64), 30, np.uint8)
         np.testing.assert_allclose(again.predict(crops), expression_model.predict(crops), atol=1e-7)
         with pytest.raises(ValueError, match="not a grayscale"):
-            fer.ExpressionModel.from_flatbuffer(shipped, _rgb_net())
+            network.ExpressionModel.from_flatbuffer(shipped, _rgb_net())
 
     def test_failed_conversion_is_a_clear_error(self, tmp_path):
         broken = tmp_path / "broken.hdf5"
         broken.write_bytes(b"not a model")
-        with pytest.raises(fer.ConversionError, match="broken.hdf5"):
-            fer.ExpressionModel.load(broken, backend="tflite", cache_dir=tmp_path / "cache")
+        with pytest.raises(network.ConversionError, match="broken.hdf5"):
+            network.ExpressionModel.load(broken, backend="tflite", cache_dir=tmp_path / "cache")
         assert not list(tmp_path.rglob("*.tflite"))  # nothing half-written is left to be picked up later
 
 
@@ -156,7 +157,7 @@ class TestAnalysis:
         assert valence > 0.7
 
     def test_large_jpeg_is_decoded_reduced_but_boxes_are_in_its_own_pixels(self, expression_model, detector):
-        frame = fer.decode_frame(encode(astronaut_frame(1280, 960)), target_side=240, max_bytes=5_000_000)
+        frame = faces.decode_frame(encode(astronaut_frame(1280, 960)), target_side=240, max_bytes=5_000_000)
         assert frame.gray.shape == (240, 320) and frame.scale == 4.0
         result = fer.analyze_frame(encode(astronaut_frame(1280, 960)), detector, expression_model, max_bytes=5_000_000)
         x, y, w, h = result.primary.box
@@ -166,7 +167,7 @@ class TestAnalysis:
     def test_downscaled_detection_finds_the_same_face_as_full_size(self, detector):
         gray = _gray(astronaut_frame(640, 480))
         small = detector.detect(gray)
-        full = fer.FaceDetector(max_side=0).detect(gray)
+        full = faces.FaceDetector(max_side=0).detect(gray)
         assert len(small) == len(full) == 1
         assert np.abs(np.array(small[0]) - np.array(full[0])).max() < 20
 
@@ -178,7 +179,7 @@ class TestAnalysis:
         assert areas == sorted(areas, reverse=True)
 
     def test_max_faces_caps_the_work(self, expression_model):
-        result = fer.analyze_frame(encode(five_faces_frame()), fer.FaceDetector(max_faces=2), expression_model)
+        result = fer.analyze_frame(encode(five_faces_frame()), faces.FaceDetector(max_faces=2), expression_model)
         assert len(result.faces) == 2
 
     def test_no_face_is_an_empty_list(self, expression_model, detector, blank_jpeg, tiny_png):
@@ -189,7 +190,7 @@ class TestAnalysis:
 
 class TestTracking:
     def test_tracked_frames_search_locally_and_agree_with_full_scans(self, expression_model, detector):
-        tracker = fer.FaceTracker(rescan_s=2.0)
+        tracker = faces.FaceTracker(rescan_s=2.0)
         frame = encode(astronaut_frame())
         first = fer.analyze_frame(frame, detector, expression_model, tracker=tracker, now=0.0)
         assert (tracker.full_scans, tracker.local_scans) == (1, 0)
@@ -206,7 +207,7 @@ class TestTracking:
         assert (tracker.full_scans, tracker.local_scans) == (2, 3)
 
     def test_lost_face_falls_back_to_a_full_scan(self, expression_model, detector, blank_jpeg):
-        tracker = fer.FaceTracker()
+        tracker = faces.FaceTracker()
         fer.analyze_frame(encode(astronaut_frame()), detector, expression_model, tracker=tracker, now=0.0)
         gone = fer.analyze_frame(blank_jpeg, detector, expression_model, tracker=tracker, now=0.5)
         assert gone.faces == [] and tracker.full_scans == 2 and tracker.boxes is None
@@ -216,7 +217,7 @@ class TestTracking:
     def test_moved_face_is_found_and_size_change_rescans(self, expression_model, detector):
         import cv2
 
-        tracker = fer.FaceTracker()
+        tracker = faces.FaceTracker()
         image = astronaut_frame()
         fer.analyze_frame(encode(image), detector, expression_model, tracker=tracker, now=0.0)
         moved = np.roll(image, (12, -15), axis=(0, 1))
@@ -229,32 +230,32 @@ class TestTracking:
 
 class TestDecodeRefusals:
     def test_random_bytes(self):
-        with pytest.raises(fer.FrameError, match="Not a JPEG"):
-            fer.decode_frame(np.random.default_rng(0).bytes(5000))
+        with pytest.raises(faces.FrameError, match="Not a JPEG"):
+            faces.decode_frame(np.random.default_rng(0).bytes(5000))
 
     def test_empty(self):
-        with pytest.raises(fer.FrameError, match="Empty"):
-            fer.decode_frame(b"")
+        with pytest.raises(faces.FrameError, match="Empty"):
+            faces.decode_frame(b"")
 
     def test_too_large(self):
-        with pytest.raises(fer.FrameError, match="larger than the limit"):
-            fer.decode_frame(b"\xff" * (10 * 1024 * 1024))
+        with pytest.raises(faces.FrameError, match="larger than the limit"):
+            faces.decode_frame(b"\xff" * (10 * 1024 * 1024))
 
     def test_other_formats(self):
         bmp = encode(np.zeros((20, 20, 3), np.uint8), ".bmp")
-        with pytest.raises(fer.FrameError, match="Unsupported image format BMP"):
-            fer.decode_frame(bmp)
+        with pytest.raises(faces.FrameError, match="Unsupported image format BMP"):
+            faces.decode_frame(bmp)
 
     def test_decompression_bomb(self, png_bomb):
         assert len(png_bomb) < 100_000
-        with pytest.raises(fer.FrameError, match="exceeds the limit"):
-            fer.decode_frame(png_bomb, max_pixels=4_000_000)
+        with pytest.raises(faces.FrameError, match="exceeds the limit"):
+            faces.decode_frame(png_bomb, max_pixels=4_000_000)
 
     def test_corrupt_body_behind_a_valid_header(self, astronaut_jpeg):
         broken = astronaut_jpeg[:200] + b"\x00" * 50
         try:
-            frame = fer.decode_frame(broken)
-        except fer.FrameError:
+            frame = faces.decode_frame(broken)
+        except faces.FrameError:
             return
         assert frame.gray.shape == (240, 320)  # libjpeg may fill the missing rows: still a frame
 
@@ -264,7 +265,7 @@ class TestDecodeRefusals:
         image = astronaut_frame()
         for ext in (".png", ".webp"):
             ok, buf = cv2.imencode(ext, image)
-            assert fer.decode_frame(buf.tobytes()).gray.shape == (240, 320)
+            assert faces.decode_frame(buf.tobytes()).gray.shape == (240, 320)
 
 
 def probs(label: str, p: float = 0.9) -> np.ndarray:
@@ -275,13 +276,13 @@ def probs(label: str, p: float = 0.9) -> np.ndarray:
 
 class TestStabilizationBuffer:
     def test_first_reading_sets_the_label(self):
-        buf = fer.StabilizationBuffer(tau_s=1.0, hold_s=1.5)
+        buf = smoothing.StabilizationBuffer(tau_s=1.0, hold_s=1.5)
         mood = buf.update(probs("sad"), t=0.0)
         assert mood.label == "sad" and mood.changed
         assert mood.valence < 0
 
     def test_a_short_flicker_does_not_change_the_label(self):
-        buf = fer.StabilizationBuffer(tau_s=0.3, hold_s=1.5)
+        buf = smoothing.StabilizationBuffer(tau_s=0.3, hold_s=1.5)
         buf.update(probs("neutral"), 0.0)
         for t in (0.5, 1.0):
             assert buf.update(probs("happy"), t).label == "neutral"  # happy leads the average, but only 0.5 s
@@ -290,7 +291,7 @@ class TestStabilizationBuffer:
         assert buf._candidate is None
 
     def test_a_sustained_change_switches_after_the_hold_time(self):
-        buf = fer.StabilizationBuffer(tau_s=0.3, hold_s=1.5)
+        buf = smoothing.StabilizationBuffer(tau_s=0.3, hold_s=1.5)
         buf.update(probs("neutral"), 0.0)
         labels = {t: buf.update(probs("happy"), t).label for t in np.arange(0.5, 3.01, 0.5)}
         switch = min(t for t, label in labels.items() if label == "happy")
@@ -298,22 +299,22 @@ class TestStabilizationBuffer:
         assert labels[0.5] == "neutral"
 
     def test_average_follows_with_the_time_constant(self):
-        buf = fer.StabilizationBuffer(tau_s=1.0, hold_s=10)
+        buf = smoothing.StabilizationBuffer(tau_s=1.0, hold_s=10)
         buf.update(probs("sad", 1.0), 0.0)
         mood = buf.update(probs("happy", 1.0), 1.0)
         assert mood.probabilities[FER.index("happy")] == pytest.approx(1 - np.exp(-1), abs=1e-9)
         assert mood.label == "sad"
 
     def test_invalid_input(self):
-        buf = fer.StabilizationBuffer()
+        buf = smoothing.StabilizationBuffer()
         for bad in (np.zeros(7), np.ones(6), np.full(7, np.nan), -probs("sad")):
             with pytest.raises(ValueError):
                 buf.update(bad, 0.0)
         with pytest.raises(ValueError):
-            fer.StabilizationBuffer(tau_s=0)
+            smoothing.StabilizationBuffer(tau_s=0)
 
     def test_reset(self):
-        buf = fer.StabilizationBuffer()
+        buf = smoothing.StabilizationBuffer()
         buf.update(probs("sad"), 0.0)
         buf.reset()
         assert buf.current().label is None
@@ -321,7 +322,7 @@ class TestStabilizationBuffer:
 
 class TestSecondAggregator:
     def test_one_aggregate_per_second(self):
-        agg = fer.SecondAggregator()
+        agg = smoothing.SecondAggregator()
         assert agg.add(100.1, probs("happy", 0.8), "happy") is None
         assert agg.add(100.6, None, "happy") is None
         assert agg.add(100.9, probs("happy", 0.6), "happy") is None
@@ -336,7 +337,7 @@ class TestSecondAggregator:
         assert agg.flush() is None
 
     def test_second_without_faces(self):
-        agg = fer.SecondAggregator()
+        agg = smoothing.SecondAggregator()
         agg.add(5.0, None, None)
         done = agg.flush()
         assert done.mean_probabilities is None and done.valence is None

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from emotion import fer, training
+from emotion import expression_model as network
+from emotion import training
 from emotion.vocab import FER
 
 
@@ -86,7 +87,7 @@ def test_setting_selects_the_trained_model(trained, settings):
     settings.MODELS_DIR = models_dir
     settings.ATTUNE_FER_MODEL = "tiny.keras"
     assert conf.fer_model_path() == models_dir / "tiny.keras"
-    model = fer.ExpressionModel.load(conf.fer_model_path(), backend="function")
+    model = network.ExpressionModel.load(conf.fer_model_path(), backend="function")
     assert model.input_size == 48
     probs = model.predict(np.full((2, 48, 48), 120, np.uint8))
     assert probs.shape == (2, 7)
