@@ -13,6 +13,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,13 +58,13 @@ class ExpressionModel:
     path: Path
     backend: str
     input_size: int
-    _keras: object = None
-    _fn: object = None
+    _keras: Any = None  # a Keras model (TensorFlow ships no type stubs)
+    _fn: Any = None  # a tf.function
     _tflite: bytes | None = None
     _local: threading.local = field(default_factory=threading.local)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, backend: str = "auto", cache_dir: str | Path | None = None):
+    def load(cls, path: str | Path | None = None, *, backend: str = "auto", cache_dir: str | Path | None = None) -> ExpressionModel:
         """Load a network. "auto"/"tflite" never import TensorFlow in this process (see `flatbuffer_for`)."""
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
@@ -102,7 +103,7 @@ class ExpressionModel:
         model.input_size = int(shape[1])
         return model
 
-    def _interpreter(self):
+    def _interpreter(self) -> Any:  # a LiteRT Interpreter
         """One LiteRT interpreter per thread (an interpreter is not thread-safe)."""
         interp = getattr(self._local, "interpreter", None)
         if interp is None:
@@ -139,14 +140,14 @@ class ExpressionModel:
         else:
             probs = self._keras.predict(x, verbose=0)
         probs = np.clip(probs.astype(np.float64), 0.0, None)
-        return probs / probs.sum(axis=1, keepdims=True)
+        return np.asarray(probs / probs.sum(axis=1, keepdims=True))
 
 
 class ConversionError(RuntimeError):
     """The Keras network could not be converted to a TFLite flatbuffer."""
 
 
-def _load_keras(path: Path):
+def _load_keras(path: Path) -> Any:
     import keras
 
     return keras.models.load_model(path, compile=False)
@@ -159,7 +160,7 @@ def convert_to_flatbuffer(path: Path) -> bytes:
 
     converter = tf.lite.TFLiteConverter.from_keras_model(_load_keras(path))
     converter.optimizations = []  # float32: same probabilities as the Keras model
-    return converter.convert()
+    return bytes(converter.convert())
 
 
 def flatbuffer_for(path: Path, *, cache_dir: str | Path | None = None) -> bytes:
@@ -210,7 +211,7 @@ def _convert_in_child(path: Path) -> bytes:
         return target.read_bytes()
 
 
-def _tflite_cache_file(path: Path, cache_dir) -> Path | None:
+def _tflite_cache_file(path: Path, cache_dir: str | Path | None) -> Path | None:
     if not cache_dir:
         return None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +32,7 @@ class DecodedFrame:
     @property
     def scale(self) -> float:
         """Original pixels per decoded pixel (1, 2, 4 or 8)."""
-        return self.width / self.gray.shape[1]
+        return float(self.width / self.gray.shape[1])
 
 
 def decode_frame(
@@ -81,6 +83,13 @@ def decode_frame(
 
 
 Box = tuple[int, int, int, int]  # x, y, width, height in the decoded frame's pixels
+FloatBox = tuple[float, float, float, float]  # the same on another pixel grid
+
+
+def scale_box(box: FloatBox, k: float) -> Box:
+    """A box on a grid k times finer, rounded to whole pixels."""
+    x, y, w, h = box
+    return (int(round(x * k)), int(round(y * k)), int(round(w * k)), int(round(h * k)))
 
 
 class FaceDetector:
@@ -102,18 +111,18 @@ class FaceDetector:
         self.max_faces = max_faces
         self._local = threading.local()
 
-    def _cascade(self):
+    def _cascade(self) -> Any:  # a cv2.CascadeClassifier
         cascade = getattr(self._local, "cascade", None)
         if cascade is None:
             import cv2
 
-            cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+            cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")  # type: ignore[attr-defined]  # cv2.data has no stub
             if cascade.empty():
                 raise RuntimeError("OpenCV's Haar cascade file could not be loaded.")
             self._local.cascade = cascade
         return cascade
 
-    def detect(self, gray: np.ndarray, *, around: list[Box] | None = None) -> list[Box]:
+    def detect(self, gray: np.ndarray, *, around: Sequence[FloatBox] | None = None) -> list[Box]:
         """Face boxes, largest first, at most `max_faces`.
 
         `around`: boxes where faces were a moment ago (same pixel grid as `gray`). Only the

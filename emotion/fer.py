@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion.expression_model import ExpressionModel
-from emotion.faces import Box, FaceDetector, FaceTracker, crop_faces, decode_frame
+from emotion.faces import Box, FaceDetector, FaceTracker, crop_faces, decode_frame, scale_box
 from emotion.vocab import FER, N_FER
 
 # --------------------------------------------------------------------------- analysis
@@ -115,16 +115,16 @@ def analyze_frame(
         now = time.monotonic() if now is None else now
         hint = tracker.hint(now, size)
         if hint:
-            boxes = detector.detect(frame.gray, around=[tuple(v / k for v in b) for b in hint]) or None
+            boxes = detector.detect(frame.gray, around=[(x / k, y / k, w / k, h / k) for x, y, w, h in hint]) or None
             if boxes:
-                tracker.update([tuple(int(round(v * k)) for v in b) for b in boxes], now, size, full=False)
+                tracker.update([scale_box(b, k) for b in boxes], now, size, full=False)
         if boxes is None:
             boxes = detector.detect(frame.gray)
-            tracker.update([tuple(int(round(v * k)) for v in b) for b in boxes], now, size, full=True)
+            tracker.update([scale_box(b, k) for b in boxes], now, size, full=True)
     analysis = analyze_gray(frame.gray, detector, model, boxes=boxes)
     faces = analysis.faces
     if k != 1.0:
-        faces = [Face(box=tuple(int(round(v * k)) for v in f.box), probabilities=f.probabilities) for f in faces]
+        faces = [Face(box=scale_box(f.box, k), probabilities=f.probabilities) for f in faces]
     return FrameAnalysis(
         width=frame.width, height=frame.height, faces=faces, inference_ms=(time.perf_counter() - start) * 1000
     )

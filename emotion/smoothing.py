@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class StabilizationBuffer:
         self._candidate: str | None = None
         self._candidate_since: float | None = None
 
-    def update(self, probabilities, t: float) -> StableMood:
+    def update(self, probabilities: np.ndarray, t: float) -> StableMood:
         p = np.asarray(probabilities, dtype=np.float64)
         if p.shape != (N_FER,) or not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
             raise ValueError("update() needs seven non-negative probabilities")
@@ -66,7 +67,7 @@ class StabilizationBuffer:
         else:
             if leader != self._candidate:
                 self._candidate, self._candidate_since = leader, t
-            if t - self._candidate_since >= self.hold_s:
+            if self._candidate_since is not None and t - self._candidate_since >= self.hold_s:
                 self.label, changed = leader, True
                 self._candidate = self._candidate_since = None
         return self.current(changed=changed)
@@ -95,7 +96,7 @@ class SecondAggregate:
     arousal: float | None
     stable_label: str | None  # the stable label at the end of the second
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "second": self.second,
             "frames": self.frames,
@@ -112,7 +113,10 @@ class SecondAggregate:
 class SecondAggregator:
     """Accumulates per-frame results; `add` returns the finished previous second when a new one starts."""
 
-    def __init__(self):
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self._second: int | None = None
         self._frames = 0
         self._sum = np.zeros(N_FER)
@@ -147,5 +151,5 @@ class SecondAggregator:
             arousal=float(va[1]) if va is not None else None,
             stable_label=self._stable,
         )
-        self.__init__()
+        self._reset()
         return agg
