@@ -1,11 +1,11 @@
 """Dashboard panels contributed by apps, per role.
 
-`accounts` cannot import the apps above it, so each app registers its panels in
-`AppConfig.ready()`:
+`accounts` cannot import the apps above it, so the composition module (config/wiring.py)
+installs every app's panels, in the order the dashboard shows them:
 
-    dashboard.register(Panel(key="persona", roles=("participant",),
+    dashboard.install([Panel(key="persona", roles=("participant",),
                              template="recommender/panels/persona.html",
-                             context=lambda request: {...}))
+                             context=lambda request: {...}), ...])
 
 A panel whose context function raises is shown as unavailable instead of breaking the page.
 """
@@ -13,7 +13,7 @@ A panel whose context function raises is shown as unavailable instead of breakin
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,21 +26,23 @@ class Panel:
     roles: tuple[str, ...]
     template: str
     context: Callable[..., dict[str, Any]]
-    order: int = 100
     needs_sharing: bool = False  # therapy's client panels only: shown while therapist_sharing is on
 
 
-_panels: dict[str, Panel] = {}
+_panels: tuple[Panel, ...] = ()
 
 
-def register(panel: Panel) -> None:
-    _panels[panel.key] = panel
+def install(panels: Sequence[Panel]) -> tuple[Panel, ...]:
+    """Set the dashboard's panels, in display order (config/wiring.py). Returns the ones they replace."""
+    global _panels
+    previous, _panels = _panels, tuple(panels)
+    return previous
 
 
 def panels_for(request) -> list[dict[str, Any]]:
     role = request.user.role
     rendered = []
-    for panel in sorted(_panels.values(), key=lambda p: (p.order, p.key)):
+    for panel in _panels:
         if role not in panel.roles:
             continue
         try:

@@ -1,8 +1,8 @@
-"""Registry of demo-data steps that apps contribute to `manage.py load_demo` (DEBUG only)."""
+"""The demo-data steps of `manage.py load_demo` (DEBUG only), installed in order by config/wiring.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,15 +11,16 @@ from typing import Any
 class DemoStep:
     name: str
     run: Callable[[Any], str | None]  # receives the command's stdout; returns a summary line
-    order: int = 100
 
 
-_steps: dict[str, DemoStep] = {}
+_steps: tuple[DemoStep, ...] = ()
 
 
-def register(step: DemoStep) -> None:
-    _steps[step.name] = step
+def install(steps: Sequence[DemoStep]) -> None:
+    """Set the steps, in the order load_demo runs them (config/wiring.py)."""
+    global _steps
+    _steps = tuple(steps)
 
 
 def steps() -> list[DemoStep]:
-    return sorted(_steps.values(), key=lambda s: (s.order, s.name))
+    return list(_steps)

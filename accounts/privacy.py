@@ -1,10 +1,10 @@
-"""Registry through which apps contribute to a person's data export and erasure.
+"""A person's data export and erasure, section by section.
 
 `accounts` sits at the bottom of the dependency order, so it cannot import the apps that
-hold ratings, sessions or emotion traces. Instead each app registers a section in its
-`AppConfig.ready()`:
+hold ratings, sessions or emotion traces. The composition module (config/wiring.py) installs
+every app's sections, in the order erasure runs them:
 
-    privacy.register(DataSection(name="ratings", export=..., erase=...))
+    privacy.install([DataSection(name="ratings", export=..., erase=...), ...])
 
 `export(user)` returns JSON-ready data; `erase(user)` deletes what the person would not
 want kept and returns how many rows went. Erasure calls `erase` only when the person had
@@ -13,7 +13,7 @@ not consented to `research_data`; otherwise their rows stay, keyed only by parti
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +35,18 @@ class DataSection:
     research_withdrawn: Callable[[Any], int] | None = None
 
 
-_sections: dict[str, DataSection] = {}
+_sections: tuple[DataSection, ...] = ()
 
 
-def register(section: DataSection) -> None:
-    _sections[section.name] = section
+def install(sections: Sequence[DataSection]) -> tuple[DataSection, ...]:
+    """Set the sections, in erasure order (config/wiring.py). Returns the ones they replace."""
+    global _sections
+    names = [s.name for s in sections]
+    if len(set(names)) != len(names):
+        raise ValueError(f"data sections named twice: {sorted({n for n in names if names.count(n) > 1})}")
+    previous, _sections = _sections, tuple(sections)
+    return previous
 
 
 def sections() -> list[DataSection]:
-    return list(_sections.values())
+    return list(_sections)

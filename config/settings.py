@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "studies.experiments",
     "studies.recruitment",
     "emotion",
+    "config.apps.WiringConfig",  # last: config/wiring.py plugs the apps into each other
 ]
 
 MIDDLEWARE = [

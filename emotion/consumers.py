@@ -45,6 +45,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -53,10 +54,28 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts import sockets
 from emotion import conf, expression_model, faces, fer, smoothing
-from emotion.signals import second_aggregated
 from emotion.vocab import FER, fer_to_va
 
 logger = logging.getLogger(__name__)
+
+# --- the trace sink -------------------------------------------------------------------------
+# Once per second of analysed frames, while the client has named a listening session over the
+# socket ({"type": "attach", "session": "<reference>"}; {"type": "detach"} stops it) and the
+# user has the `emotion_trace` consent, the consumer hands the second's aggregate
+# (emotion.smoothing.SecondAggregate.as_dict(): second, frames, frames_with_face,
+# mean_probabilities, valence, arousal, stable_label; never a frame) to the sink.
+# config/wiring.py installs studies.listening's trace service as the sink (emotion sits below
+# studies and cannot import it); the service checks the session and the consent, once.
+TraceSink = Callable[..., object]
+_trace_sink: TraceSink | None = None
+
+
+def install_trace_sink(sink: TraceSink | None) -> TraceSink | None:
+    """Set fn(*, user, session_ref, aggregate) (config/wiring.py). Returns the sink it replaces."""
+    global _trace_sink
+    previous, _trace_sink = _trace_sink, sink
+    return previous
+
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NO_CONSENT = 4403
@@ -430,12 +449,13 @@ class EmotionConsumer(AsyncWebsocketConsumer):
     async def _emit_aggregate(self, aggregate: smoothing.SecondAggregate | None):
         if aggregate is None or not self.session_ref:
             return
-        responses = await sync_to_async(second_aggregated.send_robust)(
-            sender=type(self), user=self.user, session_ref=self.session_ref, aggregate=aggregate.as_dict()
-        )
-        for receiver, response in responses:
-            if isinstance(response, Exception):
-                logger.error("second_aggregated receiver %r failed: %s", receiver, response)
+        sink = _trace_sink
+        if sink is None:
+            return
+        try:
+            await sync_to_async(sink)(user=self.user, session_ref=self.session_ref, aggregate=aggregate.as_dict())
+        except Exception:  # a failing sink is logged and does not close the socket
+            logger.exception("the webcam trace sink failed")
 
     # ------------------------------------------------------------------ channel layer
 

@@ -162,20 +162,23 @@ class HistoryItem:
     played_at: datetime | None = None  # known for imported streaming history
 
 
-_history_providers: list[Callable[[Any], list[HistoryItem]]] = []
-_profile_providers: list[Callable[[Any], Any]] = []
+HistoryProvider = Callable[[Any], list[HistoryItem]]
+ProfileProvider = Callable[[Any], Any]
+
+# Filled by config/wiring.py: recommender cannot import the studies apps that know a person's
+# played sessions (studies.listening) and own ratings (studies.surveys).
+_history_provider: HistoryProvider | None = None
+_profile_provider: ProfileProvider | None = None
 
 
-def register_history_provider(provider: Callable[[Any], list[HistoryItem]]) -> None:
-    """`studies` registers its playback events here (recommender cannot import studies)."""
-    if provider not in _history_providers:
-        _history_providers.append(provider)
-
-
-def register_profile_provider(provider: Callable[[Any], Any]) -> None:
-    """`studies` registers fn(user) -> engine ListenerProfile | None (the listener's own ratings)."""
-    if provider not in _profile_providers:
-        _profile_providers.append(provider)
+def install_providers(*, history: HistoryProvider | None, profile: ProfileProvider | None) -> tuple[
+        HistoryProvider | None, ProfileProvider | None]:
+    """Set the played-sessions history provider and the fn(user) -> engine ListenerProfile | None
+    provider. Returns the ones they replace."""
+    global _history_provider, _profile_provider
+    previous = (_history_provider, _profile_provider)
+    _history_provider, _profile_provider = history, profile
+    return previous
 
 
 # A play shorter than this is not counted as listening (Spotify's own threshold for a stream).
@@ -216,9 +219,7 @@ def listening_history(*, user) -> tuple[list[HistoryItem], str]:
     """(items, source): played tracks from registered providers (sessions here) and the person's
     imported streaming history; else the person's own playlists. source is "sessions",
     "imported", "sessions+imported" or "playlists"."""
-    items: list[HistoryItem] = []
-    for provider in _history_providers:
-        items.extend(provider(user))
+    items: list[HistoryItem] = list(_history_provider(user)) if _history_provider is not None else []
     imported = imported_history(user=user)
     if items or imported:
         source = "+".join(name for name, part in (("sessions", items), ("imported", imported)) if part)
@@ -237,11 +238,7 @@ HISTORY_PROFILE_TRACKS = 500  # the most-played imported tracks that shape `clus
 def listener_profile(*, user):
     """The engine ListenerProfile of this person from registered providers, with their imported
     streaming history's most-played tracks as `history_ids`; None when there is neither."""
-    profile = None
-    for provider in _profile_providers:
-        profile = provider(user)
-        if profile is not None:
-            break
+    profile = _profile_provider(user) if _profile_provider is not None else None
     history: tuple[int, ...] = ()
     if user is not None and getattr(user, "is_authenticated", False):
         history = tuple(

@@ -93,24 +93,21 @@ CLIENT_DASHBOARD_PANEL = Panel(
     roles=("participant",),
     template="therapy/assignments/panel_client.html",
     context=client_assigned_panel,
-    order=5,
 )
 
-# The therapist's page for one client: assignments, then (only while sharing) outcomes.
+# The therapist's page for one client, in this order: assignments, then (only while sharing) outcomes.
 CLIENT_PANELS: tuple[Panel, ...] = (
     Panel(
         key="assignments",
         roles=("therapist",),
         template="therapy/assignments/panel_therapist.html",
         context=therapist_assignments_panel,
-        order=10,
     ),
     Panel(
         key="outcomes",
         roles=("therapist",),
         template="therapy/assignments/panel_outcomes.html",
         context=therapist_outcomes_panel,
-        order=20,
         needs_sharing=True,
     ),
 )
@@ -123,7 +120,7 @@ def client_panels_for(request, link, panels: Sequence[Panel] = CLIENT_PANELS) ->
         return []
     sharing = therapist_may_see_sessions(therapist=request.user, client=link.client)
     rendered = []
-    for panel in sorted(panels, key=lambda p: (p.order, p.key)):
+    for panel in panels:
         if panel.needs_sharing and not sharing:
             continue
         try:

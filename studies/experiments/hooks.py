@@ -1,12 +1,12 @@
 """The experiment-start hook: how a higher app (studies.recruitment freezes the analysis plan)
 reacts to an experiment's first start without experiments importing it.
 
-    from studies.experiments.hooks import register_start_listener
-    register_start_listener(analysis_plan_freeze)     # in RecruitmentConfig.ready()
+    from studies.experiments.hooks import install_start_listener
+    install_start_listener(analysis_plan_freeze)     # in config/wiring.py
 
 `experiment_start` calls the listener once, right after the first start is committed and the
 planned sample size stored; the listener must be idempotent. One
-listener at a time (registering again replaces it), as in studies/listening/hooks.py.
+listener at a time (installing again replaces it), as in studies/listening/hooks.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 _listener: Callable[[Any], None] | None = None
 
 
-def register_start_listener(fn: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
+def install_start_listener(fn: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
     """Install `fn(experiment)` (None removes it). Returns the listener it replaced."""
     global _listener
     previous, _listener = _listener, fn
@@ -30,13 +30,13 @@ def experiment_first_started(experiment: Any) -> None:
 
 
 # --- metrics measured outside listening (instrument change post − pre) -------------------------
-# studies.recruitment registers `instrument_change_by_session(*, session_ids, metric) -> {session: value}`
+# config/wiring.py installs studies.recruitment's `instrument_change_by_session(*, session_ids, metric) -> {session: value}`
 # and the pre score per session; analysis_compute asks through `outcomes_with_metrics`.
 
 _metric_source: Callable[..., dict[int, tuple[float, float]]] | None = None
 
 
-def register_metric_source(fn: Callable[..., dict[int, tuple[float, float]]] | None) -> None:
+def install_metric_source(fn: Callable[..., dict[int, tuple[float, float]]] | None) -> None:
     """Install `fn(*, session_ids, metric) -> {session_id: (pre, post)}` for "instrument:..." metrics."""
     global _metric_source
     _metric_source = fn
@@ -78,14 +78,14 @@ def outcomes_with_metrics(outcomes: list[Any], *, metrics: list[str]) -> list[An
 
 
 # --- recruited participants belong to their study -------------------------------------------
-# studies.recruitment registers `fn(user) -> experiment id | None`: the experiment a person entered
+# config/wiring.py installs studies.recruitment's `fn(user) -> experiment id | None`: the experiment a person entered
 # through a recruitment link (Prolific, MTurk, SONA) and has not finished. Such a person's sessions
 # go to that experiment only, never to another running experiment that happens to accept the mode.
 
 _study_pin: Callable[[Any], int | None] | None = None
 
 
-def register_study_pin(fn: Callable[[Any], int | None] | None) -> None:
+def install_study_pin(fn: Callable[[Any], int | None] | None) -> None:
     """Install `fn(user) -> experiment id | None` (None removes it)."""
     global _study_pin
     _study_pin = fn

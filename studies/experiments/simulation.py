@@ -75,13 +75,14 @@ TOTAL_VARIANCE = 0.10**2 + 0.12**2
 
 def _one_session(*, user: User, rng: np.random.Generator, responsiveness: float, tracks: int,
                  session_sd: float = 0.12) -> tuple[str, bool]:
-    from studies.listening import services as listening
     from studies.listening.models import PlannedTrack
     from studies.listening.mood import MoodInput
+    from studies.listening.services.events import event_record
+    from studies.listening.services.sessions import session_abandon, session_complete, session_start
 
     pre = (float(rng.uniform(-0.9, 0.1)), float(rng.uniform(-0.8, 0.8)))
     desired = (float(rng.uniform(0.4, 0.8)), float(rng.uniform(-0.5, 0.2)))
-    session = listening.session_start(user=user, current=MoodInput(valence=pre[0], arousal=pre[1]),
+    session = session_start(user=user, current=MoodInput(valence=pre[0], arousal=pre[1]),
                                       desired=MoodInput(valence=desired[0], arousal=desired[1]),
                                       length_tracks=tracks, length_minutes=None, strategy=None, mode=user.mode)
     strategy = session.strategy
@@ -90,17 +91,17 @@ def _one_session(*, user: User, rng: np.random.Generator, responsiveness: float,
     played = queue if completes else queue[: int(rng.integers(1, max(2, len(queue))))]
     for position, track_id in played:
         for kind in ("started", "skipped" if rng.random() < SKIP.get(strategy, SKIP_DEFAULT) else "completed"):
-            listening.event_record(user=user, session_id=session.pk, event_id=uuid.uuid4(), kind=kind,
+            event_record(user=user, session_id=session.pk, event_id=uuid.uuid4(), kind=kind,
                                    track_id=track_id, position=position, seconds_played=None,
                                    occurred_at=timezone.now(), payload={})
     if not completes:
-        listening.session_abandon(user=user, session_id=session.pk)
+        session_abandon(user=user, session_id=session.pk)
         return strategy, False
     f = EFFECT.get(strategy, 0.2) + responsiveness + float(rng.normal(0, session_sd))
     post = (_clip(pre[0] + f * (desired[0] - pre[0]) + rng.normal(0, 0.08)),
             _clip(pre[1] + f * (desired[1] - pre[1]) + rng.normal(0, 0.08)))
     rating = int(np.clip(round(2.5 + 4 * f + rng.normal(0, 0.7)), 1, 5))
-    listening.session_complete(user=user, session_id=session.pk, post=MoodInput(valence=post[0], arousal=post[1]),
+    session_complete(user=user, session_id=session.pk, post=MoodInput(valence=post[0], arousal=post[1]),
                                reflection_rating=rating, reflection_text="")
     return strategy, True
 

@@ -17,8 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from emotion.vocab import FER
-from studies.listening import conf, selectors, services
+from studies.listening import conf, selectors
 from studies.listening.mood import MoodError, MoodInput
+from studies.listening.services.common import SessionClosed, SessionNotFound
+from studies.listening.services.events import EventInput, events_record
+from studies.listening.services.sessions import session_complete, session_start
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -106,7 +109,7 @@ def _too_large(request) -> Response | None:
     return None
 
 
-def _closed(exc: services.SessionClosed) -> Response:
+def _closed(exc: SessionClosed) -> Response:
     return Response({"detail": str(exc), "status": exc.session.status}, status=status.HTTP_409_CONFLICT)
 
 
@@ -194,7 +197,7 @@ class SessionListStartApi(APIView):
             return response
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = services.session_start(user=request.user, **serializer.validated_data)
+        session = session_start(user=request.user, **serializer.validated_data)
         return Response(_session_payload(session), status=status.HTTP_201_CREATED)
 
 
@@ -277,20 +280,20 @@ class SessionEventsApi(APIView):
                 {"detail": f"Send between 1 and {conf.MAX_BATCH} events."}, status=status.HTTP_400_BAD_REQUEST
             )
         refused: dict[int, dict] = {}
-        valid: list[tuple[int, services.EventInput]] = []
+        valid: list[tuple[int, EventInput]] = []
         for i, item in enumerate(raw):
             serializer = EventInputSerializer(data=item)
             if serializer.is_valid():
-                valid.append((i, services.EventInput(**serializer.validated_data)))
+                valid.append((i, EventInput(**serializer.validated_data)))
             else:
                 refused[i] = serializer.errors
         result = None
         if valid:
             try:
-                result = services.events_record(user=request.user, session_id=session_id, events=[e for _, e in valid])
-            except services.SessionNotFound as exc:
+                result = events_record(user=request.user, session_id=session_id, events=[e for _, e in valid])
+            except SessionNotFound as exc:
                 return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
-            except services.SessionClosed as exc:
+            except SessionClosed as exc:
                 return _closed(exc)
             for k, problems in result.refused.items():
                 refused[valid[k][0]] = problems
@@ -336,9 +339,9 @@ class SessionCompleteApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            session = services.session_complete(user=request.user, session_id=session_id, **serializer.validated_data)
-        except services.SessionNotFound as exc:
+            session = session_complete(user=request.user, session_id=session_id, **serializer.validated_data)
+        except SessionNotFound as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
-        except services.SessionClosed as exc:
+        except SessionClosed as exc:
             return _closed(exc)
         return Response(_session_payload(session, with_queue=False))

@@ -9,9 +9,10 @@ import uuid
 from django.utils import timezone
 
 from emotion.vocab import one_hot_gems
-from studies.listening import services
 from studies.listening.models import ListeningSession, PlannedTrack
 from studies.listening.mood import MoodInput
+from studies.listening.services.events import event_record
+from studies.listening.services.sessions import session_complete, session_start
 
 DEMO_USER = "demo-participant"
 
@@ -20,11 +21,11 @@ def play_and_finish(*, user, session, post: MoodInput, rating: int, text: str, s
     queue = list(PlannedTrack.objects.filter(session=session).order_by("position").values_list("position", "track_id"))
     for position, track_id in queue:
         for kind in ("started", "skipped" if position == skip else "completed"):
-            services.event_record(
+            event_record(
                 user=user, session_id=session.pk, event_id=uuid.uuid4(), kind=kind, track_id=track_id,
                 position=position, seconds_played=None, occurred_at=timezone.now(), payload={},
             )
-    services.session_complete(user=user, session_id=session.pk, post=post, reflection_rating=rating, reflection_text=text)
+    session_complete(user=user, session_id=session.pk, post=post, reflection_rating=rating, reflection_text=text)
     return len(queue)
 
 
@@ -39,7 +40,7 @@ def demo_step(stdout=None) -> str:
         return f"listening: {DEMO_USER} already has sessions"
     if not Track.objects.exists():
         return "listening: the catalog is empty, no demo session"
-    session = services.session_start(
+    session = session_start(
         user=user,
         current=MoodInput(gems=tuple(one_hot_gems("tension"))),
         desired=MoodInput(gems=tuple(one_hot_gems("peacefulness"))),

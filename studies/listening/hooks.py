@@ -2,16 +2,16 @@
 session's strategy without studies.listening importing studies.experiments, which sits above
 it) and the session-completed hook (therapy, at the end of this file).
 
-    from studies.listening.hooks import StrategyChoice, register_strategy_chooser
+    from studies.listening.hooks import StrategyChoice, install_strategy_chooser
 
     def choose(*, user, mode):  # -> StrategyChoice | None
         ...
-    register_strategy_chooser(choose)      # in ExperimentsConfig.ready()
+    install_strategy_chooser(choose)      # in config/wiring.py
 
 `listening.services.session_start` calls the chooser inside its transaction. When it returns
 a choice, that strategy (and params) is used whatever the person picked, the session stores
 `assignment_ref`, and `on_session_started(session)` runs in the same transaction (the
-experiment records its exposure there). One chooser is registered at a time; registering
+experiment records its exposure there). One chooser is installed at a time; installing
 again replaces it (the overlap rule between experiments belongs to the chooser).
 """
 
@@ -40,7 +40,7 @@ class StrategyChooser(Protocol):
 _chooser: StrategyChooser | None = None
 
 
-def register_strategy_chooser(fn: StrategyChooser | None) -> StrategyChooser | None:
+def install_strategy_chooser(fn: StrategyChooser | None) -> StrategyChooser | None:
     """Install `fn` as the chooser (None removes it). Returns the chooser it replaced."""
     global _chooser
     previous, _chooser = _chooser, fn
@@ -52,7 +52,7 @@ def strategy_chooser() -> StrategyChooser | None:
 
 
 def choose_strategy(*, user: Any, mode: str) -> StrategyChoice | None:
-    """Ask the registered chooser, if any. A chooser error propagates (the session is not started)."""
+    """Ask the installed chooser, if any. A chooser error propagates (the session is not started)."""
     if _chooser is None:
         return None
     choice = _chooser(user=user, mode=mode)
@@ -64,14 +64,14 @@ def choose_strategy(*, user: Any, mode: str) -> StrategyChoice | None:
 # --- the session-completed hook ---------------------------------------------------------------
 # therapy (above this app) marks the assigned listening a completed session played as done:
 # `session_complete` calls the installed function inside its transaction, so both commit or
-# neither does. One function at a time, installed in TherapyConfig.ready(), like the chooser.
+# neither does. One function at a time, installed by config/wiring.py, like the chooser.
 
 SessionCompleted = Callable[["ListeningSession"], object]
 
 _on_completed: SessionCompleted | None = None
 
 
-def register_session_completed(fn: SessionCompleted | None) -> SessionCompleted | None:
+def install_session_completed(fn: SessionCompleted | None) -> SessionCompleted | None:
     """Install `fn` (None removes it). Returns the function it replaced."""
     global _on_completed
     previous, _on_completed = _on_completed, fn

@@ -24,9 +24,11 @@ from emotion.labels import fer_info, gems_info
 from emotion.vocab import FER_INFO, GEMS, GEMS_INFO, N_GEMS
 from recommender.explain import feeling_of, strategy_help, strategy_label
 from recommender.selectors import listener_reasons, strategy_options
-from studies.listening import conf, hooks, selectors, services
+from studies.listening import conf, hooks, selectors
 from studies.listening.models import SessionStatus
 from studies.listening.mood import MoodError, MoodInput
+from studies.listening.services.common import SessionClosed, SessionNotFound
+from studies.listening.services.sessions import session_complete, session_start
 
 GEMS_CHOICES = [(g.name, g.label) for g in GEMS_INFO]
 
@@ -257,7 +259,7 @@ def session_new_view(request: HttpRequest) -> HttpResponse:
         tracks = int(data["length_value"]) if data["length_kind"] == "tracks" else None
         minutes = float(data["length_value"]) if data["length_kind"] == "minutes" else None
         try:
-            session = services.session_start(
+            session = session_start(
                 user=request.user,
                 current=data["current"],
                 desired=data["desired"],
@@ -357,7 +359,7 @@ def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.session_complete(
+            session_complete(
                 user=request.user,
                 session_id=session.pk,
                 post=data["post"],
@@ -366,9 +368,9 @@ def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
-        except services.SessionNotFound:
+        except SessionNotFound:
             raise Http404(_("No such session.")) from None
-        except services.SessionClosed:
+        except SessionClosed:
             return redirect("listening:session-history")
         else:
             messages.success(request, _("Thank you. Your session is saved."))

@@ -94,8 +94,8 @@ def victim_world(make_user, django_capture_on_commit_callbacks):
     from emotion.vocab import va_to_gems
     from recommender.models import Track
     from recommender.services.labels import track_labels_bulk_set
-    from studies.listening import services
     from studies.listening.mood import MoodInput
+    from studies.listening.services.sessions import session_start
     from therapy.assignments import Schedule, assignment_create_curated
     from therapy.links import invite_accept, invite_create, note_add
 
@@ -108,7 +108,7 @@ def victim_world(make_user, django_capture_on_commit_callbacks):
     tracks = [Track.objects.create(title=f"Walk {i}", artist="A", duration_s=60.0, external_id=f"walk-{i}",
                                    valence=float((v + 1) / 2), energy=float((a + 1) / 2)) for i, (v, a) in enumerate(va)]
     track_labels_bulk_set(track_ids=[t.pk for t in tracks], source="survey", gems=va_to_gems(va))
-    session = services.session_start(
+    session = session_start(
         user=victim, current=MoodInput.from_dict({"valence": -0.4, "arousal": -0.2}),
         desired=MoodInput.from_dict({"valence": 0.5, "arousal": 0.3}), length_tracks=3, length_minutes=None,
         strategy="iso",

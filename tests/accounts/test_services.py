@@ -80,9 +80,9 @@ def notes_section():
         export=lambda user: list(store.get(user.pk, [])),
         erase=lambda user: len(store.pop(user.pk, [])),
     )
-    privacy.register(section)
+    previous = privacy.install([*privacy.sections(), section])
     yield store
-    privacy._sections.pop("test_notes", None)
+    privacy.install(previous)
 
 
 def test_export_contains_account_consents_history_and_app_sections(participant, notes_section):

@@ -19,7 +19,6 @@ from django.test import Client
 
 from emotion import consumers
 from emotion import expression_model as network
-from emotion.signals import second_aggregated
 from emotion.vocab import FER
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -376,10 +375,10 @@ class TestConsentRevocation:
         user = make_user(webcam_inference=True, emotion_trace=True)
         received = []
 
-        def listener(sender, user, session_ref, aggregate, **kwargs):
+        def listener(*, user, session_ref, aggregate):
             received.append(aggregate)
 
-        second_aggregated.connect(listener)
+        previous = consumers.install_trace_sink(listener)
         try:
 
             async def scenario():
@@ -398,7 +397,7 @@ class TestConsentRevocation:
 
             run(scenario)
         finally:
-            second_aggregated.disconnect(listener)
+            consumers.install_trace_sink(previous)
         assert received == []
 
 
@@ -407,10 +406,10 @@ class TestSessionAggregates:
         user = make_user(webcam_inference=True, emotion_trace=True)
         received = []
 
-        def listener(sender, user, session_ref, aggregate, **kwargs):
+        def listener(*, user, session_ref, aggregate):
             received.append((user.pk, session_ref, aggregate))
 
-        second_aggregated.connect(listener)
+        previous = consumers.install_trace_sink(listener)
         try:
 
             async def scenario():
@@ -429,7 +428,7 @@ class TestSessionAggregates:
 
             run(scenario)
         finally:
-            second_aggregated.disconnect(listener)
+            consumers.install_trace_sink(previous)
         assert received, "no aggregate was sent"
         assert {r[0] for r in received} == {user.pk} and {r[1] for r in received} == {"session:42"}
         total = sum(r[2]["frames"] for r in received)
@@ -442,10 +441,10 @@ class TestSessionAggregates:
     def test_no_aggregates_without_trace_consent_or_session(self, viewer, astronaut_jpeg):
         received = []
 
-        def listener(sender, **kwargs):
+        def listener(**kwargs):
             received.append(kwargs)
 
-        second_aggregated.connect(listener)
+        previous = consumers.install_trace_sink(listener)
         try:
 
             async def scenario():
@@ -463,7 +462,7 @@ class TestSessionAggregates:
 
             run(scenario)
         finally:
-            second_aggregated.disconnect(listener)
+            consumers.install_trace_sink(previous)
         assert received == []
 
 

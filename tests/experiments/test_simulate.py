@@ -65,22 +65,22 @@ def test_demo_step_creates_a_paused_experiment_with_results(catalog, db, monkeyp
 
 
 def test_session_start_is_decided_by_the_experiment_and_exposed_once(make_experiment, catalog, make_user):
-    from studies.listening import services as listening
     from studies.listening.mood import MoodInput
+    from studies.listening.services.sessions import session_start
 
     exp = make_experiment(start=True)
     consenting = make_user("participant", research_data=True)
     refusing = make_user("participant")
     kw = {"current": MoodInput(valence=-0.5, arousal=-0.4), "desired": MoodInput(valence=0.5, arousal=0.3),
           "length_tracks": 3, "length_minutes": None, "strategy": "mapping"}
-    s1 = listening.session_start(user=consenting, **kw)
-    s2 = listening.session_start(user=consenting, **kw)
+    s1 = session_start(user=consenting, **kw)
+    s2 = session_start(user=consenting, **kw)
     exposures = Exposure.objects.filter(experiment=exp, user=consenting)
     assert exposures.count() == 2
     variant = exposures.first().variant
     assert s1.strategy == s2.strategy == variant.strategy  # the person's "mapping" is overridden
     assert s1.assignment_ref == s2.assignment_ref == f"experiment:{exp.pk}/variant:{variant.pk}"
-    own = listening.session_start(user=refusing, **kw)
+    own = session_start(user=refusing, **kw)
     assert own.strategy == "mapping" and own.assignment_ref is None
     assert not Exposure.objects.filter(user=refusing).exists()
 

@@ -10,19 +10,19 @@ def test_register_replaces_and_returns_previous():
     def second(*, user, mode):
         return None
 
-    old = hooks.register_strategy_chooser(first)
+    old = hooks.install_strategy_chooser(first)
     try:
         assert hooks.choose_strategy(user=None, mode="personal").strategy == "iso"
-        assert hooks.register_strategy_chooser(second) is first
+        assert hooks.install_strategy_chooser(second) is first
         assert hooks.choose_strategy(user=None, mode="personal") is None
     finally:
-        hooks.register_strategy_chooser(old)
+        hooks.install_strategy_chooser(old)
 
 
 def test_a_chooser_returning_garbage_is_an_error():
-    old = hooks.register_strategy_chooser(lambda *, user, mode: "iso")
+    old = hooks.install_strategy_chooser(lambda *, user, mode: "iso")
     try:
         with pytest.raises(TypeError):
             hooks.choose_strategy(user=None, mode="personal")
     finally:
-        hooks.register_strategy_chooser(old)
+        hooks.install_strategy_chooser(old)

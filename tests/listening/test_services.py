@@ -6,9 +6,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from emotion.vocab import GEMS_INFO, one_hot_gems
-from studies.listening import hooks, services
+from studies.listening import hooks
 from studies.listening.models import EmotionTraceSecond, ListeningSession, PlannedTrack, PlaybackEvent
 from studies.listening.mood import MoodInput
+from studies.listening.services.common import SessionClosed, SessionNotFound
+from studies.listening.services.events import EventInput, event_record, events_record
+from studies.listening.services.sessions import session_complete, session_start
 
 SAD = MoodInput(valence=-0.6, arousal=-0.4)
 CALM = MoodInput(gems=tuple(one_hot_gems("peacefulness")))
@@ -17,7 +20,7 @@ CALM = MoodInput(gems=tuple(one_hot_gems("peacefulness")))
 def start(user, **kw):
     args = {"current": SAD, "desired": CALM, "length_tracks": 5, "length_minutes": None, "strategy": "iso"}
     args.update(kw)
-    return services.session_start(user=user, **args)
+    return session_start(user=user, **args)
 
 
 def ev(session, position=0, kind="started", seconds=None, at=None, event_id=None, track_id=None, payload=None):
@@ -94,11 +97,11 @@ def test_a_registered_chooser_decides_the_strategy_and_sees_the_session_in_the_t
             "random", {"x": 1}, "experiment:7/variant:2", on_session_started=lambda s: seen.append(s.pk)
         )
 
-    old = hooks.register_strategy_chooser(chooser)
+    old = hooks.install_strategy_chooser(chooser)
     try:
         s = start(participant, strategy="iso")
     finally:
-        hooks.register_strategy_chooser(old)
+        hooks.install_strategy_chooser(old)
     assert s.strategy == "random" and s.strategy_params == {"x": 1}
     assert s.assignment_ref == "experiment:7/variant:2"
     assert seen == [s.pk]
@@ -108,21 +111,21 @@ def test_a_failing_exposure_rolls_the_session_back(participant, catalog):
     def boom(session):
         raise RuntimeError("exposure store down")
 
-    old = hooks.register_strategy_chooser(lambda *, user, mode: hooks.StrategyChoice("iso", {}, "e:1", boom))
+    old = hooks.install_strategy_chooser(lambda *, user, mode: hooks.StrategyChoice("iso", {}, "e:1", boom))
     try:
         with pytest.raises(RuntimeError):
             start(participant)
     finally:
-        hooks.register_strategy_chooser(old)
+        hooks.install_strategy_chooser(old)
     assert ListeningSession.objects.count() == 0
 
 
 def test_chooser_returning_none_leaves_the_persons_choice(participant, catalog):
-    old = hooks.register_strategy_chooser(lambda *, user, mode: None)
+    old = hooks.install_strategy_chooser(lambda *, user, mode: None)
     try:
         s = start(participant, strategy="random")
     finally:
-        hooks.register_strategy_chooser(old)
+        hooks.install_strategy_chooser(old)
     assert s.strategy == "random" and s.assignment_ref is None
 
 
@@ -132,8 +135,8 @@ def test_chooser_returning_none_leaves_the_persons_choice(participant, catalog):
 def test_event_is_idempotent_on_the_client_id(participant, catalog):
     s = start(participant)
     args = ev(s, seconds=0.0)
-    first, created = services.event_record(**args)
-    again, created_again = services.event_record(**{**args, "kind": "skipped"})
+    first, created = event_record(**args)
+    again, created_again = event_record(**{**args, "kind": "skipped"})
     assert created and not created_again and again.pk == first.pk and again.kind == "started"
     assert PlaybackEvent.objects.filter(session=s).count() == 1
 
@@ -143,17 +146,17 @@ def test_a_mixed_batch_stores_the_valid_events_and_names_the_refused(participant
     s = start(participant)
     good, bad, good2 = ev(s), ev(s, position=1, track_id=-5), ev(s, position=2, kind="liked")
     events = [
-        services.EventInput(**{k: v for k, v in e.items() if k not in ("user", "session_id")})
+        EventInput(**{k: v for k, v in e.items() if k not in ("user", "session_id")})
         for e in (good, bad, good2)
     ]
-    result = services.events_record(user=participant, session_id=s.pk, events=events)
+    result = events_record(user=participant, session_id=s.pk, events=events)
     assert list(result.refused) == [1] and "track" in result.refused[1]
     assert [(e.event_id, created) for e, created in result.events] == [
         (good["event_id"], True),
         (good2["event_id"], True),
     ]
     assert set(PlaybackEvent.objects.values_list("event_id", flat=True)) == {good["event_id"], good2["event_id"]}
-    again = services.events_record(user=participant, session_id=s.pk, events=events)  # the client retries it all
+    again = events_record(user=participant, session_id=s.pk, events=events)  # the client retries it all
     assert [created for _, created in again.events] == [False, False] and list(again.refused) == [1]
     assert PlaybackEvent.objects.count() == 2
 
@@ -161,33 +164,33 @@ def test_a_mixed_batch_stores_the_valid_events_and_names_the_refused(participant
 def test_batch_level_errors_store_nothing(participant, catalog, settings):
     s = start(participant)
     settings.ATTUNE_LISTENING_MAX_BATCH = 3
-    make = lambda **kw: services.EventInput(  # noqa: E731
+    make = lambda **kw: EventInput(  # noqa: E731
         **{k: v for k, v in ev(s, **kw).items() if k not in ("user", "session_id")}
     )
     with pytest.raises(ValidationError, match="At most 3"):
-        services.events_record(user=participant, session_id=s.pk, events=[make() for _ in range(4)])
+        events_record(user=participant, session_id=s.pk, events=[make() for _ in range(4)])
     twice = make()
     with pytest.raises(ValidationError, match="twice"):
-        services.events_record(user=participant, session_id=s.pk, events=[twice, make(), twice])
+        events_record(user=participant, session_id=s.pk, events=[twice, make(), twice])
     assert PlaybackEvent.objects.count() == 0
 
 
 def test_events_for_someone_elses_session_are_404(make_user, catalog):
     alice, mallory = make_user(), make_user()
     s = start(alice)
-    with pytest.raises(services.SessionNotFound):
-        services.event_record(**{**ev(s), "user": mallory})
+    with pytest.raises(SessionNotFound):
+        event_record(**{**ev(s), "user": mallory})
     assert PlaybackEvent.objects.count() == 0
 
 
 def test_events_after_completion_are_refused_but_retries_of_old_ones_answer(participant, catalog):
     s = start(participant)
     old = ev(s)
-    services.event_record(**old)
-    services.session_complete(user=participant, session_id=s.pk, post=CALM, reflection_rating=4, reflection_text="ok")
-    with pytest.raises(services.SessionClosed):
-        services.event_record(**ev(s, position=1))
-    _, created = services.event_record(**old)
+    event_record(**old)
+    session_complete(user=participant, session_id=s.pk, post=CALM, reflection_rating=4, reflection_text="ok")
+    with pytest.raises(SessionClosed):
+        event_record(**ev(s, position=1))
+    _, created = event_record(**old)
     assert created is False
     assert PlaybackEvent.objects.count() == 1
 
@@ -218,7 +221,7 @@ def test_impossible_events_are_rejected(participant, catalog, change, field):
         change = {"occurred_at": timezone.now() + timedelta(minutes=5)}
     args.update(change)
     with pytest.raises(ValidationError) as err:
-        services.event_record(**args)
+        event_record(**args)
     assert field in str(err.value)
     assert PlaybackEvent.objects.count() == 0
 
@@ -229,15 +232,15 @@ def test_seconds_played_cannot_exceed_the_time_the_session_has_run(participant, 
     s.refresh_from_db()
     # 100 s of a 120 s track, 1 s after the start (30 s skew allowed): impossible
     with pytest.raises(ValidationError, match="more time than the session"):
-        services.event_record(**ev(s, kind="progress", seconds=100.0, at=s.started_at + timedelta(seconds=1)))
-    _, created = services.event_record(**ev(s, kind="progress", seconds=100.0))
+        event_record(**ev(s, kind="progress", seconds=100.0, at=s.started_at + timedelta(seconds=1)))
+    _, created = event_record(**ev(s, kind="progress", seconds=100.0))
     assert created
 
 
 def test_reaction_and_like_are_stored(participant, catalog):
     s = start(participant)
-    services.event_record(**ev(s, kind="reaction", payload={"gems": "tenderness"}))
-    services.event_record(**ev(s, kind="liked"))
+    event_record(**ev(s, kind="reaction", payload={"gems": "tenderness"}))
+    event_record(**ev(s, kind="liked"))
     assert sorted(s.events.values_list("kind", flat=True)) == ["liked", "reaction"]
 
 
@@ -246,21 +249,21 @@ def test_reaction_and_like_are_stored(participant, catalog):
 
 def test_complete_stores_post_mood_and_reflection(participant, catalog):
     s = start(participant)
-    done = services.session_complete(
+    done = session_complete(
         user=participant, session_id=s.pk, post=CALM, reflection_rating=5, reflection_text="  lovely  "
     )
     assert done.status == "completed" and done.completed_at is not None
     assert done.post_gems == pytest.approx(list(one_hot_gems("peacefulness")))
     assert done.reflection_rating == 5 and done.reflection_text == "lovely"
-    with pytest.raises(services.SessionClosed):
-        services.session_complete(user=participant, session_id=s.pk, post=CALM, reflection_rating=5)
+    with pytest.raises(SessionClosed):
+        session_complete(user=participant, session_id=s.pk, post=CALM, reflection_rating=5)
 
 
 @pytest.mark.parametrize("rating", [0, 6, "4", True, 2.5])
 def test_complete_rejects_bad_ratings(participant, catalog, rating):
     s = start(participant)
     with pytest.raises(ValidationError):
-        services.session_complete(user=participant, session_id=s.pk, post=CALM, reflection_rating=rating)
+        session_complete(user=participant, session_id=s.pk, post=CALM, reflection_rating=rating)
     s.refresh_from_db()
     assert s.status == "active"
 
@@ -268,8 +271,8 @@ def test_complete_rejects_bad_ratings(participant, catalog, rating):
 def test_complete_someone_elses_session_is_404(make_user, catalog):
     alice, bob = make_user(), make_user()
     s = start(alice)
-    with pytest.raises(services.SessionNotFound):
-        services.session_complete(user=bob, session_id=s.pk, post=CALM, reflection_rating=3)
+    with pytest.raises(SessionNotFound):
+        session_complete(user=bob, session_id=s.pk, post=CALM, reflection_rating=3)
 
 
 # --- trace -----------------------------------------------------------------------------------
@@ -289,17 +292,22 @@ def aggregate(session, t, valence=0.1, arousal=0.1, label="happy"):
 
 
 def test_trace_is_stored_only_with_consent_and_only_for_own_active_session(make_user, catalog):
-    from emotion.signals import second_aggregated
+    """Through the sink the webcam consumer calls (installed by config/wiring.py)."""
+    from emotion import consumers
+    from studies.listening.services.trace import trace_second_store
+
+    sink = consumers._trace_sink
+    assert sink is trace_second_store
 
     with_consent = make_user(emotion_trace=True)
     without = make_user()
     other = make_user(emotion_trace=True)
     s1, s2 = start(with_consent), start(without)
-    second_aggregated.send(sender=None, user=with_consent, session_ref=s1.trace_ref, aggregate=aggregate(s1, 3))
-    second_aggregated.send(sender=None, user=without, session_ref=s2.trace_ref, aggregate=aggregate(s2, 3))
-    second_aggregated.send(sender=None, user=other, session_ref=s1.trace_ref, aggregate=aggregate(s1, 4))
-    second_aggregated.send(sender=None, user=with_consent, session_ref="nonsense", aggregate=aggregate(s1, 5))
-    second_aggregated.send(sender=None, user=with_consent, session_ref=s1.trace_ref, aggregate=aggregate(s1, 3))
+    sink(user=with_consent, session_ref=s1.trace_ref, aggregate=aggregate(s1, 3))
+    sink(user=without, session_ref=s2.trace_ref, aggregate=aggregate(s2, 3))
+    sink(user=other, session_ref=s1.trace_ref, aggregate=aggregate(s1, 4))
+    sink(user=with_consent, session_ref="nonsense", aggregate=aggregate(s1, 5))
+    sink(user=with_consent, session_ref=s1.trace_ref, aggregate=aggregate(s1, 3))
     rows = list(EmotionTraceSecond.objects.all())
     assert [(r.session_id, r.t, r.stable_label) for r in rows] == [(s1.pk, 3, "happy")]
     assert rows[0].happy == pytest.approx(0.7)
@@ -318,7 +326,7 @@ def _trace(session, values):
 
 
 def _finish(session, position):
-    services.event_record(**ev(session, position=position, kind="skipped", seconds=1.0))
+    event_record(**ev(session, position=position, kind="skipped", seconds=1.0))
 
 
 def test_no_progress_after_configured_tracks_replans_the_rest(participant, catalog, settings):
@@ -371,12 +379,12 @@ def test_without_webcam_trace_nothing_is_replanned(participant, catalog, setting
 def test_a_retry_of_an_event_whose_track_was_replanned_still_answers_with_the_original(participant, catalog):
     s = start(participant)
     args = ev(s, position=3)
-    original, _ = services.event_record(**args)
+    original, _ = event_record(**args)
     PlannedTrack.objects.filter(session=s, position=3).update(track=catalog[-1] if catalog[-1].pk != args["track_id"] else catalog[0])
-    again, created = services.event_record(**args)
+    again, created = event_record(**args)
     assert created is False and again.pk == original.pk
     with pytest.raises(ValidationError):
-        services.event_record(**{**args, "event_id": uuid.uuid4()})
+        event_record(**{**args, "event_id": uuid.uuid4()})
 
 
 def test_mapping_target_equal_to_the_current_mood_asks_for_a_target(participant, catalog):

@@ -30,11 +30,11 @@ def test_start_page_renders_instruments(logged_in):
 
 
 def test_start_page_hides_strategy_when_an_experiment_decides(logged_in):
-    old = hooks.register_strategy_chooser(lambda *, user, mode: hooks.StrategyChoice("random", {}, "e:1/v:1"))
+    old = hooks.install_strategy_chooser(lambda *, user, mode: hooks.StrategyChoice("random", {}, "e:1/v:1"))
     try:
         html = logged_in.get(reverse("listening:session-new")).content.decode()
     finally:
-        hooks.register_strategy_chooser(old)
+        hooks.install_strategy_chooser(old)
     assert 'data-testid="experiment-decides"' in html and 'data-testid="strategy-iso"' not in html
 
 

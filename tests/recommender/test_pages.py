@@ -153,14 +153,14 @@ def test_persona_uses_registered_history_provider(page_client, labelled_catalog)
             return []
         return [selectors.HistoryItem(t.pk, 300.0, f"session-{i % 2}") for i, t in enumerate(tracks)]
 
-    selectors.register_history_provider(provider)
+    previous = selectors.install_providers(history=provider, profile=None)
     try:
         items, source = selectors.listening_history(user=page_client.user)
         assert source == "sessions" and len(items) == 6
         dashboard = page_client.get(reverse("dashboard")).content.decode()
         assert "15 min per session (2 in all)" in dashboard and "of 6 tracks" in dashboard
     finally:
-        selectors._history_providers.remove(provider)
+        selectors.install_providers(history=previous[0], profile=previous[1])
 
 
 def test_audio_range_answers_are_capped(page_client, labelled_catalog, monkeypatch):

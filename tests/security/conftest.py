@@ -34,8 +34,8 @@ def world(db, catalog, make_user, researcher):
     endpoint has something to write to. Returns the logged-in API client and the ids."""
     from rest_framework.test import APIClient
 
-    from studies.listening import services
     from studies.listening.mood import MoodInput
+    from studies.listening.services.sessions import session_start
     from studies.surveys.models import Survey
     from studies.surveys.services.status import survey_open
 
@@ -43,7 +43,7 @@ def world(db, catalog, make_user, researcher):
     survey = Survey.objects.create(title="Battery survey", created_by=researcher, min_listen_seconds=0)
     survey.tracks.set(catalog[:6])
     survey = survey_open(survey=survey)
-    session = services.session_start(
+    session = session_start(
         user=person, current=MoodInput.from_dict({"valence": -0.5, "arousal": -0.3}),
         desired=MoodInput.from_dict({"valence": 0.6, "arousal": 0.4}), length_tracks=4, length_minutes=None,
         strategy="iso",

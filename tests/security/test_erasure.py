@@ -33,15 +33,16 @@ EMAIL = "quokka.mail@example.org"
 
 
 def _person_with_data_everywhere(client, make_user, catalog, therapist):
-    from studies.listening import services
     from studies.listening.mood import MoodInput
+    from studies.listening.services.events import EventInput, events_record
+    from studies.listening.services.sessions import session_start
 
     person = make_user(username=PSEUDONYM, research_data=True, webcam_inference=True, emotion_trace=True,
                        therapist_sharing=True)
     person.email = EMAIL
     person.save(update_fields=["email"])
     EmailAddress.objects.create(user=person, email=EMAIL, primary=True, verified=False)
-    session = services.session_start(
+    session = session_start(
         user=person, current=MoodInput.from_dict({"valence": -0.5, "arousal": -0.3}),
         desired=MoodInput.from_dict({"valence": 0.6, "arousal": 0.4}), length_tracks=4, length_minutes=None,
         strategy="iso",
@@ -51,10 +52,10 @@ def _person_with_data_everywhere(client, make_user, catalog, therapist):
     from studies.listening.selectors import session_queue
 
     queue = list(session_queue(session=session))
-    services.events_record(user=person, session_id=session.pk, events=[
-        services.EventInput(uuid.uuid4(), "started", queue[0].track_id, 0, 0.0, timezone.now(),
+    events_record(user=person, session_id=session.pk, events=[
+        EventInput(uuid.uuid4(), "started", queue[0].track_id, 0, 0.0, timezone.now(),
                             {"note": f"played for {PSEUDONYM} ({EMAIL})"}),
-        services.EventInput(uuid.uuid4(), "reaction", queue[0].track_id, 0, 10.0, timezone.now(), {"gems": "sadness"}),
+        EventInput(uuid.uuid4(), "reaction", queue[0].track_id, 0, 10.0, timezone.now(), {"gems": "sadness"}),
     ])
     session.reflection_text = f"I am {PSEUDONYM}"
     session.save(update_fields=["reflection_text"])

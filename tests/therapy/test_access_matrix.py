@@ -53,8 +53,8 @@ def labelled_catalog(db):
 
 @pytest.fixture
 def world(make_user, labelled_catalog):
-    from studies.listening import services
     from studies.listening.mood import MoodInput
+    from studies.listening.services.sessions import session_complete, session_start
     from therapy.assignments import Schedule, assignment_create_curated
 
     therapist = make_user("therapist", username="dr-linked")
@@ -72,11 +72,11 @@ def world(make_user, labelled_catalog):
         schedule=Schedule(repeat="daily", start_date=timezone.localdate(), days=2),
     )
     occurrence = assignment.occurrences.order_by("due_date").first()
-    session = services.session_start(
+    session = session_start(
         user=client, current=MoodInput(valence=-0.5, arousal=0.6), desired=MoodInput(valence=0.5, arousal=-0.5),
         length_tracks=3, length_minutes=None, strategy="iso",
     )
-    services.session_complete(
+    session_complete(
         user=client, session_id=session.pk, post=MoodInput(valence=0.1, arousal=0.0), reflection_rating=4,
         reflection_text=SECRET_REFLECTION,
     )

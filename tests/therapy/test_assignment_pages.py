@@ -12,9 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from studies.listening import hooks, selectors, services
+from studies.listening import hooks, selectors
 from studies.listening.models import ListeningSession
 from studies.listening.mood import MoodError, MoodInput
+from studies.listening.services.common import SessionNotFound
+from studies.listening.services.events import event_record
+from studies.listening.services.sessions import session_complete, session_start
 from therapy import selectors as therapy_selectors
 from therapy.assignments import (
     Schedule,
@@ -54,11 +57,11 @@ def _start(client, occ):
 def test_assigned_session_plays_the_assigned_playlist_in_therapy_mode(assigned):
     therapist, client, _, a, occ = assigned
     calls = []
-    previous = hooks.register_strategy_chooser(lambda *, user, mode: calls.append(user) or hooks.StrategyChoice("random"))
+    previous = hooks.install_strategy_chooser(lambda *, user, mode: calls.append(user) or hooks.StrategyChoice("random"))
     try:
         session = _start(client, occ)
     finally:
-        hooks.register_strategy_chooser(previous)
+        hooks.install_strategy_chooser(previous)
     assert calls == []  # experiments never claim an assigned session
     assert session.mode == "therapy" and session.playlist_id == a.playlist_id and session.assignment_ref is None
     assert (session.target_valence, session.target_arousal) == (0.5, -0.5) and session.target_source == "stated"
@@ -66,7 +69,7 @@ def test_assigned_session_plays_the_assigned_playlist_in_therapy_mode(assigned):
     occ.refresh_from_db()
     a.refresh_from_db()
     assert occ.status == "started" and occ.session_id == session.pk and a.status == "started"
-    services.session_complete(user=client, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.2),
+    session_complete(user=client, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.2),
                               reflection_rating=4, reflection_text="ok")
     occ.refresh_from_db()
     a.refresh_from_db()
@@ -124,7 +127,7 @@ def test_outcomes_need_sharing_and_an_active_link(assigned, make_user):
 
     therapist, client, link, a, occ = assigned
     session = _start(client, occ)
-    services.session_complete(user=client, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
+    session_complete(user=client, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
                               reflection_rating=5, reflection_text="")
     rows = therapy_selectors.client_outcomes(therapist=therapist, client=client)
     assert [r.session.pk for r in rows] == [session.pk] and rows[0].assignment_id == a.pk
@@ -147,7 +150,7 @@ def test_outcomes_need_sharing_and_an_active_link(assigned, make_user):
 def test_outcomes_csv_neutralises_formulas(assigned, client):
     therapist, user, link, _, occ = assigned
     session = _start(user, occ)
-    services.session_complete(user=user, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
+    session_complete(user=user, session_id=session.pk, post=MoodInput(valence=0.3, arousal=-0.3),
                               reflection_rating=3, reflection_text="=HYPERLINK(1)")
     client.force_login(therapist)
     text = client.get(reverse("therapy:client-outcomes-csv", args=[link.pk])).content.decode()
@@ -180,7 +183,7 @@ def test_player_and_api_use_the_login_checked_audio_view(participant, catalog, c
     settings.MEDIA_ROOT = str(tmp_path)
     for t in catalog:
         t.audio_file.save(f"t{t.pk}.wav", ContentFile(b"RIFF0000WAVE"), save=True)
-    session = services.session_start(user=participant, current=MoodInput(valence=-0.5, arousal=0.5),
+    session = session_start(user=participant, current=MoodInput(valence=-0.5, arousal=0.5),
                                      desired=MoodInput(valence=0.5, arousal=-0.5), length_tracks=3,
                                      length_minutes=None, strategy="iso")
     client.force_login(participant)
@@ -244,13 +247,13 @@ def test_admin_shows_only_consenting_participants_and_never_deletes(make_user, m
 def test_history_provider_feeds_the_persona_card(participant, catalog):
     from recommender.selectors import listening_history
 
-    session = services.session_start(user=participant, current=MoodInput(valence=-0.5, arousal=0.5),
+    session = session_start(user=participant, current=MoodInput(valence=-0.5, arousal=0.5),
                                      desired=MoodInput(valence=0.5, arousal=-0.5), length_tracks=2,
                                      length_minutes=None, strategy="iso")
     ListeningSession.objects.filter(pk=session.pk).update(started_at=timezone.now() - timedelta(minutes=10))
     queue = list(selectors.session_queue(session=session))
     for kind, seconds in (("started", None), ("progress", 30.0), ("completed", 118.0)):
-        services.event_record(user=participant, session_id=session.pk, event_id=uuid.uuid4(), kind=kind,
+        event_record(user=participant, session_id=session.pk, event_id=uuid.uuid4(), kind=kind,
                               track_id=queue[0].track_id, position=0, seconds_played=seconds,
                               occurred_at=timezone.now(), payload={})
     items, source = listening_history(user=participant)
@@ -260,11 +263,11 @@ def test_history_provider_feeds_the_persona_card(participant, catalog):
 
 def test_someone_elses_session_is_a_domain_404(make_user, catalog):
     alice, mallory = make_user(), make_user()
-    session = services.session_start(user=alice, current=MoodInput(valence=-0.5, arousal=0.5),
+    session = session_start(user=alice, current=MoodInput(valence=-0.5, arousal=0.5),
                                      desired=MoodInput(valence=0.5, arousal=-0.5), length_tracks=2,
                                      length_minutes=None, strategy="iso")
-    with pytest.raises(services.SessionNotFound):
-        services.session_complete(user=mallory, session_id=session.pk, post=MoodInput(valence=0, arousal=0),
+    with pytest.raises(SessionNotFound):
+        session_complete(user=mallory, session_id=session.pk, post=MoodInput(valence=0, arousal=0),
                                   reflection_rating=None)
     api = APIClient()
     api.force_authenticate(mallory)
