@@ -12,6 +12,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
+from config.celery_app import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -80,7 +82,6 @@ def _channel_layer() -> str:
 def _broker() -> str:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager (tasks run in-process)"
-    from config.celery_app import app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 
+from accounts.sockets import sockets_close_for_session
+
 # Researchers run catalogs, surveys and experiments from the admin; participants' sessions
 # are theirs, so researchers may read (consenting people's) sessions but never change them.
 RESEARCHER_APPS = ("recommender", "surveys", "experiments", "recruitment")
@@ -23,7 +25,6 @@ def sync_group_permissions(sender=None, **kwargs) -> None:
 
 
 def close_sockets_on_logout(sender=None, request=None, **kwargs) -> None:
-    from accounts.sockets import sockets_close_for_session
 
     session = getattr(request, "session", None)
     sockets_close_for_session(getattr(session, "session_key", None))

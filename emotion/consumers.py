@@ -53,6 +53,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts import sockets
+from accounts.selectors import has_consent
+from accounts.services import consent_group_name
 from emotion import conf, expression_model, faces, fer, smoothing
 from emotion.vocab import FER, fer_to_va
 
@@ -234,14 +236,12 @@ def result_message(
 
 @database_sync_to_async
 def _has_consent(user, purpose: str) -> bool:
-    from accounts.selectors import has_consent
 
     return has_consent(user, purpose)
 
 
 class EmotionConsumer(AsyncWebsocketConsumer):
     async def connect(self):
-        from accounts.services import consent_group_name
 
         self.closed = False
         self.group = None

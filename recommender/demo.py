@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion import audio
+
 MANIFEST_VERSION = 1
 SAMPLE_RATE = 22050
 
@@ -241,7 +243,6 @@ def render_piece(piece: DemoPiece, clip_dir: Path, clip_seconds: float) -> dict:
     import soundfile
     from music21 import corpus
 
-    from emotion import audio
 
     score = corpus.parse(piece.corpus_path, number=piece.number) if piece.number else corpus.parse(piece.corpus_path)
     if score is None or not hasattr(score, "flatten"):

@@ -25,6 +25,7 @@ from django.utils.translation import gettext, gettext_noop
 from emotion.vocab import N_GEMS
 from recommender import conf
 from recommender.engine.types import ListenerProfile
+from recommender.explain import TrackChoice, listener_reason, strategy_help, strategy_label
 from recommender.models import SOURCE_PRIORITY, HistoryPlay, HistoryUpload, Playlist, PlaylistItem, Track, TrackLabel
 from recommender.streaming_history import sittings
 
@@ -282,7 +283,6 @@ class StrategyOption:
 def strategy_options(names: Sequence[str]) -> list[StrategyOption]:
     """The strategies `names` as choices for a form: a listener's name, what it does, and why
     it cannot be chosen yet (a strategy that is not ready is shown disabled with its reason)."""
-    from recommender.explain import strategy_help, strategy_label
 
     blocked = strategies_not_ready()
     return [StrategyOption(n, strategy_label(n), strategy_help(n), blocked.get(n, "")) for n in names]
@@ -297,7 +297,6 @@ def listener_reasons(
 ) -> list[str]:
     """'Why this piece' for a listener, for each (track id, waypoint) of a playlist in order
     (the engine's technical reason stays stored beside it for researchers)."""
-    from recommender.explain import TrackChoice, listener_reason
 
     labels = resolve_labels([track_id for track_id, _ in steps])
     start = None if start_va is None else (float(start_va[0]), float(start_va[1]))

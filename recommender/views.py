@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 from rest_framework import serializers
 
+from accounts.models import User
 from emotion.labels import fer_info, gems_info
 from emotion.vocab import GEMS_INFO
 from recommender import conf
@@ -244,7 +245,6 @@ def track_audio_view(request: HttpRequest, track_id: int) -> HttpResponse:
 def track_audio_link_view(request: HttpRequest, track_id: int, token: str) -> HttpResponse:
     """A track's audio through a signed, time-limited link from an exported M3U (no log-in):
     only for a track in one of the signer's playlists, while their account is active."""
-    from accounts.models import User
 
     try:
         user_id = audio_link_user_id(token=token, track_id=track_id)

@@ -9,7 +9,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from recommender import conf
+from recommender import conf, demo
 from recommender.models import Track
 from recommender.services.imports import track_fields_from_descriptors
 from recommender.services.labels import catalog_touch, prior_labels_fill
@@ -21,7 +21,6 @@ def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None
     """Build (or reuse) the cached demo catalog and upsert its tracks; prior labels for new ones."""
     from types import SimpleNamespace
 
-    from recommender import demo
 
     count = conf.DEMO_CATALOG_SIZE if count is None else count
     if count < 0:

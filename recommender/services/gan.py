@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from recommender import conf, index_cache
+from recommender.engine.gan import train_gan
+from recommender.engine.types import EngineError
 from recommender.services.playlists import _jsonable
 
 # --- GAN (design 004) --------------------------------------------------------------------
@@ -12,8 +14,6 @@ from recommender.services.playlists import _jsonable
 
 def gan_train(*, epochs: int | None = None, seed: int = 0) -> dict:
     """Train the conditional GAN on the current catalog index's features and labels; save it."""
-    from recommender.engine.gan import train_gan
-    from recommender.engine.types import EngineError
 
     arrays = index_cache.catalog_arrays()
     if len(arrays.track_ids) < 2:

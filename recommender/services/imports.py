@@ -13,6 +13,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
+from emotion import audio
 from recommender import catalog_csv, conf
 from recommender.models import LOUDNESS_RANGE, TEMPO_RANGE, ImportKind, ImportRun, RunStatus, Track
 from recommender.services.labels import catalog_touch, prior_labels_fill
@@ -284,7 +285,6 @@ def track_upsert_from_audio(*, path: Path, external_id: str | None = None, copy_
     Raises emotion.audio.AudioError (or the decoder's own error) for unreadable audio; the
     caller decides whether that is fatal. Returns (track, created).
     """
-    from emotion import audio
 
     desc = audio.extract_file(path, max_seconds=conf.AUDIO_MAX_SECONDS)
     try:

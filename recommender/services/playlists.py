@@ -9,6 +9,7 @@ import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from accounts.models import ClientProfile
 from recommender import conf, index_cache, selectors
 from recommender.engine.core import build_playlist
 from recommender.engine.quality import quality
@@ -147,7 +148,6 @@ def constraints_with_profile(*, owner, constraints):
     """
     from dataclasses import replace
 
-    from accounts.models import ClientProfile
 
     profile = ClientProfile.objects.filter(user_id=getattr(owner, "pk", None)).first()
     if profile is None:

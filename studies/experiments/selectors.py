@@ -10,6 +10,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from studies.experiments.models import AnalysisResult, Experiment, Exposure
+from studies.listening.models import PlaybackEvent
+from studies.listening.selectors import session_outcomes
 
 
 def _require_researcher(viewer: Any) -> None:
@@ -68,7 +70,6 @@ def _iso(value: datetime | None) -> str:
 
 def session_rows(*, viewer: Any, experiment: Experiment) -> Iterator[tuple]:
     """One row per exposed session, keyed by participant code (SESSION_COLUMNS)."""
-    from studies.listening.selectors import session_outcomes
 
     _require_researcher(viewer)
     exposures = {e.session_id: e for e in analysable_exposures(experiment=experiment).select_related("variant")}
@@ -83,7 +84,6 @@ def event_rows(*, viewer: Any, experiment: Experiment) -> Iterator[tuple]:
     """Every playback event of the exposed sessions, keyed by participant code (EVENT_COLUMNS)."""
     import json
 
-    from studies.listening.models import PlaybackEvent
 
     _require_researcher(viewer)
     exposures = {e.session_id: e for e in analysable_exposures(experiment=experiment).select_related("variant")}

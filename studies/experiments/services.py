@@ -18,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.selectors import has_consent
-from studies.experiments import conf, hooks
+from recommender.engine.types import State
+from recommender.services.playlists import playlist_create
+from studies.experiments import analysis, conf, hooks
 from studies.experiments.models import (
     AnalysisResult,
     Experiment,
@@ -26,7 +28,10 @@ from studies.experiments.models import (
     Status,
     Variant,
 )
+from studies.experiments.selectors import analysable_exposures
 from studies.experiments.variants import ExperimentSpec, WeightedVariant, hash_unit, variant_claim
+from studies.listening.hooks import StrategyChoice
+from studies.listening.selectors import session_outcomes
 from studies.stats.cluster import latin_square_orders
 from studies.stats.power import ParticipantPlan, plan_crossover, plan_participants
 
@@ -154,8 +159,6 @@ def experiment_preflight(*, experiment: Experiment, by: Any) -> list[str]:
     A variant the engine cannot serve (no GAN trained, parameters it rejects, an empty catalog)
     would otherwise make every eligible participant's session fail once the experiment runs.
     Returns the problems, one line per failing variant (empty when all variants work)."""
-    from recommender.engine.types import State
-    from recommender.services.playlists import playlist_create
 
     problems = []
     for variant in experiment.variants.all():
@@ -340,7 +343,6 @@ def exposure_record(*, planned: PlannedVariant, user: Any, session_id: int) -> E
 
 def choose_strategy(*, user: Any, mode: str):
     """The strategy chooser registered with studies.listening.hooks (see apps.py)."""
-    from studies.listening.hooks import StrategyChoice
 
     planned = variant_plan_for(user=user, mode=mode)
     if planned is None:
@@ -359,9 +361,6 @@ def choose_strategy(*, user: Any, mode: str):
 
 def analysis_compute(*, experiment: Experiment) -> AnalysisResult:
     """Analyse the exposed sessions now and store the snapshot (numbers, verdicts, plots)."""
-    from studies.experiments import analysis
-    from studies.experiments.selectors import analysable_exposures
-    from studies.listening.selectors import session_outcomes
 
     experiment = Experiment.objects.prefetch_related("variants").get(pk=experiment.pk)
     exposures = list(analysable_exposures(experiment=experiment).values_list("session_id", "variant_id",

@@ -38,6 +38,10 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import consent_set, user_set_mode
 from studies.experiments.models import Experiment, Exposure, Status
+from studies.listening.models import PlannedTrack
+from studies.listening.mood import MoodInput
+from studies.listening.services.events import event_record
+from studies.listening.services.sessions import session_abandon, session_complete, session_start
 
 EFFECT = {"random": 0.10, "iso": 0.30, "interpolation": 0.25, "mapping": 0.25, "seed_track": 0.20, "cluster": 0.20,
           "personal": 0.25, "gan": 0.20}
@@ -75,10 +79,6 @@ TOTAL_VARIANCE = 0.10**2 + 0.12**2
 
 def _one_session(*, user: User, rng: np.random.Generator, responsiveness: float, tracks: int,
                  session_sd: float = 0.12) -> tuple[str, bool]:
-    from studies.listening.models import PlannedTrack
-    from studies.listening.mood import MoodInput
-    from studies.listening.services.events import event_record
-    from studies.listening.services.sessions import session_abandon, session_complete, session_start
 
     pre = (float(rng.uniform(-0.9, 0.1)), float(rng.uniform(-0.8, 0.8)))
     desired = (float(rng.uniform(0.4, 0.8)), float(rng.uniform(-0.5, 0.2)))

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from accounts.selectors import users_with_consent
 from studies.listening.models import ListeningSession, PlaybackEvent
 
 
@@ -40,7 +41,6 @@ class ListeningSessionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         """Only sessions of people whose research_data consent is on: withdrawing it takes
         their sessions out of researchers' sight at once."""
-        from accounts.selectors import users_with_consent
 
         return super().get_queryset(request).filter(user__in=users_with_consent(purpose="research_data"))
 

@@ -8,7 +8,9 @@ import uuid
 
 from django.utils import timezone
 
+from accounts.models import User
 from emotion.vocab import one_hot_gems
+from recommender.models import Track
 from studies.listening.models import ListeningSession, PlannedTrack
 from studies.listening.mood import MoodInput
 from studies.listening.services.events import event_record
@@ -30,8 +32,6 @@ def play_and_finish(*, user, session, post: MoodInput, rating: int, text: str, s
 
 
 def demo_step(stdout=None) -> str:
-    from accounts.models import User
-    from recommender.models import Track
 
     user = User.objects.filter(username=DEMO_USER).first()
     if user is None:

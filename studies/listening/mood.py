@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion import vocab
+from recommender.engine.strategies import seed_decision
 
 
 class MoodError(ValueError):
@@ -164,7 +165,6 @@ def replan_decision(
     favourite): "modulate" when the target is near, "enhance" toward a brighter or more
     energetic target, and modulate around the current mood rather than push it darker.
     """
-    from recommender.engine.strategies import seed_decision
 
     then = np.asarray(then_va, dtype=np.float64).reshape(-1, 2)
     now = np.asarray(now_va, dtype=np.float64).reshape(-1, 2)

@@ -11,6 +11,7 @@ import numpy as np
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from recommender.models import PlaylistItem
+from recommender.selectors import HistoryItem
 from studies.listening.models import (
     EmotionTraceSecond,
     EventKind,
@@ -219,7 +220,6 @@ def history_items(user) -> list:
     (the most seconds heard there), sessions as sittings, oldest first."""
     from django.db.models import Max
 
-    from recommender.selectors import HistoryItem
 
     if user is None or not getattr(user, "is_authenticated", False):
         return []

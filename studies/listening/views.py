@@ -29,6 +29,7 @@ from studies.listening.models import SessionStatus
 from studies.listening.mood import MoodError, MoodInput
 from studies.listening.services.common import SessionClosed, SessionNotFound
 from studies.listening.services.sessions import session_complete, session_start
+from studies.plots import MoodPath, mood_path_plot
 
 GEMS_CHOICES = [(g.name, g.label) for g in GEMS_INFO]
 
@@ -385,7 +386,6 @@ def session_finish_view(request: HttpRequest, session_id: int) -> HttpResponse:
 
 def _mood_picture(summary: selectors.SessionSummary) -> str:
     """The session's mood path (pre, webcam trace, post, target) as inline SVG, cached per state."""
-    from studies.plots import MoodPath, mood_path_plot
 
     s = summary.session
     key = f"listening:moodpath:{get_language()}:{s.pk}:{s.status}:{len(summary.trace_va)}:{s.post_valence}"

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emotion.vocab import N_GEMS
-from studies.labels import js_divergence
+from studies.labels import entropy_bits, js_divergence
 from studies.propagation.graph import Progress, knn_graph, no_progress, normalized_affinity, prepare_features
 from studies.propagation.spreading import check_labels, spread
 
@@ -151,7 +151,6 @@ def uncertainty(soft_labels: ArrayLike, confidence: ArrayLike) -> np.ndarray:
     active-learning next-track choice: the mean of the label's normalised entropy (a split
     label) and one minus the propagation confidence (little survey evidence nearby).
     Survey-labelled tracks have confidence 1, so only their entropy counts."""
-    from studies.labels import entropy_bits
 
     p = np.asarray(soft_labels, dtype=np.float64)
     c = np.asarray(confidence, dtype=np.float64)
@@ -209,7 +208,6 @@ def spearman(a: ArrayLike, b: ArrayLike) -> float:
 
 
 def _uncertainty_design(soft: ArrayLike, confidence: ArrayLike, disagreement: ArrayLike) -> np.ndarray:
-    from studies.labels import entropy_bits
 
     p = np.asarray(soft, dtype=np.float64)
     return np.column_stack(

@@ -33,8 +33,13 @@ from django.utils.text import slugify
 from emotion.vocab import GEMS
 from recommender.csv_export import csv_lines
 from studies import instruments
+from studies.experiments.models import Experiment
+from studies.experiments.selectors import analysable_exposures
+from studies.listening.selectors import session_outcomes
 from studies.recruitment import conf
 from studies.recruitment.models import EntryLog, InstrumentResponse, RecruitmentLink
+from studies.surveys.models import Survey
+from studies.surveys.selectors import counting_ratings
 
 LONG_COLUMNS = ("participant_code", "unit", "unit_id", "variant", "phase", "variable", "value", "recorded_at")
 CODEBOOK_COLUMNS = ("variable", "label", "type", "unit", "allowed_values", "value_labels", "instrument", "item",
@@ -134,13 +139,11 @@ def study_get(*, viewer: Any, kind: str, study_id: int) -> Study:
     if not (viewer is not None and getattr(viewer, "is_authenticated", False) and viewer.is_staff):
         raise PermissionDenied("Only researchers may export study data.")
     if kind == "experiment":
-        from studies.experiments.models import Experiment
 
         if not viewer.has_perm("experiments.view_experiment"):
             raise PermissionDenied("Only researchers may export experiment data.")
         obj = Experiment.objects.prefetch_related("variants").filter(pk=study_id).first()
     elif kind == "survey":
-        from studies.surveys.models import Survey
 
         if not viewer.has_perm("surveys.view_survey"):
             raise PermissionDenied("Only researchers may export survey data.")
@@ -157,7 +160,6 @@ def _consenting(qs, user_field: str = "user"):
 
 
 def _exposures(study: Study):
-    from studies.experiments.selectors import analysable_exposures
 
     return analysable_exposures(experiment=study.obj)
 
@@ -206,7 +208,6 @@ def has_data(study: Study) -> bool:
         return True
     if study.kind == "experiment":
         return _exposures(study).exists()
-    from studies.surveys.selectors import counting_ratings
 
     return _consenting(counting_ratings().filter(survey=study.obj)).exists()
 
@@ -252,7 +253,6 @@ def _response_rows(study: Study) -> Iterator[tuple]:
 
 def _session_rows(study: Study) -> Iterator[tuple]:
     """Session measures, a chunk of exposures at a time (session_outcomes per chunk)."""
-    from studies.listening.selectors import session_outcomes
 
     rows = (_exposures(study).order_by("session_id")
             .values_list("session_id", "participant_code", "variant__name", "created_at"))
@@ -276,7 +276,6 @@ def _session_rows(study: Study) -> Iterator[tuple]:
 
 
 def _rating_rows(study: Study) -> Iterator[tuple]:
-    from studies.surveys.selectors import counting_ratings
 
     qs = (_consenting(counting_ratings().filter(survey=study.obj)).order_by("created_at", "id")
           .values_list("user__participant_code", "track_id", "answer", "liking", "familiarity", "listened_seconds",

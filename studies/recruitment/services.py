@@ -32,6 +32,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.services import consent_set
 from studies import instruments
+from studies.experiments.models import Exposure, PrimaryMetric, SecondaryMetric
+from studies.listening.models import ListeningSession, SessionStatus
 from studies.recruitment import conf
 from studies.recruitment.models import (
     AnalysisPlan,
@@ -44,6 +46,7 @@ from studies.recruitment.models import (
     RecruitmentLink,
     Service,
 )
+from studies.surveys.models import Rating
 
 # ---------------------------------------------------------------------------------------------
 # entry parameters
@@ -288,8 +291,6 @@ class NextStep:
 def task_session_id(enrollment: Enrollment) -> int | None:
     """Experiment studies: the participant's first completed listening session, after consent,
     that the experiment exposed. None while there is none."""
-    from studies.experiments.models import Exposure
-    from studies.listening.models import ListeningSession, SessionStatus
 
     if enrollment.task_session_id:
         return enrollment.task_session_id
@@ -302,7 +303,6 @@ def task_session_id(enrollment: Enrollment) -> int | None:
 
 
 def survey_ratings_done(enrollment: Enrollment) -> int:
-    from studies.surveys.models import Rating
 
     return Rating.objects.filter(survey_id=enrollment.link.survey_id, user_id=enrollment.user_id).count()
 
@@ -401,7 +401,6 @@ def instrument_change_by_session(*, session_ids: Iterable[int], metric: str) -> 
 
 def plan_document(experiment: Any) -> dict[str, Any]:
     """The experiment's design as a JSON-ready plan (what a pre-registration would state)."""
-    from studies.experiments.models import PrimaryMetric, SecondaryMetric
 
     metric_labels = {**dict(PrimaryMetric.choices), **dict(SecondaryMetric.choices),
                      **dict(instruments.metric_choices())}

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.throttling import SimpleRateThrottle
 
+from studies.experiments.selectors import analysable_exposures
 from studies.recruitment import conf, services
 from studies.recruitment.models import AnalysisPlan, Enrollment, Phase, RecruitmentLink
 from studies.recruitment.sam import manikin_svg
@@ -251,7 +252,6 @@ def _plan_for(request: HttpRequest, experiment_id: int) -> AnalysisPlan:
 
 @login_required
 def plan_view(request: HttpRequest, experiment_id: int) -> HttpResponse:
-    from studies.experiments.selectors import analysable_exposures
 
     plan = _plan_for(request, experiment_id)
     exposures = analysable_exposures(experiment=plan.experiment)

@@ -19,7 +19,11 @@ from django.core.files import File
 from django.db import transaction
 
 from recommender.models import Track
+from recommender.services.imports import track_upsert_from_audio
+from recommender.services.labels import catalog_touch
 from studies.surveys.models import NextTrackMode, ResponseFormat, Survey, SurveyStatus
+from studies.surveys.selectors import survey_pool
+from studies.surveys.services.status import survey_open
 
 SR = 22050
 DEMO_SURVEY_TITLE = "Demo: how does this music feel?"
@@ -81,12 +85,7 @@ def demo_tracks_ensure(*, count: int = 6, analyse: bool = True) -> list[Track]:
 
     if not 1 <= count <= len(SKETCHES):
         raise ValueError(f"count must be between 1 and {len(SKETCHES)}")
-    upsert = None
-    if analyse:
-        try:
-            from recommender.services.imports import track_upsert_from_audio as upsert
-        except ImportError:
-            upsert = None
+    upsert = track_upsert_from_audio if analyse else None
     tracks = []
     with tempfile.TemporaryDirectory(prefix="attune-survey-demo-") as tmp:
         for sketch in SKETCHES[:count]:
@@ -111,7 +110,6 @@ def demo_tracks_ensure(*, count: int = 6, analyse: bool = True) -> list[Track]:
                     track.full_clean(exclude=["audio_file"])
                     track.save()
             tracks.append(track)
-    from recommender.services.labels import catalog_touch
 
     catalog_touch()
     return tracks
@@ -119,7 +117,6 @@ def demo_tracks_ensure(*, count: int = 6, analyse: bool = True) -> list[Track]:
 
 def demo_survey_ensure(*, tracks: list[Track] | None = None) -> Survey:
     """An open demo survey over every catalog track with audio (or the given tracks)."""
-    from studies.surveys.services.status import survey_open
 
     survey = Survey.objects.filter(title=DEMO_SURVEY_TITLE).first()
     if survey is None:
@@ -145,7 +142,6 @@ def demo_step(stdout=None) -> str:
     if with_audio == 0:
         made = demo_tracks_ensure(count=6)
     survey = demo_survey_ensure()
-    from studies.surveys.selectors import survey_pool
 
     n = survey_pool(survey=survey).count()
     extra = f" ({len(made)} synthesized demo tracks added)" if made else ""

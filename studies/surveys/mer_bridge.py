@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from emotion.audio import DESCRIPTOR_NAMES
 from recommender.models import LabelSource, Track, TrackLabel
 from recommender.services.labels import track_labels_bulk_set
 from studies.surveys import conf
@@ -39,7 +40,6 @@ def model_path() -> Path:
 
 def descriptor_rows(track_ids=None) -> tuple[np.ndarray, np.ndarray]:
     """(track ids, descriptor matrix) for tracks whose descriptors hold every DESCRIPTOR_NAME."""
-    from emotion.audio import DESCRIPTOR_NAMES
 
     qs = Track.objects.exclude(descriptors={}).order_by("id")
     if track_ids is not None:
@@ -75,7 +75,6 @@ def _groups(ids: np.ndarray) -> np.ndarray:
 
 
 def train(run, mer, progress) -> tuple[dict[str, Any], str]:
-    from emotion.audio import DESCRIPTOR_NAMES
 
     labelled: dict[int, Any] = {}
     confidence: dict[int, float] = {}
@@ -158,7 +157,6 @@ def model_rollback(run) -> None:
 
 
 def label_new(run, mer, progress) -> tuple[dict[str, Any], str]:
-    from emotion.audio import DESCRIPTOR_NAMES
 
     path = model_path()
     if not path.exists():

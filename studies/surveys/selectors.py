@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Count, Q, QuerySet
 
-from accounts.selectors import users_with_consent
-from recommender.models import SCALAR_FEATURES, Track
-from studies.surveys.models import LabelRun, Rating, RunKind, RunStatus, Survey, SurveyStatus
+from accounts.selectors import has_consent, users_with_consent
+from recommender.models import SCALAR_FEATURES, Track, TrackLabel
+from studies.surveys.models import LabelRun, LabelSetRole, Rating, RunKind, RunStatus, Survey, SurveyStatus
 
 RESEARCH = "research_data"
 
@@ -55,7 +55,6 @@ def surveys_open_for(*, viewer) -> QuerySet[Survey]:
 
 def surveys_panel_for(*, viewer) -> dict:
     """The dashboard panel's content for a participant: open surveys with their own counts."""
-    from accounts.selectors import has_consent
 
     surveys = list(surveys_open_for(viewer=viewer)[:5])
     return {
@@ -172,8 +171,6 @@ def label_set_summary(*, run: LabelRun) -> dict:
     """Candidate vs published for one run: how many labels each holds and their mean confidence."""
     from django.db.models import Avg, Count
 
-    from recommender.models import TrackLabel
-    from studies.surveys.models import LabelSetRole
 
     cand = run.label_rows.filter(role=LabelSetRole.CANDIDATE).aggregate(n=Count("id"), conf=Avg("confidence"))
     source = run.label_rows.filter(role=LabelSetRole.CANDIDATE).values_list("source", flat=True).first()

@@ -13,6 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from emotion import training
+
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 
 
@@ -28,7 +30,6 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, **options):
-        from emotion import training
 
         if options["epochs"] < 1 or options["batch_size"] < 1:
             raise CommandError("--epochs and --batch-size must be at least 1.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from emotion.vocab import GEMS
 from studies.listening.models import (
     EmotionTraceSecond,
     EventKind,
@@ -28,7 +29,6 @@ def event_payloads_scrub(*, user) -> int:
     """Erasure keeps no free text in playback events: what a browser sent in a payload stays
     only where it is a word of the GEMS vocabulary (a reaction); server-written re-plan
     records hold numbers and ids only and are kept. Returns the events changed."""
-    from emotion.vocab import GEMS
 
     changed = []
     events = PlaybackEvent.objects.filter(session__user=user).exclude(kind=EventKind.REPLANNED).exclude(payload={})
