@@ -27,7 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,26 +122,14 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def read_dataset(
-    data: bytes,
-    shape: str,
-    *,
-    scale: tuple[float, float] = (1.0, 9.0),
-    tag_map: Mapping[str, Mapping[str, float]] | None = None,
-    max_rows: int = 200_000,
-) -> ParsedDataset:
-    """Parse one CSV file of the given shape; row errors are collected (see `.errors`)."""
-    if shape not in SHAPES:
-        raise DatasetError(f"Unknown shape {shape!r}; expected one of {', '.join(SHAPES)}.")
-    lo, hi = scale
-    if shape == "va" and not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-        raise DatasetError("The valence/arousal scale needs a lowest value below its highest, e.g. 1 to 9.")
+def _rows(data: bytes) -> tuple[Iterator[list[str]], list[str]]:
+    """The CSV's rows after the header, and the header's column names (canonical spelling)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DatasetError(f"The file is not UTF-8 text (byte {exc.start}).") from exc
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
@@ -151,19 +139,22 @@ def read_dataset(
     columns = [h.strip().lower() for h in header]
     if len(set(columns)) != len(columns):
         raise DatasetError("A column name appears twice.")
-    rename = {c: EMOTIFY_ALIASES.get(c, c) for c in columns}
-    names = [rename[c] for c in columns]
-    has = set(names)
+    return reader, [EMOTIFY_ALIASES.get(c, c) for c in columns]
 
+
+def _key_kind(has: set[str]) -> str:
     if "external_id" in has:
-        key_kind = "external_id"
-    elif "file" in has:
-        key_kind = "file"
-    elif {"artist", "title"} <= has:
-        key_kind = "name"
-    else:
-        raise DatasetError("Name each song by an external_id column, a file column, or artist and title columns.")
+        return "external_id"
+    if "file" in has:
+        return "file"
+    if {"artist", "title"} <= has:
+        return "name"
+    raise DatasetError("Name each song by an external_id column, a file column, or artist and title columns.")
 
+
+def _check_columns(shape: str, names: list[str]) -> None:
+    """Every column the shape needs is there, and no column it does not know."""
+    has = set(names)
     expected: set[str] = set(KEY_COLUMNS)
     if shape in ("soft", "raters"):
         missing = [g for g in GEMS if g not in has]
@@ -183,10 +174,77 @@ def read_dataset(
     unknown = [c for c in names if c not in expected]
     if unknown:
         raise DatasetError(f"Unknown columns: {', '.join(unknown)} (for the {shape} shape).")
-    ignored = [c for c in names if c in EMOTIFY_IGNORED]
-    mapping = {k.lower(): v for k, v in (tag_map or DEFAULT_TAG_MAP).items()}
 
-    out = ParsedDataset(shape=shape, ignored_columns=ignored)
+
+def _song_key(row: Mapping[str, str], key_kind: str) -> SongKey:
+    if key_kind == "external_id":
+        return SongKey("external_id", row["external_id"])
+    if key_kind == "file":
+        return SongKey("file", _stem(row["file"]))
+    return SongKey("name", f"{normalise_artist(row['artist'])}\t{normalise_title(row['title'])}")
+
+
+def _gems_vector(row: Mapping[str, str], shape: str) -> np.ndarray | str:
+    """A soft or per-rater row's nine GEMS values, or what is wrong with them."""
+    values = [_number(row[g]) for g in GEMS]
+    if any(v is None for v in values):
+        return "a GEMS value is not a number"
+    vec = np.array(values, dtype=np.float64)
+    if shape == "raters" and not np.all(np.isin(vec, (0.0, 1.0))):
+        return "per-rater GEMS answers are 0 or 1"
+    if shape == "raters" and not 1 <= vec.sum() <= MAX_PICKS:
+        return f"a rater picks 1 to {MAX_PICKS} emotions (Emotify's rule)"
+    if np.any(vec < 0):
+        return "GEMS values must not be negative"
+    if shape == "soft":
+        if vec.sum() <= 0:
+            return "all nine GEMS values are 0"
+        vec = vec / vec.sum()
+    return vec
+
+
+def _va_vector(row: Mapping[str, str], lo: float, hi: float) -> np.ndarray | str:
+    v, a = _number(row["valence"]), _number(row["arousal"])
+    if v is None or a is None:
+        return "valence or arousal is not a number"
+    if not (lo <= v <= hi and lo <= a <= hi):
+        return f"valence and arousal must lie on the stated scale {lo:g} to {hi:g}"
+    return np.asarray(va_to_gems(np.array([2 * (v - lo) / (hi - lo) - 1, 2 * (a - lo) / (hi - lo) - 1])))
+
+
+def _tags_vector(row: Mapping[str, str], mapping: Mapping[str, Mapping[str, float]]) -> np.ndarray | str:
+    tags = [t.strip().lower() for t in row["tags"].split(";") if t.strip()]
+    if not tags:
+        return "no tags"
+    unknown_tags = [t for t in tags if t not in mapping]
+    if unknown_tags:
+        return f"tag(s) not in the mapping: {', '.join(unknown_tags)}"
+    vec = np.zeros(N_GEMS)
+    for t in tags:
+        for name, weight in mapping[t].items():
+            vec[GEMS.index(name)] += float(weight)
+    return np.asarray(vec / vec.sum())
+
+
+def read_dataset(
+    data: bytes,
+    shape: str,
+    *,
+    scale: tuple[float, float] = (1.0, 9.0),
+    tag_map: Mapping[str, Mapping[str, float]] | None = None,
+    max_rows: int = 200_000,
+) -> ParsedDataset:
+    """Parse one CSV file of the given shape; row errors are collected (see `.errors`)."""
+    if shape not in SHAPES:
+        raise DatasetError(f"Unknown shape {shape!r}; expected one of {', '.join(SHAPES)}.")
+    lo, hi = scale
+    if shape == "va" and not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        raise DatasetError("The valence/arousal scale needs a lowest value below its highest, e.g. 1 to 9.")
+    reader, names = _rows(data)
+    key_kind = _key_kind(set(names))
+    _check_columns(shape, names)
+    mapping = {k.lower(): v for k, v in (tag_map or DEFAULT_TAG_MAP).items()}
+    out = ParsedDataset(shape=shape, ignored_columns=[c for c in names if c in EMOTIFY_IGNORED])
     rows_gems: list[np.ndarray] = []
     seen: dict[tuple[SongKey, ...] | tuple[SongKey, str], int] = {}
 
@@ -203,12 +261,7 @@ def read_dataset(
             err(line, f"has {len(raw)} cells, the header has {len(names)}")
             continue
         row = dict(zip(names, (c.strip() for c in raw), strict=True))
-        if key_kind == "external_id":
-            key = SongKey("external_id", row["external_id"])
-        elif key_kind == "file":
-            key = SongKey("file", _stem(row["file"]))
-        else:
-            key = SongKey("name", f"{normalise_artist(row['artist'])}\t{normalise_title(row['title'])}")
+        key = _song_key(row, key_kind)
         if not key.value.strip("\t"):
             err(line, "names no song")
             continue
@@ -219,51 +272,15 @@ def read_dataset(
             err(line, f"repeats line {seen[dup]} (the same song{who})")
             continue
         seen[dup] = line
-
         if shape in ("soft", "raters"):
-            values = [_number(row[g]) for g in GEMS]
-            if any(v is None for v in values):
-                err(line, "a GEMS value is not a number")
-                continue
-            vec = np.array(values, dtype=np.float64)
-            if shape == "raters" and not np.all(np.isin(vec, (0.0, 1.0))):
-                err(line, "per-rater GEMS answers are 0 or 1")
-                continue
-            if shape == "raters" and not 1 <= vec.sum() <= MAX_PICKS:
-                err(line, f"a rater picks 1 to {MAX_PICKS} emotions (Emotify's rule)")
-                continue
-            if np.any(vec < 0):
-                err(line, "GEMS values must not be negative")
-                continue
-            if shape == "soft":
-                if vec.sum() <= 0:
-                    err(line, "all nine GEMS values are 0")
-                    continue
-                vec = vec / vec.sum()
+            vec = _gems_vector(row, shape)
         elif shape == "va":
-            v, a = _number(row["valence"]), _number(row["arousal"])
-            if v is None or a is None:
-                err(line, "valence or arousal is not a number")
-                continue
-            if not (lo <= v <= hi and lo <= a <= hi):
-                err(line, f"valence and arousal must lie on the stated scale {lo:g} to {hi:g}")
-                continue
-            point = np.array([2 * (v - lo) / (hi - lo) - 1, 2 * (a - lo) / (hi - lo) - 1])
-            vec = va_to_gems(point)
+            vec = _va_vector(row, lo, hi)
         else:
-            tags = [t.strip().lower() for t in row["tags"].split(";") if t.strip()]
-            if not tags:
-                err(line, "no tags")
-                continue
-            unknown_tags = [t for t in tags if t not in mapping]
-            if unknown_tags:
-                err(line, f"tag(s) not in the mapping: {', '.join(unknown_tags)}")
-                continue
-            vec = np.zeros(N_GEMS)
-            for t in tags:
-                for name, weight in mapping[t].items():
-                    vec[GEMS.index(name)] += float(weight)
-            vec = vec / vec.sum()
+            vec = _tags_vector(row, mapping)
+        if isinstance(vec, str):
+            err(line, vec)
+            continue
         out.keys.append(key)
         out.raters.append(rater)
         rows_gems.append(vec)

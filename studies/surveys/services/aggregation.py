@@ -96,21 +96,7 @@ def aggregate_run(run: LabelRun) -> tuple[dict, str]:
 
     # Attention checks: repeats against the rater's first answer, gold tracks against their label.
     # (A repeat is compared with the first answer in its own survey.)
-    first_answer = {(r[6], r[1], r[3]): r[4] for r in rows if r[5] != AttentionKind.REPEAT}
-    checks: list = []
-    gold_labels: dict[int, Any] = {}
-    for _, user_id, _, track_id, answer, kind, survey_id in rows:
-        if kind == AttentionKind.REPEAT and (survey_id, user_id, track_id) in first_answer:
-            passed = science.repeat_check_passed(first_answer[(survey_id, user_id, track_id)], answer, fmt)
-            checks.append(science.AttentionCheck(rater_of[user_id], passed, f"repeated track #{track_id} answered inconsistently"))
-        elif kind == AttentionKind.GOLD:
-            if track_id not in gold_labels:
-                label = resolve_label(track_id)
-                known = label is not None and label.source in (LabelSource.MANUAL, LabelSource.SURVEY)
-                gold_labels[track_id] = label.gems if known else None
-            if gold_labels[track_id] is not None:
-                passed = science.gold_check_passed(answer, gold_labels[track_id], fmt)
-                checks.append(science.AttentionCheck(rater_of[user_id], passed, f"gold track #{track_id} answered far from its known label"))
+    checks = _attention_checks(rows, fmt, rater_of)
 
     figures: dict[str, Any] = {
         "format": fmt,
@@ -137,25 +123,8 @@ def aggregate_run(run: LabelRun) -> tuple[dict, str]:
         for n in sorted(set(int(agg.n_raters[i]) for i in labelled)):
             sel = labelled[agg.n_raters[labelled] == n]
             to_write.append((ids[sel], agg.soft_labels[sel], confidence[sel], n))
-        figures["alpha"] = {
-            "why_na": _alpha_na_reason(agreement, len(users)),
-            "overall": _nan_to_none(agreement.overall),
-            "per_category": {k: _nan_to_none(v) for k, v in agreement.per_category.items()},
-            "level": agreement.level,
-            "n_units": agreement.n_units,
-        }
-        figures["raters"] = [
-            {
-                "code": rep.code,
-                "n_ratings": rep.n_ratings,
-                "reliability": round(rep.reliability, 4),
-                "weight": round(rep.weight, 4),
-                "attention_checks": rep.attention_checks,
-                "attention_failures": rep.attention_failures,
-                "reasons": list(rep.reasons),
-            }
-            for rep in sorted(agg.raters, key=lambda r: r.weight)
-        ]
+        figures["alpha"] = _alpha_figures(agreement, len(users))
+        figures["raters"] = _rater_figures(agg)
         figures["iterations"] = agg.iterations
         figures["converged"] = agg.converged
         labelled_ids = {int(ids[i]) for i in labelled}
@@ -180,11 +149,7 @@ def aggregate_run(run: LabelRun) -> tuple[dict, str]:
     figures["raters_per_track"] = distribution
     figures["tracks_with_few_raters"] = few
     n_labelled = len(labelled_ids)
-    reasons = []
-    if len(users) < conf.AGGREGATE_MIN_RATERS:
-        reasons.append(f"only {len(users)} rater{'' if len(users) == 1 else 's'} (the gate needs at least {conf.AGGREGATE_MIN_RATERS})")
-    if n_labelled < conf.AGGREGATE_MIN_TRACKS:
-        reasons.append(f"only {n_labelled} labelled track{'' if n_labelled == 1 else 's'} (the gate needs at least {conf.AGGREGATE_MIN_TRACKS})")
+    reasons = _gate_reasons(len(users), n_labelled)
     warnings = []
     if few:
         warnings.append(f"{few} of {n_labelled} tracks have {conf.AGGREGATE_WARN_RATERS} raters or fewer: their labels are fragile")
@@ -219,16 +184,8 @@ def aggregate_run(run: LabelRun) -> tuple[dict, str]:
         # Consent withdrawals apply whatever the gate says: a published survey label that rests on
         # answers that no longer count (no counting answer left, or fewer raters than it was built
         # from) is withdrawn now rather than kept until a run passes the gate.
-        current = {int(t): int(n) for sel_ids, _, _, n in to_write for t in sel_ids}
-        stale = set(gone) | {
-            t for t, n in TrackLabel.objects.filter(source=LabelSource.SURVEY, track_id__in=list(current))
-            .values_list("track_id", "rater_count") if n > current[t]
-        }
-        if stale:
-            with transaction.atomic():
-                removed, _ = TrackLabel.objects.filter(track_id__in=stale, source=LabelSource.SURVEY).delete()
-                if removed:
-                    catalog_touch()
+        removed = _withdraw_stale(to_write, gone)
+        if removed is not None:
             figures["labels_withdrawn_no_consent"] = removed
     figures["tracks_labelled"] = written
     figures["candidate_tracks"] = n_labelled
@@ -242,3 +199,77 @@ def aggregate_run(run: LabelRun) -> tuple[dict, str]:
     if excluded:
         message += f" {excluded} answers left out (no research consent)."
     return figures, message
+
+
+def _attention_checks(rows: list[tuple[Any, ...]], fmt: str, rater_of: dict[int, int]) -> list[Any]:
+    """Repeats against the rater's first answer (in the same survey), gold tracks against their
+    known label (manual or survey)."""
+    first_answer = {(r[6], r[1], r[3]): r[4] for r in rows if r[5] != AttentionKind.REPEAT}
+    checks: list[Any] = []
+    gold_labels: dict[int, Any] = {}
+    for _, user_id, _, track_id, answer, kind, survey_id in rows:
+        if kind == AttentionKind.REPEAT and (survey_id, user_id, track_id) in first_answer:
+            passed = science.repeat_check_passed(first_answer[(survey_id, user_id, track_id)], answer, fmt)
+            checks.append(science.AttentionCheck(rater_of[user_id], passed, f"repeated track #{track_id} answered inconsistently"))
+        elif kind == AttentionKind.GOLD:
+            if track_id not in gold_labels:
+                label = resolve_label(track_id)
+                known = label is not None and label.source in (LabelSource.MANUAL, LabelSource.SURVEY)
+                gold_labels[track_id] = label.gems if known else None
+            if gold_labels[track_id] is not None:
+                passed = science.gold_check_passed(answer, gold_labels[track_id], fmt)
+                checks.append(science.AttentionCheck(rater_of[user_id], passed, f"gold track #{track_id} answered far from its known label"))
+    return checks
+
+
+def _alpha_figures(agreement: Any, n_raters: int) -> dict[str, Any]:
+    return {
+        "why_na": _alpha_na_reason(agreement, n_raters),
+        "overall": _nan_to_none(agreement.overall),
+        "per_category": {k: _nan_to_none(v) for k, v in agreement.per_category.items()},
+        "level": agreement.level,
+        "n_units": agreement.n_units,
+    }
+
+
+def _rater_figures(agg: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": rep.code,
+            "n_ratings": rep.n_ratings,
+            "reliability": round(rep.reliability, 4),
+            "weight": round(rep.weight, 4),
+            "attention_checks": rep.attention_checks,
+            "attention_failures": rep.attention_failures,
+            "reasons": list(rep.reasons),
+        }
+        for rep in sorted(agg.raters, key=lambda r: r.weight)
+    ]
+
+
+def _gate_reasons(n_raters: int, n_labelled: int) -> list[str]:
+    """Why the aggregation gate holds the labels back (empty: it passes)."""
+    reasons = []
+    if n_raters < conf.AGGREGATE_MIN_RATERS:
+        reasons.append(f"only {n_raters} rater{'' if n_raters == 1 else 's'} (the gate needs at least {conf.AGGREGATE_MIN_RATERS})")
+    if n_labelled < conf.AGGREGATE_MIN_TRACKS:
+        reasons.append(f"only {n_labelled} labelled track{'' if n_labelled == 1 else 's'} (the gate needs at least {conf.AGGREGATE_MIN_TRACKS})")
+    return reasons
+
+
+def _withdraw_stale(to_write: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]], gone: set[int]) -> int | None:
+    """Consent withdrawals apply whatever the gate says: a published survey label that rests on
+    answers that no longer count (none left, or fewer raters than it was built from) goes now.
+    Returns how many labels went (None when none was stale)."""
+    current = {int(t): int(n) for sel_ids, _, _, n in to_write for t in sel_ids}
+    stale = set(gone) | {
+        t for t, n in TrackLabel.objects.filter(source=LabelSource.SURVEY, track_id__in=list(current))
+        .values_list("track_id", "rater_count") if n > current[t]
+    }
+    if not stale:
+        return None
+    with transaction.atomic():
+        removed, _ = TrackLabel.objects.filter(track_id__in=stale, source=LabelSource.SURVEY).delete()
+        if removed:
+            catalog_touch()
+    return int(removed)
