@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -11,21 +9,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_fields import FiniteFloatField
 from emotion.vocab import FER, GEMS
 from recommender import conf
 from recommender.engine.types import STRATEGIES, Constraints, EngineError, State
 from recommender.selectors import playlist_get, playlists_visible_to
 from recommender.services.playlists import playlist_create
-
-
-class FiniteFloatField(serializers.FloatField):
-    default_error_messages = {"not_finite": "Must be a finite number, not NaN or infinity."}
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("not_finite")
-        return value
 
 
 class StateSerializer(serializers.Serializer):

@@ -7,8 +7,6 @@ still answer 200 with the stored event), not logged in 403.
 
 from __future__ import annotations
 
-import math
-
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -16,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_fields import FiniteFloatField
 from emotion.vocab import FER
 from studies.listening import conf, selectors
 from studies.listening.mood import MoodError, MoodInput
@@ -68,20 +67,6 @@ class MoodField(serializers.Field):
         return value.as_dict()
 
 
-class FiniteFloatField(serializers.FloatField):
-    """A float that answers 400, not 500, for numbers too large for a float (huge JSON
-    integers raise OverflowError in float()) and refuses NaN/infinity."""
-
-    default_error_messages = {"overflow": "This number is too large.", "finite": "This number must be finite."}
-
-    def to_internal_value(self, data):
-        try:
-            value = super().to_internal_value(data)
-        except OverflowError:
-            self.fail("overflow")
-        if not math.isfinite(value):
-            self.fail("finite")
-        return value
 
 
 class StrictSerializer(serializers.Serializer):
