@@ -21,7 +21,7 @@ from recommender.engine.types import STRATEGIES
 from recommender.models import Track
 from recommender.selectors import strategy_options, tracks_search
 from studies.listening.mood import MoodInput
-from studies.listening.views import MoodFields, _apply_errors, _instrument_context, _mood_fields
+from studies.listening.views import MoodFields, OneMoodForm, _apply_errors, _instrument_context, _mood_fields
 from therapy import assignments
 from therapy.assignments import Schedule, TargetMood
 from therapy.selectors import (
@@ -211,18 +211,8 @@ def track_search_view(request: HttpRequest) -> JsonResponse:
     )
 
 
-class AssignedStartForm(MoodFields):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields.update(_mood_fields("current"))
-
-    def clean(self):
-        data = super().clean()
-        try:
-            data["current"] = self.mood("current")
-        except forms.ValidationError as exc:
-            self.add_error("current_source", exc)
-        return data
+class AssignedStartForm(OneMoodForm):
+    mood_prefix = "current"
 
 
 @login_required

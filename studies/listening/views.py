@@ -123,23 +123,30 @@ class SessionStartForm(MoodFields):
         return data
 
 
-class SessionFinishForm(MoodFields):
-    reflection_rating = forms.TypedChoiceField(
-        choices=[(str(i), str(i)) for i in range(1, 6)], coerce=int, required=False, empty_value=None, label=gettext_lazy("Rating")
-    )
-    reflection_text = forms.CharField(required=False, max_length=4000, widget=forms.Textarea, label=gettext_lazy("Reflection"))
+class OneMoodForm(MoodFields):
+    """A form with one mood instrument; subclasses name its prefix ("post", "current")."""
+
+    mood_prefix = "current"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields.update(_mood_fields("post"))
+        self.fields.update(_mood_fields(self.mood_prefix))
 
     def clean(self):
         data = super().clean()
         try:
-            data["post"] = self.mood("post")
+            data[self.mood_prefix] = self.mood(self.mood_prefix)
         except forms.ValidationError as exc:
-            self.add_error("post_source", exc)
+            self.add_error(f"{self.mood_prefix}_source", exc)
         return data
+
+
+class SessionFinishForm(OneMoodForm):
+    mood_prefix = "post"
+    reflection_rating = forms.TypedChoiceField(
+        choices=[(str(i), str(i)) for i in range(1, 6)], coerce=int, required=False, empty_value=None, label=gettext_lazy("Rating")
+    )
+    reflection_text = forms.CharField(required=False, max_length=4000, widget=forms.Textarea, label=gettext_lazy("Reflection"))
 
 
 def mood_values(form: forms.Form | None, prefixes: tuple[str, ...], prefill=None) -> dict[str, dict]:
