@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
@@ -78,3 +78,43 @@ def not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+class FriendlyErrorPagesMiddleware:
+    """Under DEBUG (as `make run` serves), Django answers a 404 or 403 with its technical page,
+    meant for the developer. A participant who follows a bad link gets the site's own page in the
+    layout instead; staff still see the technical one. Without DEBUG, handler404/handler403 already
+    render the site's pages and this does nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def _applies(self, request) -> bool:
+        user = getattr(request, "user", None)
+        return settings.DEBUG and not _is_api(request) and not (user is not None and user.is_staff)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        technical = (
+            settings.DEBUG
+            and response.status_code in (403, 404)
+            and response.get("Content-Type", "").startswith("text/html")
+            and b"NONE,NOARCHIVE" in getattr(response, "content", b"")  # Django's technical page
+        )
+        if technical and _is_api(request) and response.status_code == 404:
+            return JsonResponse({"detail": "Not found."}, status=404)  # as without DEBUG (handler404)
+        if technical and self._applies(request):
+            if response.status_code == 404:
+                return defaults.page_not_found(request, Http404())
+            return defaults.permission_denied(request, PermissionDenied())
+        return response
+
+    def process_exception(self, request, exception):
+        """A view's Http404 or PermissionDenied keeps its reason on the friendly page."""
+        if not self._applies(request):
+            return None
+        if isinstance(exception, Http404):
+            return defaults.page_not_found(request, exception)
+        if isinstance(exception, PermissionDenied):
+            return defaults.permission_denied(request, exception)
+        return None

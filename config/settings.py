@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "config.middleware.FriendlyErrorPagesMiddleware",  # the site's 404/403 pages under DEBUG too
 ]
 
 ROOT_URLCONF = "config.urls"
