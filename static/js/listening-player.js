@@ -93,7 +93,14 @@
     index = current ? queue.findIndex((t) => t.position === current.position) : -1;
     if (index < 0) index = queue.findIndex((t) => !finished.has(t.position));
     replannedEl.hidden = false;
-    replannedEl.textContent = "The rest of the playlist was adapted to how you seem to feel (" + info.replan_mode + "): " + info.replan_reason + ".";
+    // In the listener's words, with the technical reason one click away (for researchers).
+    replannedEl.textContent = info.replan_message || gettext("The rest of the playlist was adapted to how you seem to feel.");
+    const detail = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = gettext("Technical detail");
+    detail.append(summary, document.createTextNode(" " + info.replan_mode + ": " + info.replan_reason + "."));
+    detail.dataset.testid = "replan-detail";
+    replannedEl.append(" ", detail);
     const now = track();
     if (current && now && now.track_id !== current.track_id) {
       load();

@@ -8,6 +8,7 @@ still answer 200 with the stored event), not logged in 403.
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -51,6 +52,29 @@ MOOD_SCHEMA = {
         },
     ],
 }
+
+
+# Why the player changed the rest of the playlist, for the listener (the technical reason and the
+# design-001 mode stay one click away, and in the event log for researchers).
+REPLAN_MESSAGES = {
+    ("away", "enhance"): gettext_lazy(
+        "You seem to be moving away from how you wanted to feel, so the next pieces lead there more directly."),
+    ("away", "modulate"): gettext_lazy(
+        "You seem to be moving away from how you wanted to feel, so the next pieces stay closer to how you "
+        "feel now and change more gently."),
+    ("stalled", "enhance"): gettext_lazy(
+        "Your mood has not changed much over the last few pieces, so the next ones take a clearer step "
+        "toward how you want to feel."),
+    ("stalled", "modulate"): gettext_lazy(
+        "Your mood has not changed much over the last few pieces, so the next ones stay near how you feel "
+        "now and move gently."),
+}
+
+
+def replan_message(decision) -> str:
+    return str(REPLAN_MESSAGES.get((decision.trigger, decision.mode),
+                                   gettext_lazy("The rest of the playlist was adapted to how you seem to feel.")))
+
 
 
 @extend_schema_field(MOOD_SCHEMA)
@@ -223,6 +247,7 @@ class EventRecordedSerializer(EventOutputSerializer):
 class ReplannedSerializer(SessionWithQueueOutputSerializer):
     replan_reason = serializers.CharField()
     replan_mode = serializers.CharField()
+    replan_message = serializers.CharField(help_text="why the rest of the playlist changed, in the listener's words")
 
 
 class EventsOutputSerializer(serializers.Serializer):
@@ -305,6 +330,7 @@ class SessionEventsApi(APIView):
                 **_session_payload(result.session),
                 "replan_reason": result.replan.reason,
                 "replan_mode": result.replan.mode,
+                "replan_message": replan_message(result.replan),
             }
         created = any(c for _, c in result.events)
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -135,6 +135,7 @@ class ReplanDecision:
     current_va: tuple[float, float] | None = None
     new_target_va: tuple[float, float] | None = None
     mode: str = ""  # "modulate" or "enhance" (design 001)
+    trigger: str = ""  # "away" (moving away from the target) or "stalled" (too little progress)
 
 
 def replan_decision(
@@ -176,8 +177,9 @@ def replan_decision(
     then_mean, now_mean = then.mean(axis=0), now.mean(axis=0)
     progress = float(np.linalg.norm(then_mean - target) - np.linalg.norm(now_mean - target))
     if progress < -away_margin:
-        why = f"the webcam mood moved {-progress:.2f} away from the target"
+        trigger, why = "away", f"the webcam mood moved {-progress:.2f} away from the target"
     elif tracks_since_plan >= after_tracks and progress < min_progress:
+        trigger = "stalled"
         why = f"after {tracks_since_plan} tracks the webcam mood moved only {progress:+.2f} toward the target"
     else:
         return ReplanDecision(False, "the mood is moving toward the target", progress)
@@ -194,4 +196,5 @@ def replan_decision(
         (float(current[0]), float(current[1])),
         (float(new_target[0]), float(new_target[1])),
         mode,
+        trigger,
     )

@@ -242,6 +242,34 @@ def test_a_finished_track_that_triggers_a_replan_returns_the_new_queue(started, 
     replanned = r.json()["replanned"]
     assert replanned is not None and replanned["replan_count"] == 1 and replanned["replan_mode"] in ("modulate", "enhance")
     assert "target feels" in replanned["replan_reason"]
+    # The listener reads why in plain words: no numbers, no jargon (the technical reason stays above).
+    message = replanned["replan_message"]
+    assert message.startswith(("Your mood has not changed", "You seem to be moving away")), message
+    assert not any(ch.isdigit() for ch in message) and "webcam" not in message and "target" not in message
     assert [q["position"] for q in replanned["queue"]] == [0, 1, 2, 3]
     assert [q["plan"] for q in replanned["queue"]] == [0, 1, 1, 1]
     assert replanned["queue"][0]["track_id"] == s["queue"][0]["track_id"]
+
+
+def test_the_replan_message_is_in_the_listeners_language(started, settings):
+    from studies.listening.models import EmotionTraceSecond
+
+    settings.ATTUNE_LISTENING_REPLAN_AFTER_TRACKS = 1
+    c, s = started
+    EmotionTraceSecond.objects.bulk_create(
+        [EmotionTraceSecond(session_id=s["id"], t=t, second=t, valence=-0.6, arousal=-0.4) for t in range(30)]
+    )
+    r = c.post(f"/api/sessions/{s['id']}/events/", event(s, 0, kind="skipped", seconds_played=1.0), format="json",
+               HTTP_ACCEPT_LANGUAGE="nb")
+    message = r.json()["replanned"]["replan_message"]
+    assert message.startswith(("Humøret ditt har ikke endret seg", "Det ser ut til at du beveger deg bort")), message
+
+
+def test_every_trigger_and_mode_has_a_listener_message():
+    from studies.listening.api import REPLAN_MESSAGES, replan_message
+    from studies.listening.mood import ReplanDecision
+
+    for trigger in ("away", "stalled"):
+        for mode in ("modulate", "enhance"):
+            decision = ReplanDecision(True, "technical", 0.0, (0.0, 0.0), (0.1, 0.1), mode, trigger)
+            assert replan_message(decision) == str(REPLAN_MESSAGES[(trigger, mode)])
