@@ -29,11 +29,6 @@ COMMON_ENGLISH = ("the", "your", "you", "and", "session", "mood", "with", "this"
                   "please")
 UA = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
 
-# Strings built by recommender/explain.py (strategy names and help, "why this piece", feelings,
-# playlist titles). That module belongs to issue 14's explanations work, which wraps its own
-# strings; until it is merged they are English on this branch and are removed before checking.
-# Delete this exemption once explain.py's strings are in locale/nb.
-EXPLAIN_OWNED = True
 
 
 def _catalogue(path: Path) -> dict[str, str]:
@@ -134,26 +129,6 @@ def untranslated(html: str, *, catalogue: dict[str, str], data: set[str]) -> lis
     return problems
 
 
-def explain_strings(playlists, sessions) -> set[str]:
-    """What recommender/explain.py put on these pages (see EXPLAIN_OWNED)."""
-    from recommender.engine.types import STRATEGIES
-    from recommender.explain import feeling_of, playlist_title, strategy_help, strategy_label
-    from recommender.selectors import listener_reasons
-
-    out: set[str] = set()
-    for name in STRATEGIES:
-        out |= {strategy_label(name), strategy_label(name).lower(), strategy_help(name)}
-    for p in playlists:
-        out.add(playlist_title(title=p.title, strategy=p.strategy, number=p.pk))
-        items = list(p.items.all())
-        out |= set(listener_reasons(strategy=p.strategy, start_va=p.start_va, target_va=p.target_va,
-                                    steps=[(i.track_id, None if i.waypoint_valence is None else
-                                            (i.waypoint_valence, i.waypoint_arousal)) for i in items]))
-    for s in sessions:
-        out |= {feeling_of((s.pre_valence, s.pre_arousal)), feeling_of((s.target_valence, s.target_arousal))}
-    return {s for s in out if s}
-
-
 @pytest.fixture
 def demo_participant(db, make_user, therapist, catalog, make_survey, client):  # noqa: F811 - fixtures
     """A participant as `make run` leaves one: every consent on, a therapist link, a playlist,
@@ -189,7 +164,6 @@ def demo_participant(db, make_user, therapist, catalog, make_survey, client):  #
 
 def _data_values(demo) -> set[str]:
     from recommender.models import Playlist, PlaylistItem, Track
-    from studies.listening.models import ListeningSession
 
     user = demo["user"]
     values = {user.username, user.participant_code, demo["therapist"].username, demo["survey"].title,
@@ -200,8 +174,6 @@ def _data_values(demo) -> set[str]:
     playlists = list(Playlist.objects.filter(owner=user))
     for p in playlists:
         values |= set(p.notes or [])
-    if EXPLAIN_OWNED:
-        values |= explain_strings(playlists, ListeningSession.objects.filter(user=user))
     return {v for v in values if v}
 
 

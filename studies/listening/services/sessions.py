@@ -117,7 +117,7 @@ def session_start(
             n_tracks=n_tracks,
             minutes=minutes,
             params=params,
-            title=f"Listening session {now:%Y-%m-%d %H:%M}",
+            title="",  # shown in the reader's language by recommender.explain.playlist_title
         )
         session = ListeningSession(
             user=user,
