@@ -5,10 +5,12 @@ fiddle tunes from Ryan's Mammoth Collection (1883) and O'Neill's Music of Irelan
 German folk songs from the Essen folk-song collection, Monteverdi madrigals and classical
 movements (Mozart, Haydn, Beethoven, Schumann, Chopin, Handel, Joplin, ...).
 
-Each piece is rendered from its score with a small additive synthesizer (one simple
-instrument per collection: organ for chorales, a bowed-string tone for fiddle tunes, a flute
-for folk songs, a choir-like tone for madrigals, a decaying piano tone for classical pieces) at
-the tempo of its metronome mark, or the collection's customary tempo when the score has none.
+Each piece is rendered from its score, one instrument per collection (organ for chorales, a
+violin for fiddle tunes, a flute for folk songs, a choir for madrigals, a piano for classical
+pieces), at the tempo of its metronome mark, or the collection's customary tempo when the score
+has none. Where Debian's FluidSynth and its General MIDI soundfont are installed (`fluidsynth`,
+`fluid-soundfont-gm`) the notes are played by real sampled instruments; otherwise by a small
+additive synthesizer. `renderer()` says which; the cache is rebuilt when it changes.
 The first DEMO_CLIP_SECONDS become an Ogg Vorbis clip, described by the same librosa pipeline
 as any imported audio (emotion/audio.py). Nothing here is random numbers: every track is a
 real piece and every feature is measured from its audio.
@@ -23,6 +25,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +39,9 @@ import numpy as np
 from emotion import audio
 
 MANIFEST_VERSION = 1
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+# General MIDI programs (0-based) for the collections' instruments.
+_GM_PROGRAMS = {"organ": 19, "fiddle": 40, "flute": 73, "choir": 52, "piano": 0}
 SAMPLE_RATE = 22050
 
 
@@ -191,6 +199,44 @@ def synthesize(notes: list[tuple[float, float, float]], instrument: str, seconds
     return (0.8 * out / peak).astype(np.float32) if peak > 0 else out.astype(np.float32)
 
 
+def renderer() -> str:
+    """"fluidsynth" where FluidSynth and the GM soundfont are installed, else "synth"."""
+    return "fluidsynth" if shutil.which("fluidsynth") and SOUNDFONT.exists() else "synth"
+
+
+def fluidsynth_render(
+    notes: list[tuple[float, float, float]], instrument: str, seconds: float, sr: int = SAMPLE_RATE
+) -> np.ndarray:
+    """The same (start s, duration s, MIDI pitch) notes played by FluidSynth with the General MIDI
+    soundfont: written to a MIDI file (pretty_midi), rendered to WAV, mixed to mono, cut at
+    `seconds` and normalised like synthesize()."""
+    import pretty_midi
+    import soundfile
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    track = pretty_midi.Instrument(program=_GM_PROGRAMS[instrument])
+    for start, duration, pitch in notes:
+        if start < seconds:
+            track.notes.append(pretty_midi.Note(velocity=90, pitch=int(round(pitch)), start=start,
+                                                end=min(start + duration, seconds + 0.5)))
+    midi.instruments.append(track)
+    with tempfile.TemporaryDirectory(prefix="attune-fluidsynth-") as tmp:
+        mid, wav = Path(tmp) / "piece.mid", Path(tmp) / "piece.wav"
+        midi.write(str(mid))
+        subprocess.run(
+            ["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(sr), "-F", str(wav), str(SOUNDFONT), str(mid)],
+            check=True, capture_output=True, timeout=120,
+        )
+        y, rate = soundfile.read(str(wav), dtype="float64", always_2d=True)
+    if rate != sr:
+        raise ValueError(f"FluidSynth wrote {rate} Hz, not {sr}")
+    mono = y.mean(axis=1)[: int(seconds * sr)]
+    if mono.size < int(seconds * sr):
+        mono = np.pad(mono, (0, int(seconds * sr) - mono.size))
+    peak = np.abs(mono).max()
+    return (0.8 * mono / peak).astype(np.float32) if peak > 0 else mono.astype(np.float32)
+
+
 def score_notes(score, bpm: float, seconds: float) -> list[tuple[float, float, float]]:
     per_quarter = 60.0 / bpm
     notes = []
@@ -243,7 +289,6 @@ def render_piece(piece: DemoPiece, clip_dir: Path, clip_seconds: float) -> dict:
     import soundfile
     from music21 import corpus
 
-
     score = corpus.parse(piece.corpus_path, number=piece.number) if piece.number else corpus.parse(piece.corpus_path)
     if score is None or not hasattr(score, "flatten"):
         raise ValueError("not a single score")
@@ -254,7 +299,8 @@ def render_piece(piece: DemoPiece, clip_dir: Path, clip_seconds: float) -> dict:
     notes = score_notes(score, bpm, seconds)
     if len(notes) < 4 or seconds < 3:
         raise ValueError("too few notes to render")
-    y = synthesize(notes, piece.instrument, seconds)
+    y = fluidsynth_render(notes, piece.instrument, seconds) if renderer() == "fluidsynth" else synthesize(
+        notes, piece.instrument, seconds)
     desc = audio.extract_descriptors(y, SAMPLE_RATE)
     clip = clip_dir / f"{piece.slug}.ogg"
     tmp = clip.with_suffix(".tmp.ogg")
@@ -291,11 +337,13 @@ def _load_manifest(path: Path, clip_seconds: float) -> dict:
     if path.exists():
         try:
             data = json.loads(path.read_text())
-            if data.get("version") == MANIFEST_VERSION and data.get("clip_seconds") == clip_seconds:
+            if (data.get("version") == MANIFEST_VERSION and data.get("clip_seconds") == clip_seconds
+                    and data.get("renderer", "synth") == renderer()):
                 return data
         except (OSError, ValueError):
             pass
-    return {"version": MANIFEST_VERSION, "clip_seconds": clip_seconds, "pieces": {}, "failed": {}}
+    return {"version": MANIFEST_VERSION, "clip_seconds": clip_seconds, "renderer": renderer(), "pieces": {},
+            "failed": {}}
 
 
 def _save_manifest(path: Path, data: dict) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -19,9 +20,6 @@ from recommender.services.labels import catalog_touch, prior_labels_fill
 
 def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None) -> str:
     """Build (or reuse) the cached demo catalog and upsert its tracks; prior labels for new ones."""
-    from types import SimpleNamespace
-
-
     count = conf.DEMO_CATALOG_SIZE if count is None else count
     if count < 0:
         raise ValidationError({"count": "The demo catalog size cannot be negative."})
@@ -32,6 +30,8 @@ def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None
             stdout.write(message)
 
     started = timezone.now()
+    renderer = demo.renderer()
+    say(f"Rendering the demo catalog with {'FluidSynth (General MIDI soundfont)' if renderer == 'fluidsynth' else 'the built-in synthesizer'}.")
     entries = demo.build_cache(
         directory=directory, count=count, clip_seconds=conf.DEMO_CLIP_SECONDS, workers=workers, progress=say
     )
@@ -53,7 +53,7 @@ def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None
             track.duration_s = entry["duration_s"]
             for name, value in fields.items():
                 setattr(track, name, value)
-            media_name = f"tracks/demo/{Path(entry['clip']).name}"
+            media_name = f"tracks/demo/{renderer}/{Path(entry['clip']).name}"
             if track.audio_file.name != media_name or not track.audio_file.storage.exists(media_name):
                 if track.audio_file.storage.exists(media_name):
                     track.audio_file.name = media_name
@@ -68,6 +68,6 @@ def demo_catalog_load(*, count: int | None = None, workers: int = 2, stdout=None
     catalog_touch()
     seconds = (timezone.now() - started).total_seconds()
     return (
-        f"{len(entries)} demo tracks from the music21 corpus ({created} new, {labelled} prior labels) "
-        f"in {seconds:.0f} s; cached under {directory}"
+        f"{len(entries)} demo tracks from the music21 corpus ({created} new, {labelled} prior labels), "
+        f"sound: {renderer}, in {seconds:.0f} s; cached under {directory}"
     )

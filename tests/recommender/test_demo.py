@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
+import os
 
 import pytest
 from django.core.management import call_command
@@ -57,3 +59,36 @@ def test_load_demo_catalog_builds_four_pieces_then_reuses_the_cache(db, demo_dir
 
 def test_demo_step_is_registered():
     assert "catalog" in [step.name for step in demo_registry.steps()]
+
+
+needs_fluidsynth = pytest.mark.skipif(
+    demo.renderer() != "fluidsynth" and not os.environ.get("ATTUNE_REQUIRE_BROWSER"),
+    reason="Debian's fluidsynth and fluid-soundfont-gm are not installed (CI installs them)",
+)
+
+
+@needs_fluidsynth
+def test_fluidsynth_plays_the_notes_with_real_instruments():
+    import numpy as np
+
+    notes = [(0.0, 0.5, 69.0), (0.5, 0.5, 81.0)]
+    y = demo.fluidsynth_render(notes, "flute", 1.0)
+    assert y.shape == (22050,) and y.dtype == np.float32
+    assert np.abs(y).max() == pytest.approx(0.8, abs=1e-3)  # normalised like the synthesizer
+    assert np.sqrt(np.mean(y[:11025] ** 2)) > 0.05  # not silence
+    spectrum = np.abs(np.fft.rfft(y[:11025]))
+    freqs = np.fft.rfftfreq(11025, 1 / 22050)
+    assert abs(freqs[np.argmax(spectrum * (freqs < 1000))] - 440.0) < 5  # the first note is still an A4
+    synth = demo.synthesize(notes, "flute", 1.0)
+    assert abs(np.corrcoef(y, synth)[0, 1]) < 0.9  # a sampled flute, not the additive tone
+    piano = demo.fluidsynth_render(notes, "piano", 1.0)
+    assert abs(np.corrcoef(y, piano)[0, 1]) < 0.9  # each collection's instrument sounds different
+
+
+@needs_fluidsynth
+def test_the_demo_catalog_says_which_renderer_played_it(db, demo_dir):
+    out = io.StringIO()
+    call_command("load_demo_catalog", "--count", "1", "--workers", "1", stdout=out)
+    assert "FluidSynth" in out.getvalue() and "sound: fluidsynth" in out.getvalue()
+    assert json.loads((demo_dir / "manifest.json").read_text())["renderer"] == "fluidsynth"
+    assert Track.objects.get().audio_file.name.startswith("tracks/demo/fluidsynth/")
