@@ -1,8 +1,10 @@
 /* The session player: HTML5 audio through the queue; play, skip, like and GEMS reactions are
    posted to the events API with client-made UUIDs. Unsent events wait in an outbox kept in
    localStorage and are retried until the server acknowledges them (the API is idempotent on
-   the event id, so a retry never counts twice). A re-plan in a response replaces the rest of
-   the queue. */
+   the event id, so a retry never counts twice). Progress events wait up to FLUSH_AFTER_MS and
+   go in one request with whatever else is pending; starts, skips, completions, likes and
+   reactions are sent at once; on page hide the outbox goes with fetch(keepalive). A re-plan in
+   a response replaces the rest of the queue. */
 (function () {
   "use strict";
   const cfg = JSON.parse(document.getElementById("listening-player-config").textContent);
@@ -15,11 +17,12 @@
   const reactions = document.querySelectorAll("[data-reaction]");
   const storeKey = "attune.listening.outbox." + cfg.sessionId;
   const PROGRESS_EVERY_S = 15;
+  const FLUSH_AFTER_MS = 1500;  // how long a progress event may wait for company
 
   let queue = cfg.queue.slice();
   const finished = new Set(cfg.played);
   let index = queue.findIndex((t) => !finished.has(t.position));
-  let started = false, lastProgress = 0, flushing = false, backoff = 1000, retryTimer = null;
+  let started = false, lastProgress = 0, flushing = false, backoff = 1000, retryTimer = null, batchTimer = null;
   let outbox = [];
   try { outbox = JSON.parse(localStorage.getItem(storeKey) || "[]"); } catch (e) { outbox = []; }
 
@@ -44,11 +47,37 @@
     Object.assign(ev, extra || {});
     outbox.push(ev);
     save();
-    flush();
+    if (kind === "progress") {
+      if (!batchTimer) batchTimer = setTimeout(() => { batchTimer = null; flush(); }, FLUSH_AFTER_MS);
+    } else {
+      flush();
+    }
+  }
+
+  // The page is going away: send what is pending in one request that outlives the page. The
+  // outbox keeps the events until a response acknowledges them, so a lost beacon is retried
+  // on the next visit (idempotent on the event id).
+  function flushOnHide() {
+    if (!outbox.length) return;
+    clearTimeout(batchTimer); batchTimer = null;
+    try {
+      fetch(cfg.eventsUrl, {
+        method: "POST", credentials: "same-origin", keepalive: true,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify({ events: outbox.slice(0, 50) }),
+      }).then((response) => {
+        if (response.ok || response.status === 409) {
+          const sent = new Set(outbox.slice(0, 50).map((e) => e.event_id));
+          outbox = outbox.filter((e) => !sent.has(e.event_id));
+          save();
+        }
+      }).catch(() => {});
+    } catch (e) { /* the next visit retries from the outbox */ }
   }
 
   async function flush() {
     if (flushing || !outbox.length) return;
+    clearTimeout(batchTimer); batchTimer = null;
     flushing = true;
     const batch = outbox.slice(0, 50);
     let response = null;
@@ -203,7 +232,8 @@
     record("reaction", { payload: { gems: btn.dataset.reaction } });
   }));
   window.addEventListener("online", flush);
-  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flushOnHide(); });
+  window.addEventListener("pagehide", flushOnHide);
 
   load();
   flush();
