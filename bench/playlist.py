@@ -50,6 +50,7 @@ from recommender.engine.clusters import prepare_clusters  # noqa: E402
 from recommender.engine.core import build_playlist  # noqa: E402
 from recommender.engine.index import CatalogIndex, build_index  # noqa: E402
 from recommender.engine.quality import quality  # noqa: E402
+from recommender.engine.strategies import IMAGINARY_EPS  # noqa: E402
 from recommender.engine.synthetic import synthetic_catalog  # noqa: E402
 from recommender.engine.types import ListenerProfile, Playlist, PlaylistRequest, State, Step  # noqa: E402
 
@@ -73,6 +74,9 @@ MOODS = [
     (State.from_va(0.6, 0.6), State.from_va(0.4, -0.6)),
     (State.from_gems(vocab.one_hot_gems("tension")), State.from_gems(vocab.one_hot_gems("nostalgia"))),
 ]
+
+
+APPROXIMATE = ("interpolation",)  # strategies whose KD-tree search is approximate (eps > 0)
 
 
 def requests(index: CatalogIndex, strategy: str, runs: int, n_tracks: int):
@@ -178,11 +182,17 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
             qual_held.append(quality(p, index, judge_va=judge, space="held-out").as_dict())
         quality_rows[s] = {"searched": mean_quality(qual), "held-out": mean_quality(qual_held)}
         base_times, base_cpu, same = [], [], True
+        identical = total = 0
+        exact_quality, approx_quality = [], []
         for req, p in zip(reqs[:baseline_runs], playlists, strict=False):
             ms, pb = timed(req, brute, prof)
             base_times.append(ms)
             base_cpu.append(timed.cpu_ms)
             same &= pb.track_ids == p.track_ids
+            identical += sum(a == b for a, b in zip(pb.track_ids, p.track_ids, strict=False))
+            total += max(len(pb.track_ids), len(p.track_ids))
+            exact_quality.append(quality(pb, index).as_dict())
+            approx_quality.append(quality(p, index).as_dict())
         rows[s] = {
             "p50": float(np.percentile(times, 50)),
             "p95": float(np.percentile(times, 95)),
@@ -192,6 +202,10 @@ def bench_size(n: int, runs: int, baseline_runs: int, n_tracks: int) -> dict:
             "base_p50": float(np.percentile(base_times, 50)),
             "base_cpu_p50": float(np.percentile(base_cpu, 50)),
             "same": same,
+            "approximate": s in APPROXIMATE,
+            "identical": (identical, total),
+            "exact_quality": mean_quality(exact_quality),
+            "approx_quality": mean_quality(approx_quality),
         }
     iso_paths = [
         np.array([st.waypoint_va for st in build_playlist(req, index, prof).steps])
@@ -233,8 +247,17 @@ def print_size(res: dict) -> None:
         speed_cpu = r["base_cpu_p50"] / r["cpu_p50"] if r["cpu_p50"] > 0 else float("inf")
         print(
             f"{s:<14}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['cpu_p50']:>9.2f}{r['cpu_p95']:>9.2f}{r['first']:>10.1f}{r['base_p50']:>11.2f}{speed:>8.1f}x{speed_cpu:>6.1f}x"
-            f"{'yes' if r['same'] else 'NO':>6}"
+            f"{'yes' if r['same'] else ('approx' if r['approximate'] else 'NO'):>7}"
         )
+    for s, r in res["rows"].items():
+        if r["approximate"]:
+            hit, total = r["identical"]
+            eq, aq = r["exact_quality"], r["approx_quality"]
+            print(
+                f"  {s}: approximate KD-tree search (eps={IMAGINARY_EPS}) for its imaginary tracks; "
+                f"{hit}/{total} chosen tracks identical to the exact search; smoothness {aq['smoothness']:.3f} "
+                f"(exact {eq['smoothness']:.3f}), coverage {aq['coverage']:.3f} (exact {eq['coverage']:.3f})"
+            )
     print_quality(res["quality"], f"{n:,} tracks, mean over the runs")
 
 

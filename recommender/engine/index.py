@@ -48,7 +48,9 @@ class Space:
         if self._tree is None:
             with self._lock:
                 if self._tree is None:
-                    self._tree = cKDTree(self.data, leafsize=32, balanced_tree=False, compact_nodes=False)
+                    # Median splits: the tree stays shallow in the sparse corners where imaginary
+                    # tracks land, which is where the sliding-midpoint tree was slowest (issue 16).
+                    self._tree = cKDTree(self.data, leafsize=32, balanced_tree=True, compact_nodes=True)
         return self._tree
 
     def warm(self) -> None:
@@ -78,13 +80,15 @@ class Space:
             i = self.positions[i]
         return d, i
 
-    def query_many(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def query_many(self, points: np.ndarray, k: int, *, eps: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """k nearest rows for each of m points: (m, k) distances and catalog positions.
-        The KD-tree answers the batch on all cores; brute force scans once per point."""
+        The KD-tree answers the batch on all cores; brute force scans once per point. eps > 0
+        makes the KD-tree search approximate (each neighbour within (1 + eps) of the true k-th
+        distance); brute force is always exact."""
         points = np.atleast_2d(np.asarray(points, dtype=np.float64))
         k = int(max(1, min(k, len(self))))
         if self.search == "kdtree":
-            d, i = self.tree().query(points, k=k, workers=-1)
+            d, i = self.tree().query(points, k=k, workers=-1, eps=eps)
             d = d.reshape(points.shape[0], k)
             i = i.reshape(points.shape[0], k)
             if self.positions is not None:
