@@ -31,7 +31,7 @@ from config import conf  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.sync_http import PooledHTTPHandler  # noqa: E402
 from config.websocket_origin import SameOriginWebsocketValidator  # noqa: E402
-from emotion.consumers import warm_up as warm_up_webcam_model  # noqa: E402
+from emotion.inference_pool import warm_up as warm_up_webcam_model  # noqa: E402
 
 HTTP_HANDLERS = ("pooled", "django")
 

@@ -38,7 +38,7 @@ Haar on the whole frame 14 ms (4 ms tracked), network 0.6 ms.
    class has led the average for `hold_s` seconds.
 
 TensorFlow is imported lazily inside functions; a model is loaded once per process (the ASGI
-worker loads it at start-up: emotion.consumers.warm_up).
+worker loads it at start-up: emotion.inference_pool.warm_up).
 """
 
 from __future__ import annotations

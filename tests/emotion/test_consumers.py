@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from emotion import consumers
+from emotion import consumers, inference_pool
 from emotion import expression_model as network
 from emotion.vocab import FER
 
@@ -102,7 +102,7 @@ class TestWorkerStart:
             network.ExpressionModel, "warm_up", lambda model: (warmed.append(threading.get_ident()), original(model))
         )
         assert self._start_worker() == {"type": "lifespan.startup.complete"}
-        engine = consumers.get_engine()
+        engine = inference_pool.get_engine()
         assert len(set(warmed)) == 3  # each pool thread built and ran its interpreter
         assert {t.ident for t in engine.executor._threads} == set(warmed)
         assert engine.model().backend == "tflite"
@@ -110,9 +110,9 @@ class TestWorkerStart:
     def test_startup_without_preload_loads_nothing(self, settings):
         settings.ATTUNE_FER_MAX_CONCURRENT = 5
         settings.ATTUNE_FER_PRELOAD = False
-        before = set(consumers._engines)
+        before = set(inference_pool._engines)
         assert self._start_worker() == {"type": "lifespan.startup.complete"}
-        assert set(consumers._engines) == before
+        assert set(inference_pool._engines) == before
 
     def test_a_broken_model_does_not_stop_the_worker(self, settings, tmp_path):
         (tmp_path / "broken.tflite").write_bytes(b"not a flatbuffer")
@@ -318,7 +318,7 @@ class TestBadInput:
 
     def test_latest_frame_wins_while_busy(self, viewer, settings, astronaut_jpeg, blank_jpeg, monkeypatch):
         settings.ATTUNE_FER_MAX_FPS = 1000
-        engine = consumers.get_engine()
+        engine = inference_pool.get_engine()
         real = engine.analyze
 
         def slow(data, tracker=None):
@@ -525,7 +525,7 @@ class TestServerWideBound:
 
         settings.ATTUNE_FER_MAX_CONCURRENT = 2
         users = [make_user(webcam_inference=True) for _ in range(6)]
-        engine = consumers.get_engine()
+        engine = inference_pool.get_engine()
         assert engine.executor._max_workers == 2
         real = engine.analyze
         lock = threading.Lock()

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from emotion import expression_model as network
-from emotion import training
+from emotion import inference_pool, training
 from emotion.vocab import FER
 
 
@@ -147,13 +147,12 @@ def test_confusion_matrix():
 
 
 def test_the_webcam_engine_serves_the_selected_model(trained, settings, astronaut_jpeg):
-    from emotion import consumers
 
     models_dir, _ = trained
     settings.MODELS_DIR = models_dir
     settings.ATTUNE_FER_MODEL = "tiny.keras"
     settings.ATTUNE_FER_BACKEND = "function"  # skip the TFLite conversion in this test
-    engine = consumers.get_engine()
+    engine = inference_pool.get_engine()
     model = engine.model()
     assert model.path == models_dir / "tiny.keras" and model.input_size == 48
     result = engine.analyze(astronaut_jpeg)

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _no_model_load(monkeypatch, settings):
     """These tests send no frames: keep the consumer from loading the expression network."""
-    from emotion import consumers
+    from emotion import inference_pool
 
-    monkeypatch.setattr(consumers.InferenceEngine, "model", lambda self: None)
+    monkeypatch.setattr(inference_pool.InferenceEngine, "model", lambda self: None)
     settings.ATTUNE_WS_MAX_PER_USER = 3
     settings.ATTUNE_WS_MAX_PER_IP = 5
 
