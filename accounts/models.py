@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -143,3 +144,28 @@ class ClientProfile(models.Model):
 
     def __str__(self) -> str:
         return f"profile {self.user_id}"
+
+
+class LoginSession(AbstractBaseSession):
+    """A log-in session: Django's session row, plus the account it is logged in as.
+
+    The extra column lets a request read its session and its account in one statement
+    (accounts/session_store.py, accounts/auth_middleware.py; issue 16) and lets erasure end an
+    account's sessions by index instead of decoding every stored session. No database-level
+    constraint: a session row must save even while its account is being deleted; Django's
+    CASCADE still removes the sessions of a deleted account.
+    """
+
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = _("log-in session")
+        verbose_name_plural = _("log-in sessions")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.session_store import SessionStore  # noqa: PLC0415 (the store imports this model)
+
+        return SessionStore

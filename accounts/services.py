@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts import privacy, pseudonyms
 from accounts.consent import PURPOSES, is_purpose
-from accounts.models import ClientProfile, Consent, ConsentEvent, Mode, Role, User
+from accounts.models import ClientProfile, Consent, ConsentEvent, LoginSession, Mode, Role, User
 from accounts.selectors import consents_of, has_consent
 
 logger = logging.getLogger(__name__)
@@ -232,12 +232,9 @@ def user_erase(*, user: User) -> dict[str, int]:
 
 
 def _sessions_end(user: User) -> int:
-    """Log the account out everywhere: delete every stored session that belongs to it."""
-    from django.contrib.sessions.models import Session
-
-    live = Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-    ended = [s.pk for s in live if str(s.get_decoded().get("_auth_user_id")) == str(user.pk)]
-    return Session.objects.filter(pk__in=ended).delete()[0]
+    """Log the account out everywhere: delete every stored session that belongs to it (each
+    log-in session row names its account: accounts.LoginSession)."""
+    return LoginSession.objects.filter(user=user).delete()[0]
 
 
 def database_forget_deleted() -> None:

@@ -104,7 +104,7 @@ SETUP = r"""
 import json
 from datetime import timedelta
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
+from accounts.session_store import SessionStore
 from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
 from django.utils import timezone
 from accounts.models import User
@@ -126,7 +126,7 @@ for u in range(n):
     PlannedTrack.objects.bulk_create([PlannedTrack(session=session, position=i, track=t) for i, t in enumerate(queue)])
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = "accounts.auth_backends.ModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     out.append({"cookie": store.session_key, "session_id": session.pk, "queue": [t.pk for t in queue]})

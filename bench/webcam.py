@@ -61,14 +61,14 @@ NAIVE_ENV = {
 
 SETUP_USER = """
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from accounts.session_store import SessionStore
 from accounts.models import User
 from accounts.services import consent_set
 user = User.objects.create_user(username="bench-viewer", password="bench-password-123456")
 consent_set(user=user, purpose="webcam_inference", granted=True)
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = "accounts.auth_backends.ModelBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print("SESSION", session.session_key)

@@ -14,9 +14,13 @@ def _eager_celery_and_clean_cache(settings):
     from config.celery_app import app
 
     app.conf.task_always_eager = True
+    from studies.listening.services.event_plans import PLANS
+
     cache.clear()
+    PLANS.clear()  # test databases reuse ids after a rollback; production never does
     yield
     cache.clear()
+    PLANS.clear()
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ def entry_view(request: HttpRequest, token: str) -> HttpResponse:
     if result.kind == "replayed":
         return render(request, "recruitment/replayed.html",
                       {"link": link, "enrollment": enrollment, "exit_url": services.exit_url(enrollment)})
-    login(request, enrollment.user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, enrollment.user, backend="accounts.auth_backends.ModelBackend")
     return redirect("recruitment:study", token=link.token)
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from emotion.vocab import va_to_gems
 
@@ -71,5 +72,14 @@ def make_session(db):
                 occurred_at=now - timedelta(minutes=10),
             )
         return session
+
+    return make
+
+@pytest.fixture
+def client_for():
+    def make(user):
+        c = APIClient()
+        c.force_authenticate(user)
+        return c
 
     return make

@@ -13,16 +13,6 @@ START = {"current": {"valence": -0.6, "arousal": -0.4}, "desired": {"valence": 0
 
 
 @pytest.fixture
-def client_for():
-    def make(user):
-        c = APIClient()
-        c.force_authenticate(user)
-        return c
-
-    return make
-
-
-@pytest.fixture
 def started(participant, catalog, client_for):
     c = client_for(participant)
     r = c.post("/api/sessions/", START, format="json")
@@ -273,3 +263,44 @@ def test_every_trigger_and_mode_has_a_listener_message():
         for mode in ("modulate", "enhance"):
             decision = ReplanDecision(True, "technical", 0.0, (0.0, 0.0), (0.1, 0.1), mode, trigger)
             assert replan_message(decision) == str(REPLAN_MESSAGES[(trigger, mode)])
+
+
+def test_the_written_out_event_answer_is_what_the_serializer_gives(started):
+    """The hot path writes EventRecordedSerializer's output by hand (issue 16); they must agree."""
+    from studies.listening.api import EventRecordedSerializer, event_recorded
+
+    c, s = started
+    c.post(f"/api/sessions/{s['id']}/events/", {"events": [
+        event(s, 0), event(s, 0, kind="progress", seconds_played=12.5), event(s, 1, kind="progress", seconds_played=3)]},
+        format="json")
+    stored = list(PlaybackEvent.objects.filter(session_id=s["id"]))
+    assert len(stored) == 3 and any(e.seconds_played is None for e in stored)
+    for e, created in zip(stored, (True, False, True), strict=True):
+        by_hand = json.loads(json.dumps(event_recorded(e, created)))
+        by_serializer = json.loads(json.dumps(EventRecordedSerializer({**vars(e), "id": e.pk, "created": created}).data))
+        assert by_hand == by_serializer
+
+
+@pytest.mark.parametrize("item", [
+    {"event_id": str(uuid.uuid4()), "kind": "started", "track_id": 3, "position": 0, "occurred_at": "2026-01-01T10:00:00Z"},
+    {"event_id": "not-a-uuid", "kind": "x" * 40, "position": -1, "occurred_at": "yesterday", "seconds_played": "NaN"},
+    {"event_id": str(uuid.uuid4()), "kind": "progress", "position": 1, "occurred_at": "2026-01-01T10:00:00+02:00",
+     "seconds_played": 1e400, "payload": [1]},
+    {"unknown": 1, "kind": "started"},
+    {},
+    [],
+    None,
+    "event",
+    7,
+])
+def test_the_reused_event_checker_answers_as_a_new_serializer_would(item):
+    """The events API checks every event with one serializer per thread (issue 16)."""
+    from studies.listening.api import EventInputSerializer, event_input_check
+
+    for _ in range(2):  # and the second use of the same checker too
+        checked, problems = event_input_check(item)
+        serializer = EventInputSerializer(data=item)
+        if serializer.is_valid():
+            assert problems is None and checked == serializer.validated_data
+        else:
+            assert checked is None and json.loads(json.dumps(problems)) == json.loads(json.dumps(serializer.errors))

@@ -172,6 +172,7 @@ def _models_holding_a_persons_rows() -> set[str]:
 # Rows that hold nothing about the person beyond what the export already shows, with why.
 NOT_EXPORTED = {
     "account.EmailConfirmation": "a one-time confirmation key for an address that is exported",
+    "accounts.LoginSession": "a log-in session: its key is a password for the account; erasure deletes it",
 }
 
 

@@ -12,19 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from emotion import vocab
-from recommender.models import Track
 from studies.listening import conf
-from studies.listening.models import (
-    EventKind,
-    ListeningSession,
-    PlannedTrack,
-    PlaybackEvent,
-    SessionStatus,
-)
+from studies.listening.models import EventKind, ListeningSession, PlaybackEvent, SessionStatus
 from studies.listening.mood import ReplanDecision
 from studies.listening.services.common import (
     CLIENT_KINDS,
@@ -33,6 +25,7 @@ from studies.listening.services.common import (
     SessionClosed,
     SessionNotFound,
 )
+from studies.listening.services.event_plans import PLANS, SessionPlan, insert_events, plan_read
 from studies.listening.services.replan import session_replan_check
 
 # --- events ---------------------------------------------------------------------------------
@@ -116,9 +109,12 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
     SessionClosed for a session that is not active (unless every event is already stored).
     A finished track (skipped/completed) may trigger the live re-plan.
 
-    Hot path (bench/events.py): on the usual request it costs two statements, one read of the
-    session with its queue and one INSERT .. ON CONFLICT DO NOTHING that is the idempotency
-    check too; earlier events are looked up only for conflicts, refused events or a closed session.
+    Hot path (bench/events.py): with the session's plan kept from an earlier request
+    (event_plans.PLANS), one statement: the INSERT .. ON CONFLICT DO NOTHING, which is the
+    idempotency check and also checks that the plan still holds. Otherwise, or when that
+    statement stores nothing, or when an event looks wrong under the kept plan: a fresh read of
+    the session with its queue, then the same INSERT. Earlier events are looked up only for
+    conflicts, refused events or a closed session.
     """
     if not events:
         raise ValidationError({"events": "Send at least one event."})
@@ -129,9 +125,39 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
         raise ValidationError({"event_id": "Every event needs a UUID event_id."})
     if len(set(ids)) != len(ids):
         raise ValidationError({"event_id": "The same event_id appears twice in one batch."})
+    try:
+        session_pk = int(session_id)
+    except (TypeError, ValueError):
+        raise SessionNotFound() from None
 
-    session, queue, durations = _session_and_queue(user=user, session_id=session_id)
+    kept = PLANS.get(session_pk, getattr(user, "pk", None))
+    if kept is not None:
+        result = _record_under_kept_plan(kept, events)
+        if result is not None:
+            return result
+        PLANS.forget(session_pk)  # re-planned, closed or deleted since: read it again
+    plan = plan_read(user=user, session_id=session_pk)
+    PLANS.put(plan)
+    return _record(plan, events, ids)
 
+
+def _record_under_kept_plan(plan: SessionPlan, events: Sequence[EventInput]) -> EventsResult | None:
+    """The hot path: None when the kept plan cannot decide (an event looks wrong under it, or
+    the guarded INSERT stored nothing: the plan is stale, or every event was a retry)."""
+    session, now = plan.session(), timezone.now()
+    if any(_event_errors(e, session, plan.queue, plan.durations, now) for e in events):
+        return None
+    created = insert_events(plan, _rows(plan, events, now), guarded=True)
+    if not created:
+        return None
+    existing: dict[uuid.UUID, PlaybackEvent] = {}
+    if len(created) < len(events):  # the plan held (rows were stored): the rest are retries
+        existing = _stored(plan.session_pk, [e.event_id for e in events if e.event_id not in created])
+    return _finish(plan, session, [(e.event_id, e) for e in events], created, existing, {})
+
+
+def _record(plan: SessionPlan, events: Sequence[EventInput], ids: list[uuid.UUID]) -> EventsResult:
+    session = plan.session()
     existing: dict[uuid.UUID, PlaybackEvent] = {}
     if session.status != SessionStatus.ACTIVE:
         existing = _stored(session.pk, ids)
@@ -139,54 +165,43 @@ def events_record(*, user, session_id, events: Sequence[EventInput]) -> EventsRe
             return EventsResult(session, [(existing[i], False) for i in ids])
         raise SessionClosed(session)
     now = timezone.now()
-    problems_at = {i: _event_errors(e, session, queue, durations, now) for i, e in enumerate(events)}
+    problems_at = {i: _event_errors(e, session, plan.queue, plan.durations, now) for i, e in enumerate(events)}
     refused: dict[int, dict[str, str]] = {}
     if any(problems_at.values()):
         # An invalid event may be the retry of one stored before a re-plan changed its track.
         existing = _stored(session.pk, ids)
         refused = {i: p for i, p in problems_at.items() if p and events[i].event_id not in existing}
     new = [e for i, e in enumerate(events) if i not in refused and e.event_id not in existing]
-    created = _insert_new(session.pk, new, now)
+    created = insert_events(plan, _rows(plan, new, now), guarded=False)
     if len(created) < len(new):  # conflicts: retries (or a concurrent retry) of stored events
         existing.update(_stored(session.pk, [e.event_id for e in new if e.event_id not in created]))
-    result = [
-        (created[i], True) if i in created else (existing[i], False) for k, i in enumerate(ids) if k not in refused
-    ]
+    accepted = [(e.event_id, e) for k, e in enumerate(events) if k not in refused]
+    return _finish(plan, session, accepted, created, existing, refused)
 
+
+def _finish(
+    plan: SessionPlan,
+    session: ListeningSession,
+    accepted: list[tuple[uuid.UUID, EventInput]],
+    created: dict[uuid.UUID, PlaybackEvent],
+    existing: dict[uuid.UUID, PlaybackEvent],
+    refused: dict[int, dict[str, str]],
+) -> EventsResult:
+    result = [(created[i], True) if i in created else (existing[i], False) for i, _ in accepted]
     replan = None
-    boundaries = [e.position for e in new if e.kind in TRACK_BOUNDARY_KINDS and e.event_id in created]
+    boundaries = [e.position for i, e in accepted if e.kind in TRACK_BOUNDARY_KINDS and i in created]
     if boundaries:
         replan = session_replan_check(session=session, finished_position=max(boundaries))
         if replan is not None:
+            PLANS.forget(plan.session_pk)
             session = ListeningSession.objects.get(pk=session.pk)
     return EventsResult(session, result, replan, refused)
 
 
-def _stored(session_pk: int, event_ids) -> dict[uuid.UUID, PlaybackEvent]:
-    return {ev.event_id: ev for ev in PlaybackEvent.objects.filter(session_id=session_pk, event_id__in=event_ids)}
-
-
-_INSERT_COLUMNS = (
-    "session",
-    "event_id",
-    "kind",
-    "track",
-    "position",
-    "seconds_played",
-    "occurred_at",
-    "received_at",
-    "payload",
-)
-
-
-def _insert_new(session_pk: int, new: list[EventInput], now: datetime) -> dict[uuid.UUID, PlaybackEvent]:
-    """INSERT the events in one statement, skipping ids the session already has; returns the
-    rows it created (by event id). One statement: atomic on its own, no transaction needed."""
-    if not new:
-        return {}
-    rows = [
+def _rows(plan: SessionPlan, events: Sequence[EventInput], now: datetime) -> list[PlaybackEvent]:
+    return [
         PlaybackEvent(
-            session_id=session_pk,
+            session_id=plan.session_pk,
             event_id=e.event_id,
             kind=e.kind,
             track_id=e.track_id,
@@ -196,65 +211,12 @@ def _insert_new(session_pk: int, new: list[EventInput], now: datetime) -> dict[u
             received_at=now,
             payload=e.payload or {},
         )
-        for e in new
+        for e in events
     ]
-    meta = PlaybackEvent._meta
-    fields = [meta.get_field(name) for name in _INSERT_COLUMNS]
-    qn = connection.ops.quote_name
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608 (names from the model; values are parameters)
-        f"VALUES {', '.join([placeholders] * len(rows))} "
-        f"ON CONFLICT ({qn(meta.get_field('session').column)}, {qn(meta.get_field('event_id').column)}) DO NOTHING "
-        f"RETURNING {qn(meta.pk.column)}, {qn(meta.get_field('event_id').column)}"
-    )
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchall()
-    by_id = {row.event_id: row for row in rows}
-    created: dict[uuid.UUID, PlaybackEvent] = {}
-    for pk, event_id in returned:
-        row = by_id[event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(str(event_id))]
-        row.pk = pk
-        row._state.adding = False
-        created[row.event_id] = row
-    return created
 
 
-def _session_and_queue(*, user, session_id) -> tuple[ListeningSession, dict[int, int], dict[int, float | None]]:
-    """The user's own session (SessionNotFound otherwise, also for someone else's) with its
-    queue {position: track} and the queued tracks' durations, in one SQL statement (the ORM's
-    compilation of the same join cost ten times the query's own time on this path). The
-    session object carries the fields the event checks need (status, started_at, replan_count)."""
-    try:
-        pk = int(session_id)
-    except (TypeError, ValueError):
-        raise SessionNotFound() from None
-    qn = connection.ops.quote_name
-    s_meta, q_meta, t_meta = ListeningSession._meta, PlannedTrack._meta, Track._meta
-    sql = (
-        f"SELECT s.{qn(s_meta.get_field('user').column)}, s.{qn('status')}, s.{qn('started_at')}, "  # noqa: S608 (names from the model)
-        f"s.{qn('replan_count')}, q.{qn('position')}, q.{qn(q_meta.get_field('track').column)}, t.{qn('duration_s')} "
-        f"FROM {qn(s_meta.db_table)} s "
-        f"LEFT JOIN {qn(q_meta.db_table)} q ON q.{qn(q_meta.get_field('session').column)} = s.{qn(s_meta.pk.column)} "
-        f"LEFT JOIN {qn(t_meta.db_table)} t ON t.{qn(t_meta.pk.column)} = q.{qn(q_meta.get_field('track').column)} "
-        f"WHERE s.{qn(s_meta.pk.column)} = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        rows = cursor.fetchall()
-    if not rows or rows[0][0] != getattr(user, "pk", None):
-        raise SessionNotFound()
-    _, status, started_at, replan_count = rows[0][:4]
-    convert = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite returns text
-    if convert is not None:
-        started_at = convert(started_at, None, connection)
-    session = ListeningSession(pk=pk, user_id=user.pk, status=status, started_at=started_at, replan_count=replan_count)
-    session._state.adding = False
-    queue = {position: track_id for *_, position, track_id, _ in rows if position is not None}
-    durations = {track_id: duration for *_, track_id, duration in rows if track_id is not None}
-    return session, queue, durations
+def _stored(session_pk: int, event_ids) -> dict[uuid.UUID, PlaybackEvent]:
+    return {ev.event_id: ev for ev in PlaybackEvent.objects.filter(session_id=session_pk, event_id__in=event_ids)}
 
 
 def event_record(
