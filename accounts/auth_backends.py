@@ -19,7 +19,7 @@ from config.row_reader import RowReader
 
 @functools.cache
 def _users() -> RowReader:
-    return RowReader(get_user_model(), "pk")
+    return RowReader(get_user_model(), "pk", prepared_as="attune_user_read")
 
 
 class _ReadUserByKey:

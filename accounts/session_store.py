@@ -24,7 +24,7 @@ from config.row_reader import RowReader
 
 @functools.cache
 def _sessions() -> RowReader[LoginSession]:
-    return RowReader(LoginSession, "session_key", related="user")
+    return RowReader(LoginSession, "session_key", related="user", prepared_as="attune_loginsession_read")
 
 
 def _account_id(value) -> int | None:

@@ -24,8 +24,8 @@ What runs:
 
 Phases, in one run:
 1. baseline: one client, one event per request, closed loop;
-2. capacity, closed loop, C clients, one event per request: the ceiling view, then Attune;
-   server CPU per request is read from /proc for the worker processes (steadier than wall
+2. capacity, closed loop, C clients, one event per request: the ceiling view and Attune in
+   alternating rounds (C A A C C A A C: drift on a shared machine falls on both alike); server CPU per request is read from /proc for the worker processes (steadier than wall
    throughput on a shared machine). The capacity ratio Attune/ceiling is the issue's measure;
 3. open loop at --rate events/s, one event per request: Attune, then the ceiling;
 4. open loop, batches of B (the player's batched progress events);
@@ -93,6 +93,18 @@ def pg_rows(dbname: str, sql: str, params=None) -> list[tuple]:
         rows = cur.fetchall()
     conn.close()
     return rows
+
+
+def postgres_pids() -> list[int]:
+    """The database server's processes (postmaster and backends), by their command name."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if status.read_text().strip() == "postgres":
+                pids.append(int(status.parent.name))
+        except (OSError, ValueError):
+            pass
+    return pids
 
 
 def load() -> str:
@@ -224,6 +236,7 @@ class PhaseResult:
     errors: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     cpu_ms_per_request: float = float("nan")
+    db_cpu_ms_per_request: float = float("nan")  # PostgreSQL's processes (they share the cores)
     load: str = ""
     acknowledged_ids: list[str] = field(default_factory=list)
 
@@ -361,6 +374,8 @@ async def run_phase(
     per_client_interval = len(clients) * batch / rate if rate else 0.0
     workers = server.workers()
     cpu0 = server.cpu_seconds(workers)
+    db_pids = postgres_pids()
+    db_cpu0 = server.cpu_seconds(db_pids)
     load0 = load()
     t0 = time.perf_counter()
     deadline = t0 + seconds
@@ -440,6 +455,7 @@ async def run_phase(
     result.load = f"{load0} -> {load()}"
     if result.requests:
         result.cpu_ms_per_request = (server.cpu_seconds(workers) - cpu0) * 1000 / result.requests
+        result.db_cpu_ms_per_request = (server.cpu_seconds(db_pids) - db_cpu0) * 1000 / result.requests
     for c in conns:
         c.close()
     if killed:
@@ -447,11 +463,64 @@ async def run_phase(
     return result
 
 
+def merged(name: str, parts: list[PhaseResult]) -> PhaseResult:
+    """Several rounds of one phase as one: requests, time, CPU and latencies added up."""
+    total = PhaseResult(name, parts[0].clients, parts[0].batch, sum(p.seconds for p in parts))
+    for p in parts:
+        total.requests += p.requests
+        total.events_sent += p.events_sent
+        total.acknowledged_new += p.acknowledged_new
+        total.acknowledged_retries += p.acknowledged_retries
+        total.resent += p.resent
+        total.latencies_ms += p.latencies_ms
+        total.acknowledged_ids += p.acknowledged_ids
+        for k, v in p.errors.items():
+            total.errors[k] = total.errors.get(k, 0) + v
+    if total.requests:
+        total.cpu_ms_per_request = sum(p.cpu_ms_per_request * p.requests for p in parts) / total.requests
+        total.db_cpu_ms_per_request = sum(p.db_cpu_ms_per_request * p.requests for p in parts) / total.requests
+    total.load = f"{parts[0].load.split(' -> ')[0]} -> {parts[-1].load.split(' -> ')[-1]}"
+    return total
+
+
+ROUND_RATIOS: list[float] = []
+
+
+async def interleaved_capacity(server, cookie_name, clients, ceiling_clients, ceiling_path, seconds, split, rounds):
+    """Capacity of the ceiling and of Attune, closed loop, measured in alternating rounds in the
+    order C A A C C A A C ..., so that what changes on a shared machine during the run (other
+    work, the database's autovacuum after the ceiling's inserts) falls on both sides alike.
+    Returns the two merged results; ROUND_RATIOS gets each pair's ratio."""
+    per = seconds / rounds
+    ceiling_parts: list[PhaseResult] = []
+    attune_parts: list[PhaseResult] = []
+    for k in range(rounds):
+        order = ("ceiling", "attune") if k % 2 == 0 else ("attune", "ceiling")
+        for side in order:
+            if side == "ceiling":
+                ceiling_parts.append(await run_phase(
+                    "ceiling", server, cookie_name, ceiling_clients, batch=1, seconds=per, rate=0, seed=20 + k,
+                    path_for=ceiling_path, split=split.setdefault("ceiling", {}) if k == 0 else None,
+                ))
+            else:
+                attune_parts.append(await run_phase(
+                    "attune", server, cookie_name, clients, batch=1, seconds=per, rate=0, seed=40 + k,
+                    split=split.setdefault("attune capacity", {}) if k == 0 else None,
+                ))
+    ROUND_RATIOS[:] = [
+        a.requests_per_s / c.requests_per_s for a, c in zip(attune_parts, ceiling_parts, strict=True) if c.requests_per_s
+    ]
+    return [
+        merged(f"CEILING capacity: {len(clients)} clients, closed loop ({rounds} rounds)", ceiling_parts),
+        merged(f"attune capacity: {len(clients)} clients, 1 event/request, closed loop ({rounds} rounds)", attune_parts),
+    ]
+
+
 def table(title: str, phases: list[PhaseResult]) -> None:
     print(f"\n{title}")
     header = (
         f"{'phase':<62} {'req':>6} {'req/s':>7} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'CPU ms/req':>10} {'retries':>7} {'errors':>6}  load 1/5 min"
+        f"{'CPU ms/req':>10} {'DB ms/req':>9} {'retries':>7} {'errors':>6}  load 1/5 min"
     )
     print(header)
     print("-" * len(header))
@@ -459,7 +528,8 @@ def table(title: str, phases: list[PhaseResult]) -> None:
         errors = sum(v for k, v in p.errors.items() if not k.isdigit() or int(k) >= 400)
         print(
             f"{p.name:<62} {p.requests:>6} {p.requests_per_s:>7.1f} {p.events_per_s:>9.1f} {p.pct(50):>8.1f} "
-            f"{p.pct(95):>8.1f} {p.pct(99):>8.1f} {p.cpu_ms_per_request:>10.2f} {p.acknowledged_retries:>7} "
+            f"{p.pct(95):>8.1f} {p.pct(99):>8.1f} {p.cpu_ms_per_request:>10.2f} {p.db_cpu_ms_per_request:>9.2f} "
+            f"{p.acknowledged_retries:>7} "
             f"{errors:>6}  {p.load}"
         )
 
@@ -472,6 +542,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10, help="batch size of the batched phase (0 = skip)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="ATTUNE_HTTP_THREADS per worker")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds of the capacity phases")
     parser.add_argument("--no-fault", action="store_true", help="skip the worker-kill phase")
     parser.add_argument("--no-compare-asgi", action="store_true", help="skip the previous serving model's rows")
     args = parser.parse_args()
@@ -523,7 +594,7 @@ def main() -> None:
         with Server(command, pooled_env, workdir / "pooled.log", port) as server:
 
             async def pooled_phases():
-                c, r = clients, args.rate
+                c, r, rounds = clients, args.rate, max(1, args.rounds)
                 await run_phase("warm-up", server, cookie_name, c, batch=1, seconds=3, rate=r / 2, seed=0)
                 await run_phase(
                     "warm-up", server, cookie_name, ceiling_clients, batch=1, seconds=2, rate=r / 2, seed=0,
@@ -534,14 +605,7 @@ def main() -> None:
                         "baseline: 1 client, 1 event/request, closed loop", server, cookie_name, baseline_client,
                         batch=1, seconds=s, rate=0, seed=1,
                     ),
-                    await run_phase(
-                        f"CEILING capacity: {len(c)} clients, closed loop", server, cookie_name, ceiling_clients,
-                        batch=1, seconds=s, rate=0, seed=2, path_for=ceiling_path, split=split.setdefault("ceiling", {}),
-                    ),
-                    await run_phase(
-                        f"attune capacity: {len(c)} clients, 1 event/request, closed loop", server, cookie_name, c,
-                        batch=1, seconds=s, rate=0, seed=3, split=split.setdefault("attune capacity", {}),
-                    ),
+                    *await interleaved_capacity(server, cookie_name, c, ceiling_clients, ceiling_path, s, split, rounds),
                     await run_phase(
                         f"attune: {len(c)} clients, 1 event/request, open loop {r:g}/s", server, cookie_name, c,
                         batch=1, seconds=s, rate=r, seed=4, split=split.setdefault("attune open loop", {}),
@@ -649,6 +713,8 @@ def main() -> None:
             f"server CPU per request {attune_cap.cpu_ms_per_request:.2f} vs {ceiling_cap.cpu_ms_per_request:.2f} ms "
             f"= {cpu_ratio:.2f}x"
         )
+        if ROUND_RATIOS:
+            print(f"  capacity ratio per round (ceiling and attune alternating): {', '.join(f'{r:.2f}' for r in ROUND_RATIOS)}")
         print(
             f"  vs the single-client baseline: {attune_open.events_per_s / base.events_per_s:.1f}x events/s; "
             f"ceiling open loop p95 {ceiling_open.pct(95):.1f} ms"

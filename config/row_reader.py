@@ -12,11 +12,13 @@ third of the cost. Nothing is cached but the statement: every call reads the dat
     user = USERS.get(user_id)           # None when there is no such row
 
 `related` follows one foreign key in the same statement, as `select_related` does: the row's
-`session.user` is then set (or None) without another query.
+`session.user` is then set (or None) without another query. `prepared_as` names the statement
+for PostgreSQL to parse and plan once per connection (config/prepared.py).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -26,7 +28,10 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Model
 
+from config.prepared import PreparedStatement
+
 M = TypeVar("M", bound=Model)
+_statements_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,8 +47,17 @@ class _Compiled:
 class RowReader(Generic[M]):
     """`get(key)`: the row whose `field` equals key, as an instance of `model`, or None."""
 
-    def __init__(self, model: type[M], field: str = "pk", using: str = "default", related: str | None = None):
+    def __init__(
+        self,
+        model: type[M],
+        field: str = "pk",
+        using: str = "default",
+        related: str | None = None,
+        prepared_as: str | None = None,
+    ):
         self.model, self.field, self.using, self.related = model, field, using, related
+        self.prepared_as = prepared_as
+        self._statements: dict[str, PreparedStatement] = {}  # by SQL text (one per database vendor)
         self.key_field = model._meta.pk if field == "pk" else model._meta.get_field(field)
         # One compiled statement per connection object (each thread has its own connection;
         # converters are bound to it). The statement never holds a key or any row's data.
@@ -93,7 +107,10 @@ class RowReader(Generic[M]):
         if compiled.key_range is not None and not _within(value, compiled.key_range):
             return None  # beyond the column's range: no row has it (and the driver would raise)
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, [value])
+            if self.prepared_as is None:
+                cursor.execute(compiled.sql, [value])
+            else:
+                self._statement(compiled.sql).execute(cursor, [value])
             row = cursor.fetchone()
         if row is None:
             return None
@@ -109,6 +126,17 @@ class RowReader(Generic[M]):
             other = None if row_values[pk_at] is None else model.from_db(self.using, attnames, row_values)
             instance._state.fields_cache[name] = other  # as select_related leaves it
         return instance
+
+
+    def _statement(self, sql: str) -> PreparedStatement:
+        statement = self._statements.get(sql)
+        if statement is None:
+            with _statements_lock:
+                statement = self._statements.get(sql)
+                if statement is None:
+                    name = f"{self.prepared_as}_{len(self._statements)}" if self._statements else self.prepared_as
+                    statement = self._statements[sql] = PreparedStatement(name, sql)
+        return statement
 
 
 def _within(value: Any, bounds: tuple[int | None, int | None]) -> bool:

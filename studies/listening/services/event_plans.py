@@ -31,6 +31,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from config.prepared import PreparedStatement
 from recommender.models import Track
 from studies.listening import conf
 from studies.listening.models import ListeningSession, PlannedTrack, PlaybackEvent, SessionStatus
@@ -58,16 +59,8 @@ class SessionPlan:
         return session
 
 
-def plan_read(*, user, session_id) -> SessionPlan:
-    """The user's own session (SessionNotFound otherwise, also for someone else's) with its queue
-    and the queued tracks' durations, in one SQL statement (the ORM's compilation of the same
-    join cost ten times the query's own time on this path)."""
-    try:
-        pk = int(session_id)
-    except (TypeError, ValueError):
-        raise SessionNotFound() from None
-    if not 0 <= pk < 2**63:
-        raise SessionNotFound()
+@functools.cache
+def _plan_statement(vendor: str) -> PreparedStatement:
     qn = connection.ops.quote_name
     s_meta, q_meta, t_meta = ListeningSession._meta, PlannedTrack._meta, Track._meta
     sql = (
@@ -78,8 +71,21 @@ def plan_read(*, user, session_id) -> SessionPlan:
         f"LEFT JOIN {qn(t_meta.db_table)} t ON t.{qn(t_meta.pk.column)} = q.{qn(q_meta.get_field('track').column)} "
         f"WHERE s.{qn(s_meta.pk.column)} = %s"
     )
+    return PreparedStatement(f"attune_listening_plan_read_{vendor}", sql)
+
+
+def plan_read(*, user, session_id) -> SessionPlan:
+    """The user's own session (SessionNotFound otherwise, also for someone else's) with its queue
+    and the queued tracks' durations, in one SQL statement (the ORM's compilation of the same
+    join cost ten times the query's own time on this path)."""
+    try:
+        pk = int(session_id)
+    except (TypeError, ValueError):
+        raise SessionNotFound() from None
+    if not 0 <= pk < 2**63:
+        raise SessionNotFound()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
+        _plan_statement(connection.vendor).execute(cursor, [pk])
         rows = cursor.fetchall()
     if not rows or rows[0][0] != getattr(user, "pk", None):
         raise SessionNotFound()
@@ -149,9 +155,15 @@ def _insert_fields() -> tuple:
     return tuple(PlaybackEvent._meta.get_field(name) for name in _INSERT_COLUMNS)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.cache
+def _insert_statement(vendor: str, n_rows: int, guarded: bool) -> PreparedStatement:
+    """The INSERT for n_rows events, written once per shape (building it cost as much as running
+    it) and prepared once per connection on PostgreSQL (at most 2 x MAX_BATCH shapes)."""
+    kind = "guarded" if guarded else "plain"
+    return PreparedStatement(f"attune_playbackevent_insert_{kind}_{n_rows}_{vendor}", _insert_sql(vendor, n_rows, guarded))
+
+
 def _insert_sql(vendor: str, n_rows: int, guarded: bool) -> str:
-    """The INSERT for n_rows events (written once per shape: building it cost as much as running it)."""
     meta, s_meta = PlaybackEvent._meta, ListeningSession._meta
     fields = _insert_fields()
     qn = connection.ops.quote_name
@@ -188,11 +200,11 @@ def insert_events(
         return {}
     fields = _insert_fields()
     params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in events for f in fields]
-    sql = _insert_sql(connection.vendor, len(events), guarded)
+    statement = _insert_statement(connection.vendor, len(events), guarded)
     if guarded:
         params += [plan.session_pk, plan.user_id, SessionStatus.ACTIVE.value, plan.replan_count]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        statement.execute(cursor, params)
         returned = cursor.fetchall()
     by_id = {row.event_id: row for row in events}
     created: dict[uuid.UUID, PlaybackEvent] = {}
