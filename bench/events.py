@@ -460,6 +460,8 @@ async def run_phase(
         c.close()
     if killed:
         result.name += f" (killed worker {killed[0]})"
+        # the killed worker's CPU (and its database backends') left the count: no per-request figure
+        result.cpu_ms_per_request = result.db_cpu_ms_per_request = float("nan")
     return result
 
 
