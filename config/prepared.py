@@ -36,7 +36,7 @@ def _numbered(sql: str) -> tuple[str, int]:
     """Django's %s placeholders as PostgreSQL's $1, $2, ... (and %% as %)."""
     count = 0
 
-    def number(match: re.Match) -> str:
+    def number(match: re.Match[str]) -> str:
         nonlocal count
         if match.group(0) == "%%":
             return "%"
@@ -59,7 +59,7 @@ class PreparedStatement:
         self._prepared_on: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def execute(self, cursor, params: Sequence[Any]) -> None:
+    def execute(self, cursor: Any, params: Sequence[Any]) -> None:
         """Run on a Django cursor: EXECUTE (preparing first on a connection that has not), or the SQL."""
         wrapper = cursor.db
         if wrapper.vendor != "postgresql" or not conf.DB_PREPARED_STATEMENTS:

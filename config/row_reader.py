@@ -63,7 +63,7 @@ class RowReader(Generic[M]):
         # converters are bound to it). The statement never holds a key or any row's data.
         self._compiled: weakref.WeakKeyDictionary[Any, _Compiled] = weakref.WeakKeyDictionary()
 
-    def _compile(self, connection) -> _Compiled:
+    def _compile(self, connection: Any) -> _Compiled:
         queryset = self.model._default_manager.db_manager(self.using).filter(**{self.field: _probe(self.key_field)})
         if self.related:
             queryset = queryset.select_related(self.related)
@@ -118,7 +118,7 @@ class RowReader(Generic[M]):
         for position, (converters, expression) in compiled.converters.items():
             for convert in converters:
                 values[position] = convert(values[position], expression, connection)
-        instance = self.model.from_db(self.using, compiled.attnames, [values[i] for i in compiled.positions])
+        instance: M = self.model.from_db(self.using, compiled.attnames, [values[i] for i in compiled.positions])
         if compiled.related is not None:
             name, model, attnames, positions = compiled.related
             row_values = [values[i] for i in positions]
@@ -127,14 +127,13 @@ class RowReader(Generic[M]):
             instance._state.fields_cache[name] = other  # as select_related leaves it
         return instance
 
-
     def _statement(self, sql: str) -> PreparedStatement:
         statement = self._statements.get(sql)
         if statement is None:
             with _statements_lock:
                 statement = self._statements.get(sql)
                 if statement is None:
-                    name = f"{self.prepared_as}_{len(self._statements)}" if self._statements else self.prepared_as
+                    name = f"{self.prepared_as}_{len(self._statements)}" if self._statements else str(self.prepared_as)
                     statement = self._statements[sql] = PreparedStatement(name, sql)
         return statement
 

@@ -308,7 +308,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# Django's database sessions with the per-request read precompiled (accounts/session_store.py).
+# Django's database sessions, stored as accounts.LoginSession and read with their account (accounts/session_store.py).
 SESSION_ENGINE = "accounts.session_store"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
