@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 
 from accounts import conf
 
@@ -59,18 +60,25 @@ async def _decr(key: str) -> None:
         pass
 
 
+TOO_MANY_PER_ACCOUNT = _("At most %(limit)d live connections per account; close another tab or window first.")
+TOO_MANY_PER_ADDRESS = _("At most %(limit)d live connections per network address; close another tab or window first.")
+
+
 async def slot_take(*, user_id: int, ip: str) -> tuple[SocketSlot | None, str]:
     """Count one more socket for this account and this address: (slot, "") when both are
     under their limits, else (None, why) with nothing counted."""
-    limits = [(f"ws:user:{user_id}", conf.WS_MAX_PER_USER, "account"), (f"ws:ip:{ip}", conf.WS_MAX_PER_IP, "network address")]
+    limits = [
+        (f"ws:user:{user_id}", conf.WS_MAX_PER_USER, TOO_MANY_PER_ACCOUNT),
+        (f"ws:ip:{ip}", conf.WS_MAX_PER_IP, TOO_MANY_PER_ADDRESS),
+    ]
     taken: list[str] = []
-    for key, limit, who in limits:
+    for key, limit, why in limits:
         count = await _incr(key)
         taken.append(key)
         if count > limit:
             for k in taken:
                 await _decr(k)
-            return None, f"At most {limit} live connections per {who}; close another tab or window first."
+            return None, why % {"limit": limit}  # in the language active for the socket
     return SocketSlot(taken), ""
 
 

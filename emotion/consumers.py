@@ -39,6 +39,7 @@ live only in memory for the time of one analysis: nothing is written to disk or 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -48,6 +49,9 @@ from collections.abc import Callable
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts import sockets
 from accounts.selectors import has_consent
@@ -123,6 +127,36 @@ def result_message(
     }
 
 
+def socket_language(scope) -> str:
+    """The language of the page that opened the socket, decided as LocaleMiddleware decides for
+    pages: the language switcher's cookie, else the browser's Accept-Language, else the default."""
+    request = HttpRequest()
+    request.COOKIES = dict(scope.get("cookies") or {})
+    for name, value in scope.get("headers") or []:
+        if name.lower() == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
+
+
+def _in_socket_language(handler):
+    """Run a consumer's handler with its socket's language active, so what it says is in the
+    listener's language (the first call, connect, decides the language)."""
+
+    @functools.wraps(handler)
+    async def speaking(self, *args, **kwargs):
+        if getattr(self, "language", None) is None:
+            self.language = socket_language(self.scope)
+        with translation.override(self.language):
+            return await handler(self, *args, **kwargs)
+
+    return speaking
+
+
+def close_reason(message) -> str:
+    """A websocket close reason is at most 123 bytes of UTF-8: cut the message at a character."""
+    return str(message).encode("utf-8")[:120].decode("utf-8", errors="ignore")
+
+
 @database_sync_to_async
 def _has_consent(user, purpose: str) -> bool:
 
@@ -130,21 +164,21 @@ def _has_consent(user, purpose: str) -> bool:
 
 
 class EmotionConsumer(AsyncWebsocketConsumer):
+    @_in_socket_language
     async def connect(self):
-
         self.closed = False
         self.group = None
         self.slot = None
         self.session_group = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self._refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", "Log in to use the webcam mood check.")
+            await self._refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", _("Log in to use the webcam mood check."))
             return
         if not await _has_consent(user, "webcam_inference"):
             await self._refuse(
                 CLOSE_NO_CONSENT,
                 "no_consent",
-                "Webcam inference is off in your consent settings; turn it on to use the camera.",
+                _("Webcam inference is off in your consent settings; turn it on to use the camera."),
             )
             return
         self.slot, why = await sockets.slot_take(user_id=user.pk, ip=sockets.client_ip(self.scope))
@@ -180,8 +214,8 @@ class EmotionConsumer(AsyncWebsocketConsumer):
     async def _refuse(self, code: int, slug: str, message: str):
         self.closed = True
         await self.accept()
-        await self.send(json.dumps({"type": "error", "code": slug, "error": message, "close_code": code}))
-        await self.close(code=code, reason=message[:120])
+        await self.send(json.dumps({"type": "error", "code": slug, "error": str(message), "close_code": code}))
+        await self.close(code=code, reason=close_reason(message))
 
     async def disconnect(self, code):
         await sockets.slot_release(getattr(self, "slot", None))
@@ -196,6 +230,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------------ inbound
 
+    @_in_socket_language
     async def receive(self, text_data=None, bytes_data=None):
         if self.closed:
             return
@@ -209,12 +244,14 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         n = self.frame_no
         received = time.perf_counter()
         if not data:
-            await self._error("empty_frame", "Empty frame.", frame=n)
+            await self._error("empty_frame", _("Empty frame."), frame=n)
             return
         limit = self.engine.max_bytes
         if len(data) > limit:
             await self._error(
-                "frame_too_large", f"Frame of {len(data)} bytes is larger than the limit of {limit} bytes.", frame=n
+                "frame_too_large",
+                _("Frame of %(size)d bytes is larger than the limit of %(limit)d bytes.") % {"size": len(data), "limit": limit},
+                frame=n,
             )
             return
         now = time.monotonic()
@@ -251,7 +288,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
                     error = ("bad_frame", str(exc))
                 except Exception:
                     logger.exception("Expression inference failed")
-                    error = ("inference_failed", "The frame could not be analysed.")
+                    error = ("inference_failed", _("The frame could not be analysed."))
                 del data
             if error is not None:
                 await self._error(*error, frame=n)
@@ -272,15 +309,15 @@ class EmotionConsumer(AsyncWebsocketConsumer):
 
     async def _text(self, raw: str):
         if len(raw.encode("utf-8")) > MAX_TEXT_BYTES:
-            await self._error("too_large", f"Text messages are limited to {MAX_TEXT_BYTES} bytes.")
+            await self._error("too_large", _("Text messages are limited to %(limit)d bytes.") % {"limit": MAX_TEXT_BYTES})
             return
         try:
             message = json.loads(raw)
         except json.JSONDecodeError:
-            await self._error("invalid_json", "Invalid JSON.")
+            await self._error("invalid_json", _("Invalid JSON."))
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            await self._error("invalid_message", 'Send a JSON object with a "type".')
+            await self._error("invalid_message", _('Send a JSON object with a "type".'))
             return
         kind = message["type"]
         if kind == "ping":
@@ -297,12 +334,13 @@ class EmotionConsumer(AsyncWebsocketConsumer):
             await self.send(json.dumps({"type": "detached"}))
         else:
             await self._error(
-                "unknown_type", f"Unknown message type {kind[:40]!r}; expected attach, detach, reset or ping."
+                "unknown_type",
+                _("Unknown message type %(kind)s; expected attach, detach, reset or ping.") % {"kind": repr(kind[:40])},
             )
 
     async def _attach(self, ref):
         if not isinstance(ref, str) or not SESSION_REF.match(ref):
-            await self._error("invalid_session", "session must be 1-64 letters, digits, '-', '_' or ':'.")
+            await self._error("invalid_session", _("session must be 1-64 letters, digits, '-', '_' or ':'."))
             return
         if self.trace and ref != self.session_ref:
             await self._emit_aggregate(self.aggregator.flush())
@@ -310,14 +348,14 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         self.trace = await _has_consent(self.user, "emotion_trace")
         reply = {"type": "attached", "session": ref, "recording": self.trace}
         if not self.trace:
-            reply["reason"] = "Emotion trace consent is off: nothing from the camera is recorded for this session."
+            reply["reason"] = str(_("Emotion trace consent is off: nothing from the camera is recorded for this session."))
         await self.send(json.dumps(reply))
 
     # ------------------------------------------------------------------ outbound
 
     async def _error(self, code: str, message: str, **extra):
         if not self.closed:
-            await self.send(json.dumps({"type": "error", "code": code, "error": message, **extra}))
+            await self.send(json.dumps({"type": "error", "code": code, "error": str(message), **extra}))
 
     async def _drop(self, reason: str):
         self.dropped[reason] += 1
@@ -328,9 +366,9 @@ class EmotionConsumer(AsyncWebsocketConsumer):
             for why, count in self.unannounced.items():
                 if count:
                     message = (
-                        f"Frames arrive faster than {self.rate:g} per second; extra frames are skipped."
+                        _("Frames arrive faster than %(rate)s per second; extra frames are skipped.") % {"rate": f"{self.rate:g}"}
                         if why == "rate"
-                        else "Still analysing the previous frame; only the newest frame is kept."
+                        else str(_("Still analysing the previous frame; only the newest frame is kept."))
                     )
                     await self.send(json.dumps({"type": "dropped", "reason": why, "count": count, "error": message}))
             self.unannounced = {"rate": 0, "busy": 0}
@@ -348,6 +386,7 @@ class EmotionConsumer(AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------------ channel layer
 
+    @_in_socket_language
     async def consent_revoked(self, event):
         purpose = event.get("purpose")
         if purpose == "emotion_trace":
@@ -359,14 +398,14 @@ class EmotionConsumer(AsyncWebsocketConsumer):
                         "type": "attached",
                         "session": self.session_ref,
                         "recording": False,
-                        "reason": "Emotion trace consent was turned off: recording stopped.",
+                        "reason": str(_("Emotion trace consent was turned off: recording stopped.")),
                     }
                 )
             )
             return
         if purpose not in (None, "webcam_inference"):
             return
-        message = "Webcam inference consent was turned off; the camera connection is closed."
+        message = str(_("Webcam inference consent was turned off; the camera connection is closed."))
         await self.send(
             json.dumps(
                 {"type": "error", "code": "consent_revoked", "error": message, "close_code": CLOSE_CONSENT_REVOKED}
@@ -374,14 +413,15 @@ class EmotionConsumer(AsyncWebsocketConsumer):
         )
         self.closed = True
         self.pending = None
-        await self.close(code=CLOSE_CONSENT_REVOKED, reason=message[:120])
+        await self.close(code=CLOSE_CONSENT_REVOKED, reason=close_reason(message))
 
+    @_in_socket_language
     async def session_ended(self, event):
         """The browser session that opened this socket logged out (accounts/sockets.py)."""
-        message = "You logged out; the camera connection is closed."
+        message = str(_("You logged out; the camera connection is closed."))
         await self.send(
             json.dumps({"type": "error", "code": "logged_out", "error": message, "close_code": CLOSE_UNAUTHENTICATED})
         )
         self.closed = True
         self.pending = None
-        await self.close(code=CLOSE_UNAUTHENTICATED, reason=message[:120])
+        await self.close(code=CLOSE_UNAUTHENTICATED, reason=close_reason(message))

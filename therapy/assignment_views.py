@@ -68,7 +68,7 @@ class AssignmentForm(MoodFields):
         try:
             return [int(v) for v in values]
         except (TypeError, ValueError):
-            raise forms.ValidationError("Track ids are whole numbers.") from None
+            raise forms.ValidationError(gettext("Track ids are whole numbers.")) from None
 
     def clean(self):
         data = super().clean()
@@ -79,25 +79,25 @@ class AssignmentForm(MoodFields):
             try:
                 data["target"] = self.mood(
                     "target", required=True,
-                    missing="Give the target mood: choose feelings or place a point on the pad.",
+                    missing=gettext("Give the target mood: choose feelings or place a point on the pad."),
                 )
             except forms.ValidationError as exc:
                 self.add_error("target_source", exc)
         data["start"] = None
         if kind == "generated":
             if (data.get("start_valence") is None) != (data.get("start_arousal") is None):
-                self.add_error("start_source", "Give both valence and arousal of the usual mood, or neither.")
+                self.add_error("start_source", gettext("Give both valence and arousal of the usual mood, or neither."))
             try:
                 data["start"] = self.mood("start", required=False)
             except forms.ValidationError as exc:
                 self.add_error("start_source", exc)
             if not data.get("strategy"):
-                self.add_error("strategy", "Choose how the playlist moves.")
+                self.add_error("strategy", gettext("Choose how the playlist moves."))
             value = data.get("length_value")
             if value is None:
-                self.add_error("length_value", "Give the length.")
+                self.add_error("length_value", gettext("Give the length."))
             elif data.get("length_kind") != "minutes" and value != int(value):
-                self.add_error("length_value", "The number of tracks is a whole number.")
+                self.add_error("length_value", gettext("The number of tracks is a whole number."))
         return data
 
     def schedule(self) -> Schedule:
@@ -155,7 +155,7 @@ def assignment_new_view(request: HttpRequest, link_id: int) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, f"Assigned to {link.client.username}.")
+            messages.success(request, gettext("Assigned to %(client)s.") % {"client": link.client.username})
             return redirect("therapy:therapist-client", link_id=link.pk)
     chosen = []
     if form.is_bound and kind == "curated":
@@ -192,7 +192,7 @@ def assignment_cancel_view(request: HttpRequest, assignment_id: int) -> HttpResp
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(request, "Assignment cancelled.")
+        messages.success(request, gettext("Assignment cancelled."))
     link = client_link_of(therapist=request.user, client=assignment.client)
     return redirect("therapy:therapist-client", link_id=link.pk) if link else redirect("therapy:therapist-clients")
 
@@ -201,10 +201,10 @@ def assignment_cancel_view(request: HttpRequest, assignment_id: int) -> HttpResp
 @require_GET
 def track_search_view(request: HttpRequest) -> JsonResponse:
     if not request.user.is_therapist:
-        return JsonResponse({"detail": "Only therapists curate playlists."}, status=403)
+        return JsonResponse({"detail": gettext("Only therapists curate playlists.")}, status=403)
     q = request.GET.get("q", "")
     if len(q) > 200:
-        return JsonResponse({"detail": "The search is at most 200 characters."}, status=400)
+        return JsonResponse({"detail": gettext("The search is at most 200 characters.")}, status=400)
     tracks = tracks_search(query=q)
     return JsonResponse(
         {"results": [{"id": t.pk, "label": str(t), "genre": t.genre, "duration_s": t.duration_s} for t in tracks]}

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from emotion.vocab import N_GEMS, gems_distribution, gems_to_va, va_to_gems
 from recommender import conf
@@ -66,17 +67,17 @@ class TargetMood:
             try:
                 dist = gems_distribution(list(self.gems))
             except (TypeError, ValueError, OverflowError) as exc:
-                raise ValidationError({"target": f"Invalid GEMS target: {exc}"}) from None
+                raise ValidationError({"target": _("Invalid GEMS target: %(problem)s") % {"problem": exc}}) from None
             if dist.shape != (N_GEMS,):
-                raise ValidationError({"target": f"A GEMS target has {N_GEMS} numbers."})
+                raise ValidationError({"target": _("A GEMS target has %(count)d numbers.") % {"count": N_GEMS}})
             va = gems_to_va(dist)
             return float(va[0]), float(va[1]), [float(x) for x in dist]
         try:
             v, a = float(self.valence), float(self.arousal)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
-            raise ValidationError({"target": "Give the target mood as valence and arousal numbers or as GEMS emotions."}) from None
+            raise ValidationError({"target": _("Give the target mood as valence and arousal numbers or as GEMS emotions.")}) from None
         if not (math.isfinite(v) and math.isfinite(a)) or abs(v) > 1 or abs(a) > 1:
-            raise ValidationError({"target": "Target valence and arousal lie between -1 and 1."})
+            raise ValidationError({"target": _("Target valence and arousal lie between -1 and 1.")})
         return v, a, None
 
 
@@ -85,31 +86,31 @@ class TargetMood:
 
 def _require_link(*, therapist, client) -> None:
     if not (getattr(therapist, "is_authenticated", False) and therapist.is_therapist):
-        raise PermissionDenied("Only therapists assign playlists.")
+        raise PermissionDenied(_("Only therapists assign playlists."))
     if not is_linked(therapist=therapist, client=client):
-        raise PermissionDenied("You can only assign playlists to your own clients (an active link).")
+        raise PermissionDenied(_("You can only assign playlists to your own clients (an active link)."))
 
 
 def schedule_dates(schedule: Schedule, *, today: date) -> list[tuple[date, date]]:
     """(available_from, due_date) of every occurrence; ValidationError on a bad schedule."""
     if schedule.repeat == AssignmentRepeat.ONCE:
         if schedule.due_date is None:
-            raise ValidationError({"due_date": "Give the date by which to listen."})
+            raise ValidationError({"due_date": _("Give the date by which to listen.")})
         if schedule.due_date < today:
-            raise ValidationError({"due_date": "The due date is in the past."})
+            raise ValidationError({"due_date": _("The due date is in the past.")})
         if schedule.due_date > today + timedelta(days=MAX_SCHEDULE_DAYS):
-            raise ValidationError({"due_date": f"The due date is at most {MAX_SCHEDULE_DAYS} days ahead."})
+            raise ValidationError({"due_date": _("The due date is at most %(days)d days ahead.") % {"days": MAX_SCHEDULE_DAYS}})
         return [(today, schedule.due_date)]
     if schedule.repeat not in (AssignmentRepeat.DAILY, AssignmentRepeat.WEEKLY):
-        raise ValidationError({"repeat": "Choose once, daily or weekly."})
+        raise ValidationError({"repeat": _("Choose once, daily or weekly.")})
     if schedule.start_date is None:
-        raise ValidationError({"start_date": "Give the first day."})
+        raise ValidationError({"start_date": _("Give the first day.")})
     if schedule.start_date < today:
-        raise ValidationError({"start_date": "The first day is in the past."})
+        raise ValidationError({"start_date": _("The first day is in the past.")})
     if schedule.start_date > today + timedelta(days=MAX_SCHEDULE_DAYS):
-        raise ValidationError({"start_date": f"The first day is at most {MAX_SCHEDULE_DAYS} days ahead."})
+        raise ValidationError({"start_date": _("The first day is at most %(days)d days ahead.") % {"days": MAX_SCHEDULE_DAYS}})
     if schedule.days is None or isinstance(schedule.days, bool) or not 1 <= int(schedule.days) <= MAX_SCHEDULE_DAYS:
-        raise ValidationError({"days": f"Repeat for 1 to {MAX_SCHEDULE_DAYS} days."})
+        raise ValidationError({"days": _("Repeat for 1 to %(days)d days.") % {"days": MAX_SCHEDULE_DAYS}})
     days = int(schedule.days)
     if schedule.repeat == AssignmentRepeat.DAILY:
         return [(schedule.start_date + timedelta(days=i),) * 2 for i in range(days)]
@@ -125,7 +126,7 @@ def schedule_dates(schedule: Schedule, *, today: date) -> list[tuple[date, date]
 def _clean_instructions(text: str) -> str:
     text = (text or "").strip()
     if len(text) > MAX_INSTRUCTIONS:
-        raise ValidationError({"instructions": f"Instructions are at most {MAX_INSTRUCTIONS} characters."})
+        raise ValidationError({"instructions": _("Instructions are at most %(count)d characters.") % {"count": MAX_INSTRUCTIONS}})
     return text
 
 
@@ -170,7 +171,7 @@ def assignment_create_generated(
         tv, ta, tg = target.resolved()
         target_state = State.from_gems(tg) if tg is not None else State.from_va(tv, ta)
     elif strategy != "mapping":
-        raise ValidationError({"target": "Give the target mood (only the mapping strategy picks its own)."})
+        raise ValidationError({"target": _("Give the target mood (only the mapping strategy picks its own).")})
     if start is None:
         start_state = State.from_va(0.0, 0.0)
     else:
@@ -226,17 +227,17 @@ def assignment_create_curated(
     try:
         ids = [int(t) for t in track_ids]
     except (TypeError, ValueError, OverflowError):
-        raise ValidationError({"track_ids": "Track ids are whole numbers."}) from None
+        raise ValidationError({"track_ids": _("Track ids are whole numbers.")}) from None
     if not ids:
-        raise ValidationError({"track_ids": "Add at least one track."})
+        raise ValidationError({"track_ids": _("Add at least one track.")})
     if len(ids) > conf.MAX_PLAYLIST_TRACKS:
-        raise ValidationError({"track_ids": f"A playlist has at most {conf.MAX_PLAYLIST_TRACKS} tracks."})
+        raise ValidationError({"track_ids": _("A playlist has at most %(count)d tracks.") % {"count": conf.MAX_PLAYLIST_TRACKS}})
     if len(set(ids)) != len(ids):
-        raise ValidationError({"track_ids": "A track is in the list twice."})
+        raise ValidationError({"track_ids": _("A track is in the list twice.")})
     found = set(Track.objects.filter(pk__in=ids).values_list("pk", flat=True))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ValidationError({"track_ids": f"No track with id {missing[0]} in the catalog."})
+        raise ValidationError({"track_ids": _("No track with id %(id)s in the catalog.") % {"id": missing[0]}})
     tv = ta = tg = None
     if target is not None:
         tv, ta, tg = target.resolved()
@@ -284,12 +285,12 @@ def assignment_cancel(*, therapist, assignment_id: int) -> Assignment:
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update().filter(pk=assignment_id, therapist=therapist).first()
         if assignment is None:
-            raise PermissionDenied("No such assignment of yours.")
+            raise PermissionDenied(_("No such assignment of yours."))
         _require_link(therapist=therapist, client=assignment.client)
         if assignment.status == AssignmentStatus.CANCELLED:
-            raise ValidationError("This assignment is already cancelled.")
+            raise ValidationError(_("This assignment is already cancelled."))
         if assignment.status in (AssignmentStatus.DONE, AssignmentStatus.MISSED):
-            raise ValidationError("This assignment is finished; there is nothing left to cancel.")
+            raise ValidationError(_("This assignment is finished; there is nothing left to cancel."))
         assignment.occurrences.filter(status=OccurrenceStatus.PENDING).update(status=OccurrenceStatus.CANCELLED)
         assignment.status = AssignmentStatus.CANCELLED
         assignment.cancelled_at = timezone.now()
@@ -322,15 +323,15 @@ def assigned_session_start(*, client, current: MoodInput, occurrence_id) -> List
     started, in one transaction. Refused unless the occurrence is theirs, from an active link,
     playable today and still pending. Experiments never claim such sessions."""
     if client is None or not getattr(client, "is_authenticated", False):
-        raise ValidationError("Log in to start a listening session.")
+        raise ValidationError(_("Log in to start a listening session."))
     try:
         occurrence_pk = int(occurrence_id)
     except (TypeError, ValueError, OverflowError):
-        raise ValidationError({"assignment": "No such assignment."}) from None
+        raise ValidationError({"assignment": _("No such assignment.")}) from None
     with transaction.atomic():
         occurrence = occurrence_playable_for(client=client, occurrence_id=occurrence_pk, lock=True)
         if occurrence is None:
-            raise ValidationError({"assignment": "This assignment is not yours to play now, or it was already played."})
+            raise ValidationError({"assignment": _("This assignment is not yours to play now, or it was already played.")})
         assignment = occurrence.assignment
         target = None
         if assignment.has_target:
@@ -353,7 +354,7 @@ def occurrence_start(*, client, occurrence_id: int, session_id: int) -> Assignme
     pending."""
     occurrence = occurrence_playable_for(client=client, occurrence_id=occurrence_id, lock=True)
     if occurrence is None:
-        raise ValidationError({"assignment": "This assignment is not yours to play now, or it was already played."})
+        raise ValidationError({"assignment": _("This assignment is not yours to play now, or it was already played.")})
     occurrence.status = OccurrenceStatus.STARTED
     occurrence.session_id = int(session_id)
     occurrence.started_at = timezone.now()

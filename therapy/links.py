@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ClientProfile, Mode, User
 from therapy.models import TherapistInvite, TherapistLink, TherapistNote
@@ -27,14 +28,14 @@ MAX_GENRES = 30
 
 def _require_therapist(user: User) -> None:
     if not user.is_authenticated or not user.is_therapist or user.erased_at is not None:
-        raise PermissionDenied("Only therapists can do this.")
+        raise PermissionDenied(_("Only therapists can do this."))
 
 
 def invite_create(*, therapist: User) -> TherapistInvite:
     _require_therapist(therapist)
     open_invites = open_invites_of(therapist=therapist).count()
     if open_invites >= MAX_OPEN_INVITES:
-        raise ValidationError(f"You already have {open_invites} unused invite codes; revoke some first.")
+        raise ValidationError(_("You already have %(count)d unused invite codes; revoke some first.") % {"count": open_invites})
     return TherapistInvite.objects.create(therapist=therapist, expires_at=timezone.now() + INVITE_VALID_FOR)
 
 
@@ -42,7 +43,7 @@ def invite_revoke(*, therapist: User, invite_id: int) -> TherapistInvite:
     _require_therapist(therapist)
     invite = TherapistInvite.objects.filter(pk=invite_id, therapist=therapist).first()
     if invite is None:
-        raise ValidationError("No such invite.")
+        raise ValidationError(_("No such invite."))
     if invite.used_at is None and invite.revoked_at is None:
         invite.revoked_at = timezone.now()
         invite.save(update_fields=["revoked_at"])
@@ -52,27 +53,27 @@ def invite_revoke(*, therapist: User, invite_id: int) -> TherapistInvite:
 def invite_accept(*, client: User, code: str) -> TherapistLink:
     """A participant enters a therapist's code: they are linked and switch to therapy mode."""
     if not client.is_participant:
-        raise ValidationError("Only participants can link to a therapist.")
+        raise ValidationError(_("Only participants can link to a therapist."))
     normalised = (code or "").strip().upper().replace(" ", "")
     if len(normalised) == 8:
         normalised = f"{normalised[:4]}-{normalised[4:]}"
     with transaction.atomic():
         invite = TherapistInvite.objects.select_for_update().filter(code=normalised).first()
         if invite is None:
-            raise ValidationError("That invite code is not valid. Check it with your therapist.")
+            raise ValidationError(_("That invite code is not valid. Check it with your therapist."))
         if invite.revoked_at is not None or invite.used_at is not None:
-            raise ValidationError("That invite code has already been used or withdrawn.")
+            raise ValidationError(_("That invite code has already been used or withdrawn."))
         if invite.expires_at <= timezone.now():
-            raise ValidationError("That invite code has expired; ask your therapist for a new one.")
+            raise ValidationError(_("That invite code has expired; ask your therapist for a new one."))
         if invite.therapist.erased_at is not None or not invite.therapist.is_active:
-            raise ValidationError("That therapist's account is no longer active.")
+            raise ValidationError(_("That therapist's account is no longer active."))
         if TherapistLink.objects.filter(therapist=invite.therapist, client=client, ended_at__isnull=True).exists():
-            raise ValidationError("You are already linked to this therapist.")
+            raise ValidationError(_("You are already linked to this therapist."))
         try:
             with transaction.atomic():
                 link = TherapistLink.objects.create(therapist=invite.therapist, client=client)
         except IntegrityError:
-            raise ValidationError("You are already linked to this therapist.") from None
+            raise ValidationError(_("You are already linked to this therapist.")) from None
         invite.used_by = client
         invite.used_at = timezone.now()
         invite.save(update_fields=["used_by", "used_at"])
@@ -88,7 +89,7 @@ def link_end(*, user: User, link_id: int) -> TherapistLink:
     with transaction.atomic():
         link = TherapistLink.objects.select_for_update().filter(pk=link_id).first()
         if link is None or user.pk not in (link.therapist_id, link.client_id):
-            raise ValidationError("No such link.")
+            raise ValidationError(_("No such link."))
         if link.ended_at is None:
             link.ended_at = timezone.now()
             link.ended_by = "therapist" if user.pk == link.therapist_id else "client"
@@ -108,10 +109,10 @@ def _clean_genres(values, field: str) -> list[str]:
     if isinstance(values, str):
         values = [v for v in values.split(",")]
     if not isinstance(values, list | tuple):
-        raise ValidationError({field: "A list of genres."})
+        raise ValidationError({field: _("A list of genres.")})
     cleaned = sorted({str(v).strip().lower() for v in values if str(v).strip()})
     if len(cleaned) > MAX_GENRES or any(len(v) > 60 for v in cleaned):
-        raise ValidationError({field: f"At most {MAX_GENRES} genres of at most 60 characters."})
+        raise ValidationError({field: _("At most %(count)d genres of at most 60 characters.") % {"count": MAX_GENRES}})
     return cleaned
 
 
@@ -125,15 +126,15 @@ def client_profile_update(
 ) -> ClientProfile:
     """The person themselves, or their linked therapist, sets listening preferences."""
     if editor.pk != client.pk and not (editor.is_therapist and is_linked(therapist=editor, client=client)):
-        raise PermissionDenied("You cannot change this person's profile.")
+        raise PermissionDenied(_("You cannot change this person's profile."))
     preferred = _clean_genres(preferred_genres, "preferred_genres")
     disliked = _clean_genres(disliked_genres, "disliked_genres")
     overlap = set(preferred) & set(disliked)
     if overlap:
-        raise ValidationError({"disliked_genres": f"Both preferred and disliked: {', '.join(sorted(overlap))}."})
+        raise ValidationError({"disliked_genres": _("Both preferred and disliked: %(genres)s.") % {"genres": ", ".join(sorted(overlap))}})
     if max_listening_minutes is not None and not (1 <= int(max_listening_minutes) <= 600):
-        raise ValidationError({"max_listening_minutes": "Between 1 and 600 minutes."})
-    profile, _ = ClientProfile.objects.get_or_create(user=client)
+        raise ValidationError({"max_listening_minutes": _("Between 1 and 600 minutes.")})
+    profile, _created = ClientProfile.objects.get_or_create(user=client)
     profile.preferred_genres = preferred
     profile.disliked_genres = disliked
     profile.max_listening_minutes = max_listening_minutes
@@ -145,12 +146,12 @@ def client_profile_update(
 def note_add(*, therapist: User, client: User, text: str) -> TherapistNote:
     _require_therapist(therapist)
     if not is_linked(therapist=therapist, client=client):
-        raise PermissionDenied("You can only write notes about your current clients.")
+        raise PermissionDenied(_("You can only write notes about your current clients."))
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": "A note cannot be empty."})
+        raise ValidationError({"text": _("A note cannot be empty.")})
     if len(text) > 5000:
-        raise ValidationError({"text": "A note is at most 5000 characters."})
+        raise ValidationError({"text": _("A note is at most 5000 characters.")})
     return TherapistNote.objects.create(therapist=therapist, client=client, text=text)
 
 

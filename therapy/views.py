@@ -126,7 +126,7 @@ def my_therapist_view(request: HttpRequest) -> HttpResponse:
             if _save_profile(request, editor=user, client=user, form=profile_form):
                 return redirect("therapy:my-therapist")
         elif action not in {"link", "end", "profile"}:
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
     return render(
         request,
         "therapy/my_therapist.html",
@@ -150,14 +150,14 @@ def clients_view(request: HttpRequest) -> HttpResponse:
         try:
             if request.POST.get("action") == "invite":
                 invite = links.invite_create(therapist=request.user)
-                messages.success(request, f"New invite code: {invite.code} (valid for 14 days).")
+                messages.success(request, _("New invite code: %(code)s (valid for 14 days).") % {"code": invite.code})
             elif request.POST.get("action") == "revoke":
                 links.invite_revoke(therapist=request.user, invite_id=int(request.POST.get("invite", "0") or 0))
-                messages.success(request, "Invite withdrawn.")
+                messages.success(request, _("Invite withdrawn."))
             else:
-                messages.error(request, "Unknown action.")
+                messages.error(request, _("Unknown action."))
         except (ValidationError, ValueError) as exc:
-            _errors_to_messages(request, exc if isinstance(exc, ValidationError) else ValidationError("Bad request."))
+            _errors_to_messages(request, exc if isinstance(exc, ValidationError) else ValidationError(_("Bad request.")))
         return redirect("therapy:therapist-clients")
     client_links = list(clients_of(therapist=request.user))
     return render(
@@ -196,10 +196,10 @@ def client_detail_view(request: HttpRequest, link_id: int) -> HttpResponse:
                 return redirect("therapy:therapist-client", link_id=link.pk)
         elif action == "end":
             links.link_end(user=request.user, link_id=link.pk)
-            messages.success(request, f"The link with {client.username} is ended.")
+            messages.success(request, _("The link with %(client)s is ended.") % {"client": client.username})
             return redirect("therapy:therapist-clients")
         elif action not in {"note", "profile", "end"}:
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
     return render(
         request,
         "therapy/client_detail.html",

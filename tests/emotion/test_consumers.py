@@ -44,12 +44,15 @@ def _cookie(user) -> str:
         return pool.submit(login).result()
 
 
-def communicator(user=None, cookie: str | None = None) -> WebsocketCommunicator:
+def communicator(user=None, cookie: str | None = None, extra_headers=(), extra_cookies: str = "") -> WebsocketCommunicator:
     from config.asgi import application
 
-    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
-    if user is not None or cookie is not None:
-        headers.append((b"cookie", f"sessionid={cookie or _cookie(user)}".encode()))
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver"), *extra_headers]
+    cookies = [f"sessionid={cookie or _cookie(user)}"] if user is not None or cookie is not None else []
+    if extra_cookies:
+        cookies.append(extra_cookies)
+    if cookies:
+        headers.append((b"cookie", "; ".join(cookies).encode()))
     return WebsocketCommunicator(application, "/ws/emotion/", headers=headers)
 
 
@@ -464,6 +467,65 @@ class TestSessionAggregates:
         finally:
             consumers.install_trace_sink(previous)
         assert received == []
+
+
+class TestTheSocketSpeaksThePagesLanguage:
+    """What the socket says reaches the listener's page (issue 14's Norwegian, issue 16's socket)."""
+
+    def test_the_browsers_language_when_nobody_chose_one(self):
+        async def scenario():
+            comm = communicator(extra_headers=[(b"accept-language", b"nb-NO,nb;q=0.9,en;q=0.5")])
+            await comm.connect()
+            message = await receive_json(comm)
+            assert message["code"] == "unauthenticated" and message["error"].startswith("Logg inn")
+            closed = await comm.receive_output(timeout=2)
+            assert len(closed["reason"].encode("utf-8")) <= 123 and closed["reason"].startswith("Logg inn")
+            await comm.disconnect()
+
+        run(scenario)
+
+    def test_the_language_switchers_choice_wins(self, make_user):
+        user = make_user()  # no webcam consent
+
+        async def scenario():
+            comm = communicator(user, extra_headers=[(b"accept-language", b"en")], extra_cookies="django_language=nb")
+            await comm.connect()
+            message = await receive_json(comm)
+            assert message["code"] == "no_consent" and "samtykkeinnstillingene" in message["error"]
+            await comm.disconnect()
+
+        run(scenario)
+
+    def test_later_messages_too(self, make_user, settings):
+        user = make_user(webcam_inference=True)
+
+        async def scenario():
+            comm = communicator(user, extra_cookies="django_language=nb")
+            await comm.connect()
+            await comm.send_to(text_data='{"type": "attach", "session": "s-3"}')
+            reply = await receive_json(comm)
+            assert reply["recording"] is False and reply["reason"].startswith("Samtykket til følelsesspor er av")
+            await comm.send_to(text_data="{not json")
+            assert (await receive_json(comm))["error"] == "Ugyldig JSON."
+            await comm.send_to(text_data="x" * 5000)
+            assert (await receive_json(comm))["error"].startswith("Tekstmeldinger kan være høyst")
+            await comm.disconnect()
+
+        run(scenario)
+
+    def test_english_by_default(self):
+        async def scenario():
+            comm = communicator()
+            await comm.connect()
+            assert (await receive_json(comm))["error"] == "Log in to use the webcam mood check."
+            await comm.disconnect()
+
+        run(scenario)
+
+    @pytest.mark.parametrize("text", ["å" * 200, "x" * 119 + "ø" * 5, "plain"])
+    def test_a_close_reason_fits_the_protocols_123_bytes(self, text):
+        reason = consumers.close_reason(text)
+        assert len(reason.encode("utf-8")) <= 123 and text.startswith(reason) and reason
 
 
 class TestFramesLeaveNoTrace:

@@ -234,3 +234,24 @@ def test_client_list_shows_sharing_state(client, linked):
     assert b">on<" not in client.get("/clients/").content
     consent_set(user=person, purpose="therapist_sharing", granted=True)
     assert b">on<" in client.get("/clients/").content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language, expected", [("nb", "Den invitasjonskoden er ikke gyldig"), ("en", "That invite code is not valid")])
+def test_a_wrong_invite_code_is_refused_in_the_participants_language(participant, client, language, expected):
+    """The services' refusals reach the page in the person's language (issue 14's Norwegian)."""
+    client.force_login(participant)
+    client.cookies["django_language"] = language
+    response = client.post("/settings/therapist/", {"action": "link", "code": "ZZZZ-ZZZZ"}, follow=True)
+    assert response.status_code in (200, 400)
+    assert expected in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_service_refusals_follow_the_active_language(participant):
+    from django.utils import translation
+
+    with translation.override("nb"), pytest.raises(PermissionDenied, match="Bare terapeuter kan gjøre dette"):
+        links.invite_create(therapist=participant)
+    with translation.override("nb"), pytest.raises(ValidationError, match="Den invitasjonskoden er ikke gyldig"):
+        links.invite_accept(client=participant, code="ZZZZ-ZZZZ")
